@@ -1,0 +1,9 @@
+//! electbench: a benchmark and load-testing harness for leader election and
+//! failover. See `README.md` for a tour and `../shared/DESIGN.md` for the design.
+//!
+//! Modules depend downwards: `cli` -> `results`, `metrics`, `workload` ->
+//! `systems` -> `engine`.
+
+pub mod engine;
+pub mod systems;
+pub mod workload;

@@ -1,0 +1,165 @@
+//! Parameters of `zookeeper/fle`, under ZooKeeper's own names.
+
+use crate::engine::SimDuration;
+use crate::systems::{ParamSpec, Params};
+
+pub(super) const SPECS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "tickTime",
+        default: 2000.0,
+        unit: "ms",
+        min: 1.0,
+        max: 600_000.0,
+        integer: true,
+        doc: "Base time unit. Default of conf/zoo_sample.cfg; a config that omits it gets 3000 \
+              (ZooKeeperServer.DEFAULT_TICK_TIME).",
+    },
+    ParamSpec {
+        name: "initLimit",
+        default: 10.0,
+        unit: "ticks",
+        min: 1.0,
+        max: 10_000.0,
+        integer: true,
+        doc: "Ticks for a learner to connect and sync; bounds each Zab discovery/sync wait. \
+              ZooKeeper has no default (startup fails without it); 10 is conf/zoo_sample.cfg.",
+    },
+    ParamSpec {
+        name: "syncLimit",
+        default: 5.0,
+        unit: "ticks",
+        min: 1.0,
+        max: 10_000.0,
+        integer: true,
+        doc: "Ticks a follower may be silent before it or the leader gives up on the other. \
+              ZooKeeper has no default (startup fails without it); 5 is conf/zoo_sample.cfg.",
+    },
+    ParamSpec {
+        name: "connectToLearnerMasterLimit",
+        default: 0.0,
+        unit: "ticks",
+        min: 0.0,
+        max: 10_000.0,
+        integer: true,
+        doc: "Ticks a follower may take to connect to a new leader; 0 means initLimit \
+              (QuorumPeerConfig.java).",
+    },
+    ParamSpec {
+        name: "finalizeWait",
+        default: 200.0,
+        unit: "ms",
+        min: 0.0,
+        max: 600_000.0,
+        integer: true,
+        doc: "How long FLE waits for a better vote after a quorum agrees (FastLeaderElection.java \
+              constant finalizeWait).",
+    },
+    ParamSpec {
+        name: "zookeeper.fastleader.minNotificationInterval",
+        default: 200.0,
+        unit: "ms",
+        min: 1.0,
+        max: 600_000.0,
+        integer: true,
+        doc: "First FLE poll timeout; doubles after each empty poll (FastLeaderElection.java).",
+    },
+    ParamSpec {
+        name: "zookeeper.fastleader.maxNotificationInterval",
+        default: 60_000.0,
+        unit: "ms",
+        min: 1.0,
+        max: 3_600_000.0,
+        integer: true,
+        doc: "Cap of the FLE poll timeout backoff (FastLeaderElection.java).",
+    },
+    ParamSpec {
+        name: "zookeeper.leaderConnectDelayDuringRetryMs",
+        default: 100.0,
+        unit: "ms",
+        min: 0.0,
+        max: 600_000.0,
+        integer: true,
+        doc: "Delay between a learner's attempts to connect to the leader (Learner.java \
+              connectToLeader).",
+    },
+    ParamSpec {
+        name: "zookeeper.commitLogCount",
+        default: 500.0,
+        unit: "count",
+        min: 0.0,
+        max: 100_000_000.0,
+        integer: true,
+        doc: "Committed transactions the leader keeps in memory; a learner further behind is \
+              synced by SNAP instead of DIFF (ZKDatabase.java).",
+    },
+    ParamSpec {
+        name: "sessionTimeout",
+        default: 30_000.0,
+        unit: "ms",
+        min: 1.0,
+        max: 3_600_000.0,
+        integer: true,
+        doc: "Session timeout a client asks for, clamped by the server to [2, 20] x tickTime \
+              (ZooKeeperServer.java processConnectRequest). 30000 is zkCli.sh's default. \
+              Drives the client's read timeout (2/3) and connect timeout (1/servers).",
+    },
+];
+
+/// The values the model reads, in engine units.
+#[derive(Clone, Debug)]
+pub struct ZkParams {
+    pub tick: SimDuration,
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    pub connect_limit: u64,
+    pub finalize_wait: SimDuration,
+    pub min_notification_interval: SimDuration,
+    pub max_notification_interval: SimDuration,
+    pub leader_connect_retry_delay: SimDuration,
+    pub commit_log_count: u64,
+    /// The session timeout after the server's clamp.
+    pub session_timeout: SimDuration,
+}
+
+impl ZkParams {
+    pub fn from_params(p: &Params) -> Self {
+        let tick_ms = p.get_u64("tickTime");
+        let requested = p.get_u64("sessionTimeout");
+        let negotiated = requested.clamp(2 * tick_ms, 20 * tick_ms);
+        let init_limit = p.get_u64("initLimit");
+        let connect = p.get_u64("connectToLearnerMasterLimit");
+        ZkParams {
+            tick: SimDuration::from_ms(tick_ms),
+            init_limit,
+            sync_limit: p.get_u64("syncLimit"),
+            connect_limit: if connect == 0 { init_limit } else { connect },
+            finalize_wait: SimDuration::from_ms(p.get_u64("finalizeWait")),
+            min_notification_interval: SimDuration::from_ms(
+                p.get_u64("zookeeper.fastleader.minNotificationInterval"),
+            ),
+            max_notification_interval: SimDuration::from_ms(
+                p.get_u64("zookeeper.fastleader.maxNotificationInterval"),
+            ),
+            leader_connect_retry_delay: SimDuration::from_ms(
+                p.get_u64("zookeeper.leaderConnectDelayDuringRetryMs"),
+            ),
+            commit_log_count: p.get_u64("zookeeper.commitLogCount"),
+            session_timeout: SimDuration::from_ms(negotiated),
+        }
+    }
+
+    /// `initLimit x tickTime`: bound of each discovery/sync wait.
+    pub fn init_timeout(&self) -> SimDuration {
+        self.tick.saturating_mul(self.init_limit)
+    }
+
+    /// `syncLimit x tickTime`: a follower's read timeout once synced.
+    pub fn sync_timeout(&self) -> SimDuration {
+        self.tick.saturating_mul(self.sync_limit)
+    }
+
+    /// `connectToLearnerMasterLimit x tickTime` (initLimit when unset).
+    pub fn connect_timeout(&self) -> SimDuration {
+        self.tick.saturating_mul(self.connect_limit)
+    }
+}
