@@ -198,13 +198,8 @@ impl<M, T> EventQueue<M, T> {
 
 /// A bare `(time, seq)` queue with a `u64` payload, exposed for the engine
 /// benchmark.
+#[derive(Default)]
 pub struct BareQueue(EventQueue<u64, ()>);
-
-impl Default for BareQueue {
-    fn default() -> Self {
-        BareQueue(EventQueue::default())
-    }
-}
 
 impl BareQueue {
     pub fn push(&mut self, at: SimTime, payload: u64) {
@@ -235,6 +230,8 @@ impl BareQueue {
     }
 }
 
+type NodeEntry<M> = Entry<<<M as Model>::Node as Node>::Msg, <<M as Model>::Node as Node>::Timer>;
+
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// One simulated trial.
@@ -247,7 +244,7 @@ pub struct Sim<'m, M: Model> {
     up: Vec<bool>,
     paused: Vec<bool>,
     incarnation: Vec<u32>,
-    stash: Vec<Vec<Entry<<M::Node as Node>::Msg, <M::Node as Node>::Timer>>>,
+    stash: Vec<Vec<NodeEntry<M>>>,
     node_rngs: Vec<Rng>,
     net_rng: Rng,
     fault_rng: Rng,
@@ -323,7 +320,12 @@ impl<'m, M: Model> Sim<'m, M> {
     }
 
     /// Run the trial to its end (or until `stop` is raised) and report.
-    pub fn run(mut self, stop: Option<&AtomicBool>) -> SimOutput {
+    pub fn run(self, stop: Option<&AtomicBool>) -> SimOutput {
+        self.run_keep(stop).0
+    }
+
+    /// [`Sim::run`], also handing back the nodes in their final state.
+    pub fn run_keep(mut self, stop: Option<&AtomicBool>) -> (SimOutput, Vec<M::Node>) {
         let _ = self.model;
         let end = SimTime::ZERO + self.cfg.duration;
         for i in 0..self.nodes.len() {
@@ -354,7 +356,7 @@ impl<'m, M: Model> Sim<'m, M> {
             });
         }
         self.out.findings = findings;
-        self.out
+        (self.out, self.nodes)
     }
 
     fn hash(&mut self, tag: u64, node: NodeId) {
@@ -362,7 +364,7 @@ impl<'m, M: Model> Sim<'m, M> {
         self.out.trace_hash = (h ^ (tag << 32 | u64::from(node.0))).wrapping_mul(FNV_PRIME);
     }
 
-    fn step(&mut self, e: Entry<<M::Node as Node>::Msg, <M::Node as Node>::Timer>) {
+    fn step(&mut self, e: NodeEntry<M>) {
         match e.ev {
             Ev::Deliver {
                 from,

@@ -1,7 +1,78 @@
-//! `zookeeper/fle` (work in progress).
+//! `zookeeper/fle`: FastLeaderElection among the ensemble, then Zab discovery,
+//! synchronisation and broadcast, with clients writing through the servers.
+//!
+//! Follows `PROTOCOLS.md` §1.2–1.4 and §1.6–1.7, read against apache/zookeeper
+//! (`FastLeaderElection.java`, `Leader.java`, `LearnerHandler.java`,
+//! `Learner.java`, `Follower.java`, `ClientCnxn.java`).
+//!
+//! What is modelled:
+//! * FLE exactly as `lookForLeader`: vote order (peerEpoch, zxid, sid);
+//!   logical-clock rounds (a higher round clears the received votes); the
+//!   poll timeout starting at `minNotificationInterval` and doubling on each
+//!   empty poll up to `maxNotificationInterval`, re-sending the proposal; the
+//!   `finalizeWait` drain after a quorum agrees; FOLLOWING/LEADING
+//!   notifications with `checkLeader` and the out-of-election set, so a
+//!   restarted server joins an established ensemble; the receiver thread's
+//!   replies to looking peers.
+//! * Zab discovery (`getEpochToPropose`, LEADERINFO/ACKEPOCH with the −1
+//!   ack, "follower is ahead" refusal), synchronisation (DIFF, TRUNC, SNAP by
+//!   `zookeeper.commitLogCount`, NEWLEADER, ACK, UPTODATE), each wait bounded
+//!   by `initLimit × tickTime`; broadcast with quorum ACKs and commits in zxid
+//!   order; a follower connects up to 5 times, `leaderConnectDelayDuringRetryMs`
+//!   apart, within `connectToLearnerMasterLimit × tickTime`.
+//! * Failure detection: the follower's read timeout (`initLimit × tickTime`
+//!   while syncing, `syncLimit × tickTime` after NEWLEADER); the leader's tick
+//!   loop (pings every `tickTime/2`, a quorum of learners heard from within
+//!   `syncLimit` ticks every tick, else it steps down); and the connection
+//!   reset a crashed process on a live host produces (fault `host_alive`).
+//! * Clients: a shuffled server list, connect timeout `sessionTimeout/n`,
+//!   read timeout `2/3 sessionTimeout`, pings, 0–1000 ms random sleep before
+//!   each reconnect, ConnectionLoss for in-flight requests, and refusal by a
+//!   server whose state is older than the client's last zxid. Writes go to
+//!   the connected server, which forwards them to the leader and answers the
+//!   client after it applies the commit. Reads are answered locally.
+//!
+//! Simplifications (each changes costs, not the order of protocol steps):
+//! * Connection set-up between servers costs no time beyond network latency,
+//!   and the per-peer send queue of capacity 1 is not modelled (messages are
+//!   never dropped by the sender); a notification to a dead peer is simply lost.
+//! * Disk: logging and fsync take no time; a SNAP or DIFF is one message with
+//!   network latency, whatever its size. The data tree itself is not modelled,
+//!   only the transaction log.
+//! * The leader's per-learner `SyncLimitCheck` on un-acked proposals is not
+//!   modelled (the tick loop's synced-quorum check is).
+//! * Sessions are not tracked (no expiry, no ephemeral nodes); that is the
+//!   `zookeeper/ephemeral` path. Only voting participants, majority quorums,
+//!   no observers, no dynamic reconfiguration, `maxTimeToWaitForEpoch` off.
+//! * Sync decides DIFF/TRUNC/SNAP from the leader's own log (the model's
+//!   learner logs are always a prefix of some leader's log plus a suffix of
+//!   uncommitted proposals).
+//!
+//! A finding that differs from `PROTOCOLS.md` §1.3 step 3: when a learner's
+//! ACKEPOCH shows it is ahead of the leader, `Leader.waitForEpochAck` throws
+//! inside that learner's `LearnerHandler` thread, so only that connection is
+//! closed; the leader keeps waiting for a quorum until `initLimit × tickTime`.
+
+mod checker;
+mod client;
+mod msg;
 mod params;
-use crate::systems::PathInfo;
+mod server;
+pub mod vote;
+
+#[cfg(test)]
+mod tests;
+
+pub use checker::ZkChecker;
+pub use client::Client;
+pub use msg::{Msg, Txn};
 pub use params::ZkParams;
+pub use server::Server;
+
+use crate::engine::{ClientOp, Ctx, Model, Node, NodeId, View};
+use crate::systems::{Params, PathInfo};
+
+use vote::Zxid;
 
 /// Registry entry of this path.
 pub const PATH: PathInfo = PathInfo {
@@ -12,3 +83,153 @@ pub const PATH: PathInfo = PathInfo {
     max_nodes: 255,
     params: params::SPECS,
 };
+
+/// Timers of servers and clients. `gen` is the owner's role generation when
+/// the timer was set; a timer of an older generation is ignored.
+#[derive(Clone, Copy, Debug)]
+pub enum Timer {
+    Poll { gen: u64 },
+    ReadCheck { gen: u64 },
+    Reconnect { gen: u64 },
+    LeaderPhase { gen: u64, phase: u8 },
+    Tick { gen: u64 },
+    ClientConnect { gen: u64 },
+    ClientReconnect { gen: u64 },
+    ClientRead { gen: u64 },
+    ClientPing { gen: u64 },
+}
+
+/// Facts for [`ZkChecker`].
+#[derive(Clone, Debug)]
+pub enum ZkNote {
+    /// FLE decided: `leader` leads with this vote, elected by `supporters`.
+    Decided {
+        leader: NodeId,
+        peer_epoch: u64,
+        zxid: Zxid,
+        supporters: Vec<NodeId>,
+    },
+    /// A quorum acked `epoch`; `summary` is the leader's (currentEpoch,
+    /// lastZxid) when it began leading.
+    EpochAcked {
+        leader: NodeId,
+        epoch: u64,
+        summary: (u64, Zxid),
+        quorum: Vec<NodeId>,
+    },
+    /// A quorum acked NEWLEADER: `leader` serves `epoch`.
+    Established { leader: NodeId, epoch: u64 },
+    /// A client saw write `op` acknowledged with `zxid`.
+    Acked { op: u64, zxid: Zxid },
+}
+
+/// A node of the ensemble or a client.
+#[derive(Clone, Debug)]
+pub enum ZkNode {
+    Server(Box<Server>),
+    Client(Box<Client>),
+}
+
+impl ZkNode {
+    pub fn server(&self) -> Option<&Server> {
+        match self {
+            ZkNode::Server(s) => Some(s),
+            ZkNode::Client(_) => None,
+        }
+    }
+}
+
+impl Node for ZkNode {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Note = ZkNote;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            ZkNode::Server(s) => s.on_start(ctx),
+            ZkNode::Client(c) => c.on_start(ctx),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg) {
+        match self {
+            ZkNode::Server(s) => s.on_message(ctx, from, msg),
+            ZkNode::Client(c) => c.on_message(ctx, from, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
+        match self {
+            ZkNode::Server(s) => s.on_timer(ctx, timer),
+            ZkNode::Client(c) => c.on_timer(ctx, timer),
+        }
+    }
+
+    fn on_client(&mut self, ctx: &mut Ctx<'_, Self>, op: ClientOp) {
+        if let ZkNode::Client(c) = self {
+            c.on_client(ctx, op);
+        }
+    }
+
+    fn on_link_reset(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        match self {
+            ZkNode::Server(s) => s.on_link_reset(ctx, peer),
+            ZkNode::Client(c) => c.on_link_reset(ctx, peer),
+        }
+    }
+
+    fn on_crash(&mut self) {
+        match self {
+            ZkNode::Server(s) => s.on_crash(),
+            ZkNode::Client(_) => unreachable!("clients are never faulted"),
+        }
+    }
+
+    fn view(&self) -> View {
+        match self {
+            ZkNode::Server(s) => s.view(),
+            ZkNode::Client(c) => c.view(),
+        }
+    }
+}
+
+/// The `zookeeper/fle` model of one sweep point.
+#[derive(Clone, Debug)]
+pub struct Fle {
+    pub servers: usize,
+    pub params: ZkParams,
+}
+
+impl Fle {
+    pub fn new(servers: usize, params: &Params) -> Self {
+        Fle {
+            servers,
+            params: ZkParams::from_params(params),
+        }
+    }
+}
+
+impl Model for Fle {
+    type Node = ZkNode;
+    type Checker = ZkChecker;
+
+    fn servers(&self) -> usize {
+        self.servers
+    }
+
+    fn build(&self, clients: usize) -> (Vec<ZkNode>, ZkChecker) {
+        let mut nodes: Vec<ZkNode> = (0..self.servers)
+            .map(|i| {
+                ZkNode::Server(Box::new(Server::new(
+                    NodeId(i as u32),
+                    self.servers,
+                    self.params.clone(),
+                )))
+            })
+            .collect();
+        nodes.extend(
+            (0..clients).map(|_| ZkNode::Client(Box::new(Client::new(self.servers, &self.params)))),
+        );
+        (nodes, ZkChecker::default())
+    }
+}

@@ -1,0 +1,1378 @@
+//! A ZooKeeper server: FastLeaderElection, then Zab discovery, synchronisation
+//! and broadcast, as leader or follower, and the client-facing side.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimTime, TimerId, View};
+
+use super::msg::{Msg, Notification, SyncMode, Txn};
+use super::vote::{beats, is_quorum, ServerState, Sid, Vote, Zxid};
+use super::{Timer, ZkNode, ZkNote, ZkParams};
+
+type C<'a, 'b> = Ctx<'a, ZkNode>;
+
+/// A quorum peer.
+#[derive(Clone, Debug)]
+pub struct Server {
+    me: NodeId,
+    voters: usize,
+    p: ZkParams,
+
+    // Durable: survives a crash (the `acceptedEpoch`/`currentEpoch` files and
+    // the transaction log).
+    accepted_epoch: u64,
+    current_epoch: u64,
+    log: Vec<Txn>,
+
+    // Volatile.
+    /// Bumped on every change of role; timers carry the value they were set in.
+    gen: u64,
+    role: PeerRole,
+    logical_clock: u64,
+    current_vote: Option<Vote>,
+    /// Client connections: client -> connection number.
+    clients: BTreeMap<NodeId, u64>,
+    /// Client writes in flight through this server: op id -> (client, connection).
+    pending: BTreeMap<u64, (NodeId, u64)>,
+    /// Highest committed zxid this server has applied.
+    last_processed: Zxid,
+    next_conn: u64,
+}
+
+#[derive(Clone, Debug)]
+enum PeerRole {
+    Looking(Election),
+    Following(Following),
+    Leading(Box<Leading>),
+}
+
+/// State of one `lookForLeader` call.
+#[derive(Clone, Debug)]
+struct Election {
+    /// (leader, zxid, peer epoch) currently proposed.
+    proposal: (Sid, Zxid, u64),
+    recvset: BTreeMap<Sid, Vote>,
+    outofelection: BTreeMap<Sid, Vote>,
+    /// Current poll timeout (`notTimeout`), doubling on each empty poll.
+    not_timeout: crate::engine::SimDuration,
+    /// True while draining the queue for `finalizeWait` after a quorum agreed.
+    draining: bool,
+    /// When the current poll comes back empty.
+    deadline: SimTime,
+    timer: Option<(SimTime, TimerId)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FollowStage {
+    Connecting { attempt: u32 },
+    Discovery,
+    Synced,
+    Serving,
+}
+
+#[derive(Clone, Debug)]
+struct Following {
+    leader: NodeId,
+    conn: u64,
+    stage: FollowStage,
+    connect_started: SimTime,
+    last_heard: SimTime,
+    read_timeout: crate::engine::SimDuration,
+    /// The pending read-timeout check, if any.
+    read_timer: Option<(SimTime, TimerId)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum HandlerStage {
+    AwaitEpoch,
+    AwaitAckEpoch,
+    AwaitEpochQuorum,
+    AwaitNewLeaderAck,
+    AwaitStartup,
+    Active,
+}
+
+/// The leader's side of one learner connection (LearnerHandler.java).
+#[derive(Clone, Debug)]
+struct Handler {
+    conn: u64,
+    stage: HandlerStage,
+    /// The learner counts as synced while `tick <= deadline_tick`.
+    deadline_tick: u64,
+    /// Learner's last zxid, from ACKEPOCH.
+    peer_last: Zxid,
+}
+
+impl Handler {
+    fn forwarding(&self) -> bool {
+        self.stage >= HandlerStage::AwaitNewLeaderAck
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Leading {
+    /// Epoch being proposed (getEpochToPropose), fixed once a quorum connected.
+    epoch_candidate: u64,
+    new_epoch: Option<u64>,
+    connecting: BTreeSet<NodeId>,
+    electing: BTreeSet<NodeId>,
+    epoch_acked: bool,
+    newleader_acks: BTreeSet<NodeId>,
+    established: bool,
+    handlers: BTreeMap<NodeId, Handler>,
+    tick: u64,
+    tick_skip: bool,
+    counter: u64,
+    /// Proposals not yet committed, in zxid order, with the servers that acked.
+    outstanding: VecDeque<(Zxid, BTreeSet<NodeId>)>,
+    last_committed: Zxid,
+    /// (current epoch, last zxid) when leading began (`leaderStateSummary`).
+    summary: (u64, Zxid),
+}
+
+impl Server {
+    pub fn new(me: NodeId, voters: usize, p: ZkParams) -> Self {
+        Server {
+            me,
+            voters,
+            p,
+            accepted_epoch: 0,
+            current_epoch: 0,
+            log: Vec::new(),
+            gen: 0,
+            role: PeerRole::Looking(Election::idle()),
+            logical_clock: 0,
+            current_vote: None,
+            clients: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            last_processed: Zxid(0),
+            next_conn: 0,
+        }
+    }
+
+    /// `myid` of this server.
+    pub fn sid(&self) -> Sid {
+        u64::from(self.me.0) + 1
+    }
+
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    pub fn accepted_epoch(&self) -> u64 {
+        self.accepted_epoch
+    }
+
+    /// Every logged transaction, committed or not, in zxid order.
+    pub fn log(&self) -> &[Txn] {
+        &self.log
+    }
+
+    /// `lastLoggedZxid`: includes proposals logged but never committed.
+    pub fn last_logged_zxid(&self) -> Zxid {
+        self.log.last().map_or(Zxid(0), |t| t.zxid)
+    }
+
+    pub fn state(&self) -> ServerState {
+        match self.role {
+            PeerRole::Looking(_) => ServerState::Looking,
+            PeerRole::Following(_) => ServerState::Following,
+            PeerRole::Leading(_) => ServerState::Leading,
+        }
+    }
+
+    pub fn logical_clock(&self) -> u64 {
+        self.logical_clock
+    }
+
+    /// Whether this server answers clients.
+    pub fn serving(&self) -> bool {
+        match &self.role {
+            PeerRole::Following(f) => f.stage == FollowStage::Serving,
+            PeerRole::Leading(l) => l.established,
+            PeerRole::Looking(_) => false,
+        }
+    }
+
+    pub fn view(&self) -> View {
+        match &self.role {
+            PeerRole::Looking(_) => View {
+                role: Role::Candidate,
+                term: self.logical_clock,
+                leader: None,
+                serving: false,
+            },
+            PeerRole::Following(f) => View {
+                role: Role::Follower,
+                term: self.accepted_epoch,
+                leader: Some(f.leader),
+                serving: f.stage == FollowStage::Serving,
+            },
+            PeerRole::Leading(l) => View {
+                role: Role::Leader,
+                term: l.new_epoch.unwrap_or(l.epoch_candidate),
+                leader: Some(self.me),
+                serving: l.established,
+            },
+        }
+    }
+
+    fn node(&self, sid: Sid) -> NodeId {
+        NodeId((sid - 1) as u32)
+    }
+
+    fn voter_ids(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.voters as u32).map(NodeId)
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    pub fn on_start(&mut self, ctx: &mut C) {
+        self.look_for_leader(ctx);
+    }
+
+    pub fn on_crash(&mut self) {
+        let fresh = Server::new(self.me, self.voters, self.p.clone());
+        let durable = (
+            self.accepted_epoch,
+            self.current_epoch,
+            std::mem::take(&mut self.log),
+        );
+        *self = fresh;
+        (self.accepted_epoch, self.current_epoch, self.log) = durable;
+        // A restarted server replays its whole log (FileTxnSnapLog restore).
+        self.last_processed = self.last_logged_zxid();
+    }
+
+    /// Leave FOLLOWING/LEADING: close every connection and start an election.
+    fn shutdown(&mut self, ctx: &mut C) {
+        match &self.role {
+            PeerRole::Following(f) => ctx.send(f.leader, Msg::LearnerClose { conn: f.conn }),
+            PeerRole::Leading(l) => {
+                for (&id, h) in &l.handlers {
+                    ctx.send(id, Msg::LeaderClose { conn: h.conn });
+                }
+            }
+            PeerRole::Looking(_) => {}
+        }
+        for (&c, &conn) in &self.clients {
+            ctx.send(c, Msg::ClientClose { conn });
+        }
+        self.clients.clear();
+        self.pending.clear();
+        self.look_for_leader(ctx);
+    }
+
+    // ---------------------------------------------------------------- election
+
+    fn init_vote(&self) -> (Sid, Zxid, u64) {
+        (self.sid(), self.last_logged_zxid(), self.current_epoch)
+    }
+
+    /// FastLeaderElection.java `lookForLeader`, entry.
+    fn look_for_leader(&mut self, ctx: &mut C) {
+        self.gen += 1;
+        self.logical_clock += 1;
+        ctx.record(Obs::ElectionRound {
+            term: self.logical_clock,
+        });
+        let not_timeout = self.p.min_notification_interval;
+        self.role = PeerRole::Looking(Election {
+            proposal: self.init_vote(),
+            recvset: BTreeMap::new(),
+            outofelection: BTreeMap::new(),
+            not_timeout,
+            draining: false,
+            deadline: ctx.now() + not_timeout,
+            timer: None,
+        });
+        self.send_notifications(ctx);
+        self.arm_poll(ctx);
+    }
+
+    fn send_notifications(&self, ctx: &mut C) {
+        let PeerRole::Looking(e) = &self.role else {
+            return;
+        };
+        let n = Notification {
+            sid: self.sid(),
+            state: ServerState::Looking,
+            leader: e.proposal.0,
+            zxid: e.proposal.1,
+            election_epoch: self.logical_clock,
+            peer_epoch: e.proposal.2,
+        };
+        for id in self.voter_ids() {
+            ctx.send(id, Msg::Notification(n));
+        }
+    }
+
+    /// Make sure a poll timer fires at the election's deadline.
+    fn arm_poll(&mut self, ctx: &mut C) {
+        let gen = self.gen;
+        let PeerRole::Looking(e) = &mut self.role else {
+            return;
+        };
+        if let Some((at, id)) = e.timer {
+            if at <= e.deadline {
+                return; // fires first, then re-arms for the deadline
+            }
+            ctx.cancel_timer(id);
+        }
+        let id = ctx.set_timer(e.deadline.since(ctx.now()), Timer::Poll { gen });
+        e.timer = Some((e.deadline, id));
+    }
+
+    fn on_poll(&mut self, ctx: &mut C) {
+        let now = ctx.now();
+        let PeerRole::Looking(e) = &mut self.role else {
+            return;
+        };
+        e.timer = None;
+        if now < e.deadline {
+            self.arm_poll(ctx);
+            return;
+        }
+        if e.draining {
+            // No better vote for finalizeWait: the election is decided.
+            let (leader, zxid, peer_epoch) = e.proposal;
+            let supporters = self.supporters();
+            self.decide(
+                ctx,
+                Vote {
+                    leader,
+                    zxid,
+                    election_epoch: self.logical_clock,
+                    peer_epoch,
+                    state: ServerState::Looking,
+                },
+                supporters,
+            );
+            return;
+        }
+        // An empty poll: re-send the proposal, back off.
+        e.not_timeout = (e.not_timeout + e.not_timeout).min(self.p.max_notification_interval);
+        e.deadline = now + e.not_timeout;
+        self.send_notifications(ctx);
+        self.arm_poll(ctx);
+    }
+
+    fn supporters(&self) -> Vec<NodeId> {
+        let PeerRole::Looking(e) = &self.role else {
+            return Vec::new();
+        };
+        let target = self.proposal_vote(e);
+        e.recvset
+            .iter()
+            .filter(|(_, v)| v.matches(&target) && v.state == ServerState::Looking)
+            .map(|(&sid, _)| self.node(sid))
+            .collect()
+    }
+
+    fn proposal_vote(&self, e: &Election) -> Vote {
+        Vote {
+            leader: e.proposal.0,
+            zxid: e.proposal.1,
+            election_epoch: self.logical_clock,
+            peer_epoch: e.proposal.2,
+            state: ServerState::Looking,
+        }
+    }
+
+    /// Messenger.WorkerReceiver: every notification passes here first.
+    fn on_notification(&mut self, ctx: &mut C, n: Notification) {
+        if !matches!(self.role, PeerRole::Looking(_)) {
+            // Not looking: answer a looking peer with the settled vote.
+            if n.state == ServerState::Looking {
+                if let Some(v) = self.current_vote {
+                    let reply = Notification {
+                        sid: self.sid(),
+                        state: self.state(),
+                        leader: v.leader,
+                        zxid: v.zxid,
+                        election_epoch: v.election_epoch,
+                        peer_epoch: v.peer_epoch,
+                    };
+                    ctx.send(self.node(n.sid), Msg::Notification(reply));
+                }
+            }
+            return;
+        }
+        // Looking: a lagging looking peer gets our proposal back.
+        if n.state == ServerState::Looking && n.election_epoch < self.logical_clock {
+            if let PeerRole::Looking(e) = &self.role {
+                let reply = Notification {
+                    sid: self.sid(),
+                    state: ServerState::Looking,
+                    leader: e.proposal.0,
+                    zxid: e.proposal.1,
+                    election_epoch: self.logical_clock,
+                    peer_epoch: e.proposal.2,
+                };
+                ctx.send(self.node(n.sid), Msg::Notification(reply));
+            }
+        }
+        self.election_receive(ctx, n);
+    }
+
+    /// The `lookForLeader` loop body for one dequeued notification.
+    fn election_receive(&mut self, ctx: &mut C, n: Notification) {
+        let now = ctx.now();
+        let finalize_wait = self.p.finalize_wait;
+        let PeerRole::Looking(e) = &mut self.role else {
+            return;
+        };
+        if e.draining {
+            if !beats(
+                (n.peer_epoch, n.zxid, n.leader),
+                (e.proposal.2, e.proposal.1, e.proposal.0),
+            ) {
+                // Drained and dropped; keep waiting for a better vote.
+                e.deadline = now + finalize_wait;
+                self.arm_poll(ctx);
+                return;
+            }
+            // A better vote: put it back and continue the main loop.
+            e.draining = false;
+        }
+        match n.state {
+            ServerState::Looking => {
+                if n.election_epoch > self.logical_clock {
+                    self.logical_clock = n.election_epoch;
+                    ctx.record(Obs::ElectionRound {
+                        term: self.logical_clock,
+                    });
+                    let init = self.init_vote();
+                    let PeerRole::Looking(e) = &mut self.role else {
+                        unreachable!()
+                    };
+                    e.recvset.clear();
+                    e.proposal =
+                        if beats((n.peer_epoch, n.zxid, n.leader), (init.2, init.1, init.0)) {
+                            (n.leader, n.zxid, n.peer_epoch)
+                        } else {
+                            init
+                        };
+                    self.send_notifications(ctx);
+                } else if n.election_epoch < self.logical_clock {
+                    self.poll_again(ctx);
+                    return;
+                } else if beats(
+                    (n.peer_epoch, n.zxid, n.leader),
+                    (e.proposal.2, e.proposal.1, e.proposal.0),
+                ) {
+                    e.proposal = (n.leader, n.zxid, n.peer_epoch);
+                    self.send_notifications(ctx);
+                }
+                let clock = self.logical_clock;
+                let PeerRole::Looking(e) = &mut self.role else {
+                    unreachable!()
+                };
+                e.recvset.insert(
+                    n.sid,
+                    Vote {
+                        leader: n.leader,
+                        zxid: n.zxid,
+                        election_epoch: n.election_epoch,
+                        peer_epoch: n.peer_epoch,
+                        state: ServerState::Looking,
+                    },
+                );
+                let target = Vote {
+                    leader: e.proposal.0,
+                    zxid: e.proposal.1,
+                    election_epoch: clock,
+                    peer_epoch: e.proposal.2,
+                    state: ServerState::Looking,
+                };
+                let agree = e.recvset.values().filter(|v| v.matches(&target)).count();
+                if is_quorum(agree, self.voters) {
+                    e.draining = true;
+                    e.deadline = now + finalize_wait;
+                    self.arm_poll(ctx);
+                    return;
+                }
+                self.poll_again(ctx);
+            }
+            ServerState::Following | ServerState::Leading => {
+                if let Some(end) = self.received_settled_notification(n) {
+                    self.decide(ctx, end, Vec::new());
+                } else {
+                    self.poll_again(ctx);
+                }
+            }
+        }
+    }
+
+    /// After a non-deciding notification the next poll waits `notTimeout` again.
+    fn poll_again(&mut self, ctx: &mut C) {
+        let now = ctx.now();
+        if let PeerRole::Looking(e) = &mut self.role {
+            e.deadline = now + e.not_timeout;
+        }
+        self.arm_poll(ctx);
+    }
+
+    /// `receivedFollowingNotification` / `receivedLeadingNotification`.
+    fn received_settled_notification(&mut self, n: Notification) -> Option<Vote> {
+        let me = self.sid();
+        let clock = self.logical_clock;
+        let voters = self.voters;
+        let PeerRole::Looking(e) = &mut self.role else {
+            return None;
+        };
+        let vote = Vote {
+            leader: n.leader,
+            zxid: n.zxid,
+            election_epoch: n.election_epoch,
+            peer_epoch: n.peer_epoch,
+            state: n.state,
+        };
+        let end = Vote {
+            state: ServerState::Looking,
+            ..vote
+        };
+        if n.election_epoch == clock {
+            e.recvset.insert(n.sid, vote);
+            let agree = e.recvset.values().filter(|v| v.matches(&vote)).count();
+            if is_quorum(agree, voters)
+                && check_leader(&e.recvset, n.leader, n.election_epoch, me, clock)
+            {
+                return Some(end);
+            }
+        }
+        e.outofelection.insert(n.sid, vote);
+        let agree = e
+            .outofelection
+            .values()
+            .filter(|v| v.matches(&vote))
+            .count();
+        if is_quorum(agree, voters)
+            && check_leader(&e.outofelection, n.leader, n.election_epoch, me, clock)
+        {
+            self.logical_clock = n.election_epoch;
+            return Some(end);
+        }
+        None
+    }
+
+    /// The election is over: follow or lead `end.leader`.
+    fn decide(&mut self, ctx: &mut C, end: Vote, supporters: Vec<NodeId>) {
+        let end = Vote {
+            election_epoch: self.logical_clock,
+            ..end
+        };
+        self.current_vote = Some(end);
+        if end.leader == self.sid() {
+            ctx.record(Obs::Elected {
+                leader: self.me,
+                term: self.logical_clock,
+            });
+            ctx.record(Obs::Note(ZkNote::Decided {
+                leader: self.me,
+                peer_epoch: end.peer_epoch,
+                zxid: end.zxid,
+                supporters,
+            }));
+            self.lead(ctx);
+        } else {
+            self.follow(ctx, self.node(end.leader));
+        }
+    }
+
+    // ---------------------------------------------------------------- follower
+
+    fn follow(&mut self, ctx: &mut C, leader: NodeId) {
+        self.gen += 1;
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        self.role = PeerRole::Following(Following {
+            leader,
+            conn,
+            stage: FollowStage::Connecting { attempt: 1 },
+            connect_started: ctx.now(),
+            last_heard: ctx.now(),
+            read_timeout: self.p.connect_timeout(),
+            read_timer: None,
+        });
+        ctx.send(
+            leader,
+            Msg::FollowerInfo {
+                conn,
+                accepted_epoch: self.accepted_epoch,
+            },
+        );
+        self.arm_read_check(ctx);
+    }
+
+    /// Make sure a check fires when the leader has been silent for the read
+    /// timeout (the socket's SO_TIMEOUT).
+    fn arm_read_check(&mut self, ctx: &mut C) {
+        let gen = self.gen;
+        let PeerRole::Following(f) = &mut self.role else {
+            return;
+        };
+        let due = f.last_heard + f.read_timeout;
+        if let Some((at, id)) = f.read_timer {
+            if at <= due {
+                return; // fires first, then re-arms
+            }
+            ctx.cancel_timer(id);
+        }
+        let id = ctx.set_timer(due.since(ctx.now()), Timer::ReadCheck { gen });
+        f.read_timer = Some((due, id));
+    }
+
+    fn on_read_check(&mut self, ctx: &mut C) {
+        let PeerRole::Following(f) = &mut self.role else {
+            return;
+        };
+        f.read_timer = None;
+        if ctx.now() >= f.last_heard + f.read_timeout {
+            let leader = f.leader;
+            ctx.record(Obs::Detected {
+                suspect: Some(leader),
+            });
+            self.shutdown(ctx);
+        } else {
+            self.arm_read_check(ctx);
+        }
+    }
+
+    fn on_reconnect(&mut self, ctx: &mut C) {
+        let accepted_epoch = self.accepted_epoch;
+        if let PeerRole::Following(f) = &mut self.role {
+            if let FollowStage::Connecting { .. } = f.stage {
+                ctx.send(
+                    f.leader,
+                    Msg::FollowerInfo {
+                        conn: f.conn,
+                        accepted_epoch,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A packet from the leader on connection `conn`: is it ours?
+    fn is_my_leader(&mut self, from: NodeId, conn: u64, now: SimTime) -> bool {
+        match &mut self.role {
+            PeerRole::Following(f) if f.leader == from && f.conn == conn => {
+                f.last_heard = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn follower_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+        let now = ctx.now();
+        let conn = match &msg {
+            Msg::LeaderInfo { conn, .. }
+            | Msg::Sync { conn, .. }
+            | Msg::NewLeader { conn, .. }
+            | Msg::UpToDate { conn, .. }
+            | Msg::Proposal { conn, .. }
+            | Msg::Commit { conn, .. }
+            | Msg::Ping { conn }
+            | Msg::LeaderClose { conn } => *conn,
+            _ => unreachable!("not a leader packet"),
+        };
+        if !self.is_my_leader(from, conn, now) {
+            return;
+        }
+        let gen = self.gen;
+        let PeerRole::Following(f) = &mut self.role else {
+            unreachable!()
+        };
+        match msg {
+            Msg::LeaderClose { .. } => {
+                if let FollowStage::Connecting { attempt } = f.stage {
+                    // Connection refused: the leader is not listening yet.
+                    let elapsed = now.since(f.connect_started);
+                    let left = self.p.connect_timeout().0.saturating_sub(elapsed.0);
+                    if attempt < 5 && left > self.p.leader_connect_retry_delay.0 {
+                        f.stage = FollowStage::Connecting {
+                            attempt: attempt + 1,
+                        };
+                        ctx.set_timer(self.p.leader_connect_retry_delay, Timer::Reconnect { gen });
+                        return;
+                    }
+                }
+                let leader = f.leader;
+                ctx.record(Obs::Detected {
+                    suspect: Some(leader),
+                });
+                self.shutdown(ctx);
+            }
+            Msg::LeaderInfo { new_epoch, .. } => {
+                f.stage = FollowStage::Discovery;
+                f.read_timeout = self.p.init_timeout();
+                let (leader, conn) = (f.leader, f.conn);
+                if new_epoch > self.accepted_epoch {
+                    self.accepted_epoch = new_epoch;
+                    ctx.send(
+                        leader,
+                        Msg::AckEpoch {
+                            conn,
+                            current_epoch: Some(self.current_epoch),
+                            last_zxid: self.last_logged_zxid(),
+                        },
+                    );
+                } else if new_epoch == self.accepted_epoch {
+                    ctx.send(
+                        leader,
+                        Msg::AckEpoch {
+                            conn,
+                            current_epoch: None,
+                            last_zxid: self.last_logged_zxid(),
+                        },
+                    );
+                } else {
+                    // "Leaders epoch is less than accepted epoch": give up.
+                    self.shutdown(ctx);
+                    return;
+                }
+                self.arm_read_check(ctx);
+            }
+            Msg::Sync {
+                mode,
+                truncate_to,
+                txns,
+                ..
+            } => {
+                match mode {
+                    SyncMode::Snap => self.log = txns,
+                    SyncMode::Trunc | SyncMode::Diff => {
+                        if mode == SyncMode::Trunc {
+                            self.log.retain(|t| t.zxid <= truncate_to);
+                        }
+                        let last = self.last_logged_zxid();
+                        self.log.extend(txns.into_iter().filter(|t| t.zxid > last));
+                    }
+                }
+                self.last_processed = self.last_processed.min(self.last_logged_zxid());
+            }
+            Msg::NewLeader { epoch, .. } => {
+                // Transactions of the sync are in the log: take the epoch, ack.
+                self.current_epoch = epoch;
+                f.stage = FollowStage::Synced;
+                f.read_timeout = self.p.sync_timeout();
+                ctx.send(f.leader, Msg::AckNewLeader { conn: f.conn });
+                self.arm_read_check(ctx);
+            }
+            Msg::UpToDate { .. } => {
+                f.stage = FollowStage::Serving;
+                self.last_processed = self.last_processed.max(self.last_logged_zxid());
+            }
+            Msg::Proposal { txn, .. } => {
+                let (leader, conn) = (f.leader, f.conn);
+                if txn.zxid > self.last_logged_zxid() {
+                    self.log.push(txn);
+                }
+                ctx.send(
+                    leader,
+                    Msg::Ack {
+                        conn,
+                        zxid: txn.zxid,
+                    },
+                );
+            }
+            Msg::Commit { zxid, .. } => self.apply_commit(ctx, zxid),
+            Msg::Ping { .. } => ctx.send(f.leader, Msg::PingReply { conn: f.conn }),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Apply every logged transaction up to `zxid`; answer the clients whose
+    /// writes came in through this server.
+    fn apply_commit(&mut self, ctx: &mut C, zxid: Zxid) {
+        if zxid <= self.last_processed {
+            return;
+        }
+        let start = self.log.partition_point(|t| t.zxid <= self.last_processed);
+        let end = self.log.partition_point(|t| t.zxid <= zxid);
+        for t in &self.log[start..end] {
+            if t.origin != self.me {
+                continue;
+            }
+            if let Some((client, conn)) = self.pending.remove(&t.op) {
+                if self.clients.get(&client) == Some(&conn) {
+                    let op = ClientOp {
+                        id: t.op,
+                        kind: OpKind::Write,
+                        issued: SimTime::ZERO,
+                    };
+                    ctx.send(
+                        client,
+                        Msg::Reply {
+                            conn,
+                            op,
+                            ok: true,
+                            zxid: t.zxid,
+                        },
+                    );
+                }
+            }
+        }
+        self.last_processed = zxid;
+    }
+
+    // ---------------------------------------------------------------- leader
+
+    fn lead(&mut self, ctx: &mut C) {
+        self.gen += 1;
+        let mut l = Leading {
+            epoch_candidate: self.accepted_epoch + 1,
+            new_epoch: None,
+            connecting: BTreeSet::from([self.me]),
+            electing: BTreeSet::new(),
+            epoch_acked: false,
+            newleader_acks: BTreeSet::new(),
+            established: false,
+            handlers: BTreeMap::new(),
+            tick: 0,
+            tick_skip: true,
+            counter: 0,
+            outstanding: VecDeque::new(),
+            last_committed: Zxid(0),
+            summary: (self.current_epoch, self.last_logged_zxid()),
+        };
+        l.tick = 0;
+        self.role = PeerRole::Leading(Box::new(l));
+        self.arm_phase(ctx, 0);
+        self.try_fix_epoch(ctx);
+    }
+
+    fn leading(&mut self) -> &mut Leading {
+        match &mut self.role {
+            PeerRole::Leading(l) => l,
+            _ => unreachable!("only called while leading"),
+        }
+    }
+
+    fn arm_phase(&mut self, ctx: &mut C, phase: u8) {
+        let gen = self.gen;
+        ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { gen, phase });
+    }
+
+    fn on_leader_phase(&mut self, ctx: &mut C, phase: u8) {
+        let PeerRole::Leading(l) = &self.role else {
+            return;
+        };
+        let timed_out = match phase {
+            0 => l.new_epoch.is_none(), // "Timeout while waiting for epoch from quorum"
+            1 => !l.epoch_acked,        // "Timeout while waiting for epoch to be acked by quorum"
+            _ => !l.established,        // "Waiting for a quorum of followers"
+        };
+        if timed_out {
+            self.shutdown(ctx);
+        }
+    }
+
+    /// `getEpochToPropose`: once a quorum (with the leader) has connected, the
+    /// new epoch is fixed and sent to every waiting learner.
+    fn try_fix_epoch(&mut self, ctx: &mut C) {
+        let voters = self.voters;
+        let me = self.me;
+        let l = self.leading();
+        if l.new_epoch.is_some() || !is_quorum(l.connecting.len(), voters) {
+            return;
+        }
+        let epoch = l.epoch_candidate;
+        l.new_epoch = Some(epoch);
+        for (&id, h) in l.handlers.iter_mut() {
+            if h.stage == HandlerStage::AwaitEpoch {
+                h.stage = HandlerStage::AwaitAckEpoch;
+                ctx.send(
+                    id,
+                    Msg::LeaderInfo {
+                        conn: h.conn,
+                        new_epoch: epoch,
+                    },
+                );
+            }
+        }
+        l.electing.insert(me);
+        self.accepted_epoch = epoch;
+        self.arm_phase(ctx, 1);
+        self.try_epoch_quorum(ctx);
+    }
+
+    /// `waitForEpochAck`: a quorum acked the epoch; sync the learners.
+    fn try_epoch_quorum(&mut self, ctx: &mut C) {
+        let voters = self.voters;
+        let me = self.me;
+        let l = self.leading();
+        if l.epoch_acked || !is_quorum(l.electing.len(), voters) {
+            return;
+        }
+        l.epoch_acked = true;
+        l.newleader_acks.insert(me);
+        let epoch = l.new_epoch.expect("epoch is fixed before it is acked");
+        let waiting: Vec<NodeId> = l
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.stage == HandlerStage::AwaitEpochQuorum)
+            .map(|(&id, _)| id)
+            .collect();
+        ctx.record(Obs::Note(ZkNote::EpochAcked {
+            leader: me,
+            epoch,
+            summary: self.leading().summary,
+            quorum: self.leading().electing.iter().copied().collect(),
+        }));
+        self.current_epoch = epoch;
+        self.arm_phase(ctx, 2);
+        for id in waiting {
+            self.sync_learner(ctx, id);
+        }
+        self.try_establish(ctx);
+    }
+
+    /// `syncFollower` + NEWLEADER.
+    fn sync_learner(&mut self, ctx: &mut C, id: NodeId) {
+        let leader_last = self.last_logged_zxid();
+        let commit_log_count = self.p.commit_log_count as usize;
+        let (peer_last, conn) = {
+            let h = &self.leading().handlers[&id];
+            (h.peer_last, h.conn)
+        };
+        let (mode, truncate_to, txns) = if peer_last == leader_last {
+            (SyncMode::Diff, Zxid(0), Vec::new())
+        } else {
+            let idx = self.log.partition_point(|t| t.zxid < peer_last);
+            let found = self.log.get(idx).is_some_and(|t| t.zxid == peer_last);
+            if found || peer_last == Zxid(0) {
+                let from = if found { idx + 1 } else { 0 };
+                let missing = self.log.len() - from;
+                if missing > commit_log_count {
+                    (SyncMode::Snap, Zxid(0), self.log.clone())
+                } else {
+                    (SyncMode::Diff, Zxid(0), self.log[from..].to_vec())
+                }
+            } else {
+                // The learner has transactions this leader never had.
+                let keep = idx; // log[..idx] are below peer_last
+                let truncate_to = if keep == 0 {
+                    Zxid(0)
+                } else {
+                    self.log[keep - 1].zxid
+                };
+                if keep == 0 || self.log.len() - keep > commit_log_count {
+                    (SyncMode::Snap, Zxid(0), self.log.clone())
+                } else {
+                    (SyncMode::Trunc, truncate_to, self.log[keep..].to_vec())
+                }
+            }
+        };
+        let epoch = self.current_epoch;
+        ctx.send(
+            id,
+            Msg::Sync {
+                conn,
+                mode,
+                truncate_to,
+                txns,
+            },
+        );
+        ctx.send(id, Msg::NewLeader { conn, epoch });
+        self.leading()
+            .handlers
+            .get_mut(&id)
+            .expect("handler exists")
+            .stage = HandlerStage::AwaitNewLeaderAck;
+    }
+
+    /// `waitForNewLeaderAck` done: start serving (`startZkServer`).
+    fn try_establish(&mut self, ctx: &mut C) {
+        let voters = self.voters;
+        let me = self.me;
+        let last = self.last_logged_zxid();
+        let l = self.leading();
+        if l.established || !l.epoch_acked || !is_quorum(l.newleader_acks.len(), voters) {
+            return;
+        }
+        l.established = true;
+        // Everything in the new leader's log is committed now.
+        l.last_committed = last;
+        let epoch = l.new_epoch.expect("fixed");
+        for (&id, h) in l.handlers.iter_mut() {
+            if h.stage == HandlerStage::AwaitStartup {
+                h.stage = HandlerStage::Active;
+                ctx.send(id, Msg::UpToDate { conn: h.conn });
+            }
+        }
+        self.last_processed = last;
+        ctx.record(Obs::Serving {
+            leader: me,
+            term: epoch,
+        });
+        ctx.record(Obs::Note(ZkNote::Established { leader: me, epoch }));
+        let gen = self.gen;
+        ctx.set_timer(half(self.p.tick), Timer::Tick { gen });
+    }
+
+    /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
+    fn on_tick(&mut self, ctx: &mut C) {
+        let voters = self.voters;
+        let sync_limit = self.p.sync_limit;
+        let _ = sync_limit;
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        if !l.tick_skip {
+            l.tick += 1;
+            let tick = l.tick;
+            let synced = 1 + l
+                .handlers
+                .values()
+                .filter(|h| tick <= h.deadline_tick)
+                .count();
+            if !is_quorum(synced, voters) {
+                // "Not sufficient followers synced"
+                ctx.record(Obs::Detected { suspect: None });
+                self.shutdown(ctx);
+                return;
+            }
+        }
+        l.tick_skip = !l.tick_skip;
+        for (&id, h) in &l.handlers {
+            if h.forwarding() {
+                ctx.send(id, Msg::Ping { conn: h.conn });
+            }
+        }
+        let gen = self.gen;
+        ctx.set_timer(half(self.p.tick), Timer::Tick { gen });
+    }
+
+    fn leader_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+        let sync_limit = self.p.sync_limit;
+        let init_limit = self.p.init_limit;
+        let PeerRole::Leading(l) = &mut self.role else {
+            // Not leading: refuse learner connections, ignore stale packets.
+            if let Msg::FollowerInfo { conn, .. } = msg {
+                ctx.send(from, Msg::LeaderClose { conn });
+            }
+            return;
+        };
+        if let Msg::FollowerInfo {
+            conn,
+            accepted_epoch,
+        } = msg
+        {
+            let tick = l.tick;
+            l.handlers.insert(
+                from,
+                Handler {
+                    conn,
+                    stage: HandlerStage::AwaitEpoch,
+                    deadline_tick: tick + init_limit + sync_limit,
+                    peer_last: Zxid(0),
+                },
+            );
+            match l.new_epoch {
+                None => {
+                    if accepted_epoch >= l.epoch_candidate {
+                        l.epoch_candidate = accepted_epoch + 1;
+                    }
+                    l.connecting.insert(from);
+                    self.try_fix_epoch(ctx);
+                }
+                Some(epoch) => {
+                    let h = l.handlers.get_mut(&from).expect("just inserted");
+                    h.stage = HandlerStage::AwaitAckEpoch;
+                    ctx.send(
+                        from,
+                        Msg::LeaderInfo {
+                            conn,
+                            new_epoch: epoch,
+                        },
+                    );
+                }
+            }
+            return;
+        }
+        let conn = match &msg {
+            Msg::AckEpoch { conn, .. }
+            | Msg::AckNewLeader { conn }
+            | Msg::Ack { conn, .. }
+            | Msg::PingReply { conn }
+            | Msg::Forward { conn, .. }
+            | Msg::LearnerClose { conn } => *conn,
+            _ => unreachable!("not a learner packet"),
+        };
+        let tick = l.tick;
+        let Some(h) = l.handlers.get_mut(&from).filter(|h| h.conn == conn) else {
+            return; // a packet of a closed connection
+        };
+        h.deadline_tick = tick + sync_limit;
+        match msg {
+            Msg::LearnerClose { .. } => {
+                l.handlers.remove(&from);
+            }
+            Msg::AckEpoch {
+                current_epoch,
+                last_zxid,
+                ..
+            } => {
+                if h.stage != HandlerStage::AwaitAckEpoch {
+                    return;
+                }
+                h.peer_last = last_zxid;
+                h.stage = HandlerStage::AwaitEpochQuorum;
+                if !l.epoch_acked {
+                    if let Some(ce) = current_epoch {
+                        if (ce, last_zxid) > l.summary {
+                            // "Follower is ahead of the leader": this learner's
+                            // handler fails (LearnerHandler.run); the leader waits on.
+                            ctx.send(from, Msg::LeaderClose { conn });
+                            l.handlers.remove(&from);
+                            return;
+                        }
+                        l.electing.insert(from);
+                    }
+                    self.try_epoch_quorum(ctx);
+                } else {
+                    self.sync_learner(ctx, from);
+                }
+            }
+            Msg::AckNewLeader { .. } => {
+                if h.stage != HandlerStage::AwaitNewLeaderAck {
+                    return;
+                }
+                h.stage = HandlerStage::AwaitStartup;
+                if l.established {
+                    h.stage = HandlerStage::Active;
+                    ctx.send(from, Msg::UpToDate { conn });
+                } else {
+                    l.newleader_acks.insert(from);
+                    self.try_establish(ctx);
+                }
+            }
+            Msg::Ack { zxid, .. } => {
+                if let Ok(i) = l.outstanding.binary_search_by_key(&zxid, |(z, _)| *z) {
+                    l.outstanding[i].1.insert(from);
+                    self.try_commit(ctx);
+                }
+            }
+            Msg::PingReply { .. } => {}
+            Msg::Forward { client, op, .. } => {
+                if l.established {
+                    self.propose(ctx, from, client, op);
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// Leader.java `propose`: log, self-ack, send PROPOSAL to the followers.
+    fn propose(&mut self, ctx: &mut C, origin: NodeId, client: NodeId, op: ClientOp) {
+        let me = self.me;
+        let epoch = self.current_epoch;
+        let l = self.leading();
+        l.counter += 1;
+        if l.counter >= 0xffff_ffff {
+            // ZOOKEEPER-1277: the counter would roll over; force a new epoch.
+            self.shutdown(ctx);
+            return;
+        }
+        let txn = Txn {
+            zxid: Zxid::new(epoch, l.counter),
+            origin,
+            client,
+            op: op.id,
+        };
+        l.outstanding.push_back((txn.zxid, BTreeSet::from([me])));
+        for (&id, h) in &l.handlers {
+            if h.forwarding() {
+                ctx.send(id, Msg::Proposal { conn: h.conn, txn });
+            }
+        }
+        self.log.push(txn);
+        self.try_commit(ctx);
+    }
+
+    /// Commit, in zxid order, every outstanding proposal a quorum acked.
+    fn try_commit(&mut self, ctx: &mut C) {
+        let voters = self.voters;
+        let mut committed = None;
+        let l = self.leading();
+        while let Some((zxid, acks)) = l.outstanding.front() {
+            if !is_quorum(acks.len(), voters) {
+                break;
+            }
+            let zxid = *zxid;
+            l.outstanding.pop_front();
+            l.last_committed = zxid;
+            for (&id, h) in &l.handlers {
+                if h.forwarding() {
+                    ctx.send(id, Msg::Commit { conn: h.conn, zxid });
+                }
+            }
+            committed = Some(zxid);
+        }
+        if let Some(z) = committed {
+            self.apply_commit(ctx, z);
+        }
+    }
+
+    // ---------------------------------------------------------------- clients
+
+    fn client_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Connect { conn, last_zxid } => {
+                // A server that is not serving closes the socket; one whose
+                // state is older than the client's refuses the session.
+                if self.serving() && self.last_processed >= last_zxid {
+                    self.clients.insert(from, conn);
+                    ctx.send(from, Msg::ConnectOk { conn });
+                } else {
+                    ctx.send(from, Msg::ClientClose { conn });
+                }
+            }
+            Msg::Request { conn, op } => {
+                if self.clients.get(&from) != Some(&conn) {
+                    ctx.send(from, Msg::ClientClose { conn });
+                    return;
+                }
+                match op.kind {
+                    OpKind::Read => ctx.send(
+                        from,
+                        Msg::Reply {
+                            conn,
+                            op,
+                            ok: true,
+                            zxid: self.last_processed,
+                        },
+                    ),
+                    OpKind::Write => {
+                        self.pending.insert(op.id, (from, conn));
+                        match &self.role {
+                            PeerRole::Leading(_) => self.propose(ctx, self.me, from, op),
+                            PeerRole::Following(f) => ctx.send(
+                                f.leader,
+                                Msg::Forward {
+                                    conn: f.conn,
+                                    client: from,
+                                    op,
+                                },
+                            ),
+                            PeerRole::Looking(_) => unreachable!("looking servers have no clients"),
+                        }
+                    }
+                }
+            }
+            Msg::ClientPing { conn } => {
+                if self.clients.get(&from) == Some(&conn) {
+                    ctx.send(from, Msg::ClientPong { conn });
+                }
+            }
+            _ => unreachable!("not a client packet"),
+        }
+    }
+
+    // ---------------------------------------------------------------- dispatch
+
+    pub fn on_message(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Notification(n) => self.on_notification(ctx, n),
+            Msg::FollowerInfo { .. }
+            | Msg::AckEpoch { .. }
+            | Msg::AckNewLeader { .. }
+            | Msg::Ack { .. }
+            | Msg::PingReply { .. }
+            | Msg::Forward { .. }
+            | Msg::LearnerClose { .. } => self.leader_receive(ctx, from, msg),
+            Msg::LeaderInfo { .. }
+            | Msg::Sync { .. }
+            | Msg::NewLeader { .. }
+            | Msg::UpToDate { .. }
+            | Msg::Proposal { .. }
+            | Msg::Commit { .. }
+            | Msg::Ping { .. }
+            | Msg::LeaderClose { .. } => self.follower_receive(ctx, from, msg),
+            Msg::Connect { .. } | Msg::Request { .. } | Msg::ClientPing { .. } => {
+                self.client_receive(ctx, from, msg)
+            }
+            Msg::ConnectOk { .. }
+            | Msg::ClientClose { .. }
+            | Msg::Reply { .. }
+            | Msg::ClientPong { .. } => {}
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut C, timer: Timer) {
+        let gen = match timer {
+            Timer::Poll { gen }
+            | Timer::ReadCheck { gen }
+            | Timer::Reconnect { gen }
+            | Timer::LeaderPhase { gen, .. }
+            | Timer::Tick { gen } => gen,
+            _ => unreachable!("client timer on a server"),
+        };
+        if gen != self.gen {
+            return;
+        }
+        match timer {
+            Timer::Poll { .. } => self.on_poll(ctx),
+            Timer::ReadCheck { .. } => self.on_read_check(ctx),
+            Timer::Reconnect { .. } => self.on_reconnect(ctx),
+            Timer::LeaderPhase { phase, .. } => self.on_leader_phase(ctx, phase),
+            Timer::Tick { .. } => self.on_tick(ctx),
+            _ => unreachable!(),
+        }
+    }
+
+    pub fn on_link_reset(&mut self, ctx: &mut C, peer: NodeId) {
+        match &mut self.role {
+            PeerRole::Following(f) if f.leader == peer => {
+                ctx.record(Obs::Detected {
+                    suspect: Some(peer),
+                });
+                self.shutdown(ctx);
+            }
+            PeerRole::Leading(l) => {
+                l.handlers.remove(&peer);
+            }
+            _ => {}
+        }
+        self.clients.remove(&peer);
+    }
+}
+
+impl Election {
+    fn idle() -> Self {
+        Election {
+            proposal: (0, Zxid(0), 0),
+            recvset: BTreeMap::new(),
+            outofelection: BTreeMap::new(),
+            not_timeout: crate::engine::SimDuration::ZERO,
+            draining: false,
+            deadline: SimTime::ZERO,
+            timer: None,
+        }
+    }
+}
+
+fn half(d: crate::engine::SimDuration) -> crate::engine::SimDuration {
+    crate::engine::SimDuration(d.0 / 2)
+}
+
+/// FastLeaderElection.java `checkLeader`: a candidate other than me must be in
+/// the vote set saying LEADING; if it is me, the election epoch must be mine.
+fn check_leader(
+    votes: &BTreeMap<Sid, Vote>,
+    leader: Sid,
+    election_epoch: u64,
+    me: Sid,
+    clock: u64,
+) -> bool {
+    if leader != me {
+        votes
+            .get(&leader)
+            .is_some_and(|v| v.state == ServerState::Leading)
+    } else {
+        clock == election_epoch
+    }
+}
