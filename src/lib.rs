@@ -5,5 +5,7 @@
 //! `systems` -> `engine`.
 
 pub mod engine;
+pub mod metrics;
+pub mod runner;
 pub mod systems;
 pub mod workload;

@@ -1,0 +1,112 @@
+//! Summary statistics over many values: exact count, mean, standard deviation,
+//! min and max; percentiles from an HdrHistogram (3 significant digits).
+
+use hdrhistogram::Histogram;
+
+/// Statistics of one metric at one sweep point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub count: u64,
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); 0 for a single value.
+    pub stddev: f64,
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// Accumulates values of one metric; `scale` converts a value to the integer
+/// the histogram records (1000 keeps three decimals of a millisecond value).
+#[derive(Clone, Debug)]
+pub struct Accumulator {
+    scale: f64,
+    hist: Histogram<u64>,
+    count: u64,
+    sum: f64,
+    sum_sq: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Accumulator {
+    pub fn new(scale: f64) -> Self {
+        Accumulator {
+            scale,
+            hist: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            count: 0,
+            sum: 0.0,
+            sum_sq: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    pub fn record(&mut self, v: f64) {
+        let scaled = (v * self.scale).round().max(0.0) as u64;
+        self.hist
+            .record(scaled)
+            .expect("an auto-resizing histogram takes any u64");
+        self.count += 1;
+        self.sum += v;
+        self.sum_sq += v * v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    pub fn stats(&self) -> Option<Stats> {
+        if self.count == 0 {
+            return None;
+        }
+        let n = self.count as f64;
+        let mean = self.sum / n;
+        let var = if self.count > 1 {
+            ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        let q = |p: f64| self.hist.value_at_quantile(p) as f64 / self.scale;
+        Some(Stats {
+            count: self.count,
+            mean,
+            stddev: var.sqrt(),
+            min: self.min,
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: self.max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_track_the_data_within_histogram_precision() {
+        let mut a = Accumulator::new(1000.0);
+        for i in 1..=1000 {
+            a.record(i as f64);
+        }
+        let s = a.stats().unwrap();
+        assert_eq!(s.count, 1000);
+        assert!((s.mean - 500.5).abs() < 1e-9);
+        assert!((s.p50 - 500.0).abs() <= 0.5, "{}", s.p50);
+        assert!((s.p99 - 990.0).abs() <= 1.0, "{}", s.p99);
+        assert_eq!((s.min, s.max), (1.0, 1000.0));
+        assert!((s.stddev - 288.8194).abs() < 1e-3, "{}", s.stddev);
+    }
+
+    #[test]
+    fn no_values_no_stats() {
+        assert_eq!(Accumulator::new(1.0).stats(), None);
+        let mut a = Accumulator::new(1.0);
+        a.record(7.0);
+        let s = a.stats().unwrap();
+        assert_eq!((s.count, s.stddev, s.p50, s.max), (1, 0.0, 7.0, 7.0));
+    }
+}

@@ -1,0 +1,184 @@
+//! The runner: spreads the trials of every sweep point over worker threads.
+//!
+//! Each trial's seed derives from the workload seed and the trial index only
+//! (`rng::trial_seed`), so results depend neither on the thread count nor on
+//! which thread ran a trial; rows are sorted by (point, trial) before anything
+//! is written.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::engine::rng;
+use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
+use crate::engine::SimTime;
+use crate::metrics::{self, TrialMetrics};
+use crate::systems::zookeeper::fle::Fle;
+use crate::workload::{Plan, Workload};
+
+/// What to run of a plan, and how.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Run only this sweep point (0-based).
+    pub only_point: Option<usize>,
+    /// Run only this trial (0-based) of each selected point.
+    pub only_trial: Option<u64>,
+    /// Keep a readable event log of each trial (for replaying one trial).
+    pub trace: bool,
+}
+
+/// One finished trial.
+#[derive(Clone, Debug)]
+pub struct TrialRow {
+    pub point: usize,
+    pub trial: u64,
+    pub seed: u64,
+    pub metrics: TrialMetrics,
+    pub events: u64,
+    pub sim_end: SimTime,
+    pub trace_hash: u64,
+    pub violations: Vec<Violation>,
+    pub trace: Vec<String>,
+}
+
+/// Totals of one sweep point, for the speed report.
+#[derive(Clone, Debug, Default)]
+pub struct PointTotals {
+    pub trials: u64,
+    pub events: u64,
+    /// Simulated nanoseconds over all its trials.
+    pub sim_ns: u128,
+    /// Wall-clock time its trials took, added over threads.
+    pub busy: Duration,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Finished trials, sorted by (point, trial).
+    pub rows: Vec<TrialRow>,
+    pub planned: u64,
+    /// Interrupted before every planned trial finished.
+    pub aborted: bool,
+    pub wall: Duration,
+    pub per_point: Vec<PointTotals>,
+}
+
+/// A sweep point ready to run: its model and simulator configuration.
+enum Prepared {
+    ZookeeperFle(Fle, SimConfig),
+}
+
+impl Prepared {
+    fn new(w: &Workload) -> Self {
+        let cfg = SimConfig {
+            seed: 0,
+            duration: w.duration,
+            net: w.net.clone(),
+            faults: w.faults.clone(),
+            load: w.load.clone(),
+            trace: false,
+        };
+        match w.path.path {
+            "zookeeper/fle" => Prepared::ZookeeperFle(Fle::new(w.nodes, &w.params), cfg),
+            other => unreachable!("path {other} is registered but has no runner"),
+        }
+    }
+
+    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime) {
+        match self {
+            Prepared::ZookeeperFle(m, cfg) => {
+                let cfg = SimConfig {
+                    seed,
+                    trace,
+                    ..cfg.clone()
+                };
+                (run_trial(m, &cfg, Some(stop)), SimTime::ZERO + cfg.load.start)
+            }
+        }
+    }
+}
+
+/// Run `plan`. `progress(done, total)` is called on the calling thread after
+/// each finished trial. Raising `stop` ends the run early: trials that
+/// finished are kept, trials under way are dropped.
+pub fn run(
+    plan: &Plan,
+    opts: &RunOptions,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> RunOutput {
+    let started = Instant::now();
+    let points: Vec<usize> = (0..plan.points.len())
+        .filter(|p| opts.only_point.is_none_or(|o| o == *p))
+        .collect();
+    let mut jobs: Vec<(usize, u64)> = Vec::new();
+    for &p in &points {
+        let trials = plan.points[p].workload.trials;
+        match opts.only_trial {
+            Some(t) => jobs.push((p, t)),
+            None => jobs.extend((0..trials).map(|t| (p, t))),
+        }
+    }
+    let prepared: Vec<Prepared> = plan.points.iter().map(|p| Prepared::new(&p.workload)).collect();
+    let total = jobs.len() as u64;
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(TrialRow, Duration)>();
+    let mut rows = Vec::with_capacity(jobs.len());
+    let mut per_point = vec![PointTotals::default(); plan.points.len()];
+    std::thread::scope(|s| {
+        for _ in 0..opts.threads.max(1) {
+            let tx = tx.clone();
+            let (jobs, prepared, next) = (&jobs, &prepared, &next);
+            s.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(point, trial)) = jobs.get(i) else {
+                    break;
+                };
+                let seed = rng::trial_seed(plan.points[point].workload.seed, trial);
+                let t = Instant::now();
+                let (out, load_start) = prepared[point].run(seed, opts.trace, stop);
+                if out.aborted {
+                    break;
+                }
+                let row = TrialRow {
+                    point,
+                    trial,
+                    seed,
+                    metrics: metrics::compute(&out, load_start),
+                    events: out.events,
+                    sim_end: out.end,
+                    trace_hash: out.trace_hash,
+                    violations: out.violations,
+                    trace: out.trace,
+                };
+                if tx.send((row, t.elapsed())).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (row, busy) in rx {
+            let t = &mut per_point[row.point];
+            t.trials += 1;
+            t.events += row.events;
+            t.sim_ns += u128::from(row.sim_end.0);
+            t.busy += busy;
+            rows.push(row);
+            progress(rows.len() as u64, total);
+        }
+    });
+    rows.sort_by_key(|r| (r.point, r.trial));
+    RunOutput {
+        aborted: (rows.len() as u64) < total,
+        rows,
+        planned: total,
+        wall: started.elapsed(),
+        per_point,
+    }
+}
