@@ -696,3 +696,32 @@ fn sweep_product_is_capped() {
         "the sweep has more than 100000 points",
     );
 }
+
+#[test]
+fn readme_example_parses_as_documented() {
+    let readme = include_str!("../../workloads/README.md");
+    let section = readme
+        .split("## A complete example")
+        .nth(1)
+        .expect("README has the example section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the example section has a toml block");
+    let plan = ok(example);
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(
+        cols,
+        [
+            "nodes",
+            "params.zookeeper.fastleader.maxNotificationInterval"
+        ]
+    );
+    assert_eq!(plan.points.len(), 4);
+    let w = &plan.points[3].workload;
+    assert_eq!((w.nodes, w.trials, w.seed), (5, 200, 7));
+    assert_eq!(w.net.latency, NetConfig::default().latency);
+    assert_eq!(w.net.links.len(), 2);
+    assert_eq!(w.faults.len(), 2);
+}
