@@ -1,7 +1,82 @@
-//! Parser (to be written).
-use super::{Plan, WorkloadError};
-use std::path::Path;
+//! Workload files: TOML text to a validated [`Plan`].
+//!
+//! The document is parsed with `toml_edit`'s [`ImDocument`], which keeps the
+//! byte span of every key and value, and walked by hand rather than through
+//! serde: every error can then name the line, the dotted field, the value as
+//! written and what is allowed. Unknown keys are errors at every level.
+//!
+//! Sweeps: a field marked sweepable in `workloads/README.md` may hold a list
+//! of numbers. The first walk of the document registers each list as an axis
+//! and reads its first value, which makes that walk sweep point 0. Every
+//! other point of the cartesian product (last axis fastest) is a further walk
+//! in which each list yields the value that point chooses, so every point is
+//! validated in full, cross-checks included, and a bad value is reported at
+//! the line of its own list element. Axes are ordered by their place in the
+//! file, not by the order the walk meets them.
 
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use toml_edit::{ImDocument, InlineTable, Item, Key, Table, Value};
+
+use super::{Axis, Plan, Point, Runtime, Workload, WorkloadError};
+use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::net::{Latency, LinkLatency, NetConfig};
+use crate::engine::sim::LoadConfig;
+use crate::engine::SimDuration;
+use crate::systems::{self, fmt_num, Params, PathInfo};
+
+/// Most sweep points one file may expand to.
+const MAX_POINTS: usize = 100_000;
+/// Longest simulated trial, in milliseconds (one day).
+const MAX_DURATION_MS: f64 = 86_400_000.0;
+const MAX_TRIALS: i64 = 1_000_000;
+const MAX_CLIENTS: f64 = 100_000.0;
+const MAX_RATE_PER_S: f64 = 1e6;
+/// Longest value excerpt quoted in a message.
+const MAX_SHOWN_CHARS: usize = 60;
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "path",
+    "runtime",
+    "seed",
+    "trials",
+    "nodes",
+    "duration_ms",
+    "network",
+    "clients",
+    "faults",
+    "params",
+];
+const NETWORK_KEYS: &[&str] = &["latency", "loss", "duplicate", "links"];
+const LINK_KEYS: &[&str] = &["from", "to", "base_ms"];
+const CLIENT_KEYS: &[&str] = &["count", "rate_per_s", "read_ratio", "start_ms", "arrival"];
+const FAULT_KEYS: &[&str] = &[
+    "kind",
+    "target",
+    "at_ms",
+    "from_ms",
+    "to_ms",
+    "duration_ms",
+    "host_alive",
+    "groups",
+    "one_way",
+];
+const FAULT_KINDS: &[&str] = &[
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "isolate",
+    "partition",
+    "heal",
+];
+const TARGET_WORDS: &[&str] = &["leader", "follower", "random", "last"];
+
+/// Read the workload file at `path`; errors name the path as given.
 pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
     let text = std::fs::read_to_string(path).map_err(|e| WorkloadError {
         file: path.display().to_string(),
@@ -12,11 +87,1218 @@ pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
     parse(&path.display().to_string(), &text)
 }
 
-pub fn parse(file: &str, _text: &str) -> Result<Plan, WorkloadError> {
-    Err(WorkloadError {
-        file: file.into(),
-        line: None,
-        field: String::new(),
-        message: "todo".into(),
+/// Parse and validate workload `text`; `file` labels errors and the plan.
+pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
+    let mut r = Reader::new(file, text);
+    let doc = ImDocument::parse(text).map_err(|e| {
+        let line = e.span().map(|s| r.line(s.start));
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        WorkloadError {
+            file: file.into(),
+            line,
+            field: String::new(),
+            message: format!("invalid TOML: {message}"),
+        }
+    })?;
+    let root = Tbl {
+        body: Body::Std(doc.as_table()),
+        path: String::new(),
+        line: 1,
+    };
+
+    let (first, description) = r.workload(&root)?;
+    r.discovering = false;
+    r.sweeps.sort_by_key(|s| s.offset);
+    let total = r.point_count()?;
+
+    let name = first.name.clone();
+    let mut points = Vec::with_capacity(total);
+    points.push(Point {
+        index: 0,
+        values: r.sweeps.iter().map(|s| s.elems[0].v).collect(),
+        workload: first,
+    });
+    for index in 1..total {
+        let mut rest = index;
+        for s in r.sweeps.iter_mut().rev() {
+            s.chosen = rest % s.elems.len();
+            rest /= s.elems.len();
+        }
+        let (workload, _) = r.workload(&root)?;
+        points.push(Point {
+            index,
+            values: r.sweeps.iter().map(|s| s.elems[s.chosen].v).collect(),
+            workload,
+        });
+    }
+
+    let axes = r
+        .sweeps
+        .iter()
+        .map(|s| Axis {
+            column: s.column.clone(),
+            line: s.line,
+            values: s.elems.iter().map(|e| e.v).collect(),
+        })
+        .collect();
+    Ok(Plan {
+        file: PathBuf::from(file),
+        sha256: hex_sha256(text.as_bytes()),
+        name,
+        description,
+        axes,
+        points,
     })
 }
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A table of the document, standard (`[x]`, `[[x]]`, dotted) or inline.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Std(&'a Table),
+    Inline(&'a InlineTable),
+}
+
+/// A table with its dotted field path and the line that stands for it (its
+/// header, its first key, or line 1 for the root).
+#[derive(Clone)]
+struct Tbl<'a> {
+    body: Body<'a>,
+    /// Dotted path of the table; empty for the root.
+    path: String,
+    line: usize,
+}
+
+impl<'a> Tbl<'a> {
+    fn field(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<(&'a Key, &'a Item)> {
+        match self.body {
+            Body::Std(t) => t.get_key_value(key),
+            Body::Inline(t) => t.get_key_value(key),
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Every key and item, in the order written.
+    fn entries(&self) -> Vec<(&'a Key, &'a Item)> {
+        match self.body {
+            Body::Std(t) => t.iter().filter_map(|(k, _)| t.get_key_value(k)).collect(),
+            Body::Inline(t) => t.iter().filter_map(|(k, _)| t.get_key_value(k)).collect(),
+        }
+    }
+}
+
+/// A value as written in the file: where it is and its source text.
+#[derive(Clone, Debug)]
+struct Lit {
+    line: usize,
+    raw: String,
+}
+
+/// A number read from the file (an integer or a float).
+#[derive(Clone, Debug)]
+struct Num {
+    v: f64,
+    at: Lit,
+}
+
+/// A list of numbers standing for one sweep axis.
+struct Sweep {
+    column: String,
+    /// Byte offset of the list, for document order.
+    offset: usize,
+    line: usize,
+    elems: Vec<Num>,
+    /// Index of the value the current walk uses.
+    chosen: usize,
+}
+
+/// What a numeric field accepts.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Kind {
+    /// A TOML integer only.
+    Int,
+    /// A TOML integer or float.
+    Float,
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Int => "an integer",
+            Kind::Float => "a number",
+        }
+    }
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    text: &'a str,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    sweeps: Vec<Sweep>,
+    /// True during the first walk, which registers the sweep lists.
+    discovering: bool,
+}
+
+type Res<T> = Result<T, WorkloadError>;
+
+impl<'a> Reader<'a> {
+    fn new(file: &'a str, text: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Reader {
+            file,
+            text,
+            line_starts,
+            sweeps: Vec::new(),
+            discovering: true,
+        }
+    }
+
+    // ---- places and messages ----
+
+    /// 1-based line of byte offset `byte`.
+    fn line(&self, byte: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= byte).max(1)
+    }
+
+    fn span_line(&self, span: Option<Range<usize>>, fallback: usize) -> usize {
+        span.map_or(fallback, |s| self.line(s.start))
+    }
+
+    fn key_line(&self, key: &Key) -> usize {
+        self.span_line(key.span(), 1)
+    }
+
+    /// Line of an item: its value or header, else its key.
+    fn item_line(&self, key: &Key, item: &Item) -> usize {
+        let k = self.key_line(key);
+        self.span_line(item.span(), k)
+    }
+
+    /// The source text of `span`, whitespace collapsed and shortened.
+    fn raw(&self, span: Option<Range<usize>>) -> String {
+        let Some(s) = span else {
+            return String::from("(value)");
+        };
+        let text = self.text.get(s).unwrap_or("");
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() > MAX_SHOWN_CHARS {
+            let head: String = flat.chars().take(MAX_SHOWN_CHARS - 3).collect();
+            format!("{head}...")
+        } else {
+            flat
+        }
+    }
+
+    fn lit(&self, v: &Value, fallback_line: usize) -> Lit {
+        Lit {
+            line: self.span_line(v.span(), fallback_line),
+            raw: self.raw(v.span()),
+        }
+    }
+
+    /// What an item is, for "expected X, found Y".
+    fn describe(&self, item: &Item) -> String {
+        match item {
+            Item::None => "nothing".into(),
+            Item::Value(v) => self.describe_value(v),
+            Item::Table(_) => "a table".into(),
+            Item::ArrayOfTables(_) => "an array of tables".into(),
+        }
+    }
+
+    fn describe_value(&self, v: &Value) -> String {
+        let raw = self.raw(v.span());
+        match v {
+            Value::String(_) => format!("string {raw}"),
+            Value::Integer(_) => format!("integer {raw}"),
+            Value::Float(_) => format!("float {raw}"),
+            Value::Boolean(_) => format!("boolean {raw}"),
+            Value::Datetime(_) => format!("datetime {raw}"),
+            Value::Array(_) => format!("array {raw}"),
+            Value::InlineTable(_) => format!("inline table {raw}"),
+        }
+    }
+
+    fn err(
+        &self,
+        line: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> WorkloadError {
+        WorkloadError {
+            file: self.file.into(),
+            line: Some(line),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn wrong_type(&self, field: &str, key: &Key, item: &Item, expected: &str) -> WorkloadError {
+        self.err(
+            self.item_line(key, item),
+            field,
+            format!("expected {expected}, found {}", self.describe(item)),
+        )
+    }
+
+    fn missing(&self, t: &Tbl, key: &str, hint: &str) -> WorkloadError {
+        self.err(
+            t.line,
+            t.field(key),
+            format!("required key is missing; {hint}"),
+        )
+    }
+
+    /// `"<value> is not allowed: <why>"` at the value's line.
+    fn refuse(&self, at: &Lit, field: &str, why: impl std::fmt::Display) -> WorkloadError {
+        self.err(at.line, field, format!("{} is not allowed: {why}", at.raw))
+    }
+
+    fn check(&self, n: &Num, field: &str, ok: bool, why: impl std::fmt::Display) -> Res<()> {
+        if ok && n.v.is_finite() {
+            Ok(())
+        } else {
+            Err(self.refuse(&n.at, field, why))
+        }
+    }
+
+    /// Refuse keys of `t` not in `allowed`.
+    fn check_keys(&self, t: &Tbl, allowed: &[&str], what: &str) -> Res<()> {
+        for (key, _) in t.entries() {
+            if !allowed.contains(&key.get()) {
+                return Err(self.err(
+                    self.key_line(key),
+                    t.field(key.get()),
+                    format!(
+                        "unknown key{what}; allowed keys here: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- typed getters ----
+
+    fn string(&self, t: &Tbl, key: &str) -> Res<Option<(String, Lit)>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(None);
+        };
+        match item {
+            Item::Value(v @ Value::String(s)) => Ok(Some((s.value().clone(), self.lit(v, 1)))),
+            _ => Err(self.wrong_type(&t.field(key), k, item, "a string")),
+        }
+    }
+
+    fn boolean(&self, t: &Tbl, key: &str) -> Res<Option<bool>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(None);
+        };
+        match item {
+            Item::Value(Value::Boolean(b)) => Ok(Some(*b.value())),
+            _ => Err(self.wrong_type(&t.field(key), k, item, "true or false")),
+        }
+    }
+
+    /// A TOML integer that cannot be swept.
+    fn int(&self, t: &Tbl, key: &str) -> Res<Option<(i64, Lit)>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(None);
+        };
+        let field = t.field(key);
+        match item {
+            Item::Value(v @ Value::Integer(i)) => Ok(Some((*i.value(), self.lit(v, 1)))),
+            Item::Value(v @ Value::Array(_)) => {
+                Err(self.refuse(&self.lit(v, 1), &field, "cannot be swept: give one integer"))
+            }
+            _ => Err(self.wrong_type(&field, k, item, "an integer")),
+        }
+    }
+
+    /// A number that may be a sweep list.
+    fn num(&mut self, t: &Tbl, key: &str, kind: Kind) -> Res<Option<Num>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(None);
+        };
+        self.num_item(&t.field(key), k, item, kind).map(Some)
+    }
+
+    fn num_item(&mut self, field: &str, key: &Key, item: &Item, kind: Kind) -> Res<Num> {
+        let Item::Value(v) = item else {
+            return Err(self.wrong_type(field, key, item, kind.expected()));
+        };
+        let line = self.item_line(key, item);
+        let Value::Array(list) = v else {
+            return self.scalar(field, v, kind, line, "");
+        };
+        if !self.discovering {
+            let s = self
+                .sweeps
+                .iter()
+                .find(|s| s.column == field)
+                .expect("every walk reads the same fields, so the first walk found this list");
+            return Ok(s.elems[s.chosen].clone());
+        }
+        if list.is_empty() {
+            return Err(self.err(line, field, "empty sweep list: give at least one value"));
+        }
+        let elems = list
+            .iter()
+            .map(|e| self.scalar(field, e, kind, line, " in the sweep list"))
+            .collect::<Res<Vec<Num>>>()?;
+        debug_assert!(
+            self.sweeps.iter().all(|s| s.column != field),
+            "a column is swept twice: {field}"
+        );
+        let first = elems[0].clone();
+        self.sweeps.push(Sweep {
+            column: field.to_string(),
+            offset: list.span().map_or(0, |s| s.start),
+            line,
+            elems,
+            chosen: 0,
+        });
+        Ok(first)
+    }
+
+    fn scalar(&self, field: &str, v: &Value, kind: Kind, line: usize, within: &str) -> Res<Num> {
+        let x = match (v, kind) {
+            (Value::Integer(i), _) => *i.value() as f64,
+            (Value::Float(f), Kind::Float) => *f.value(),
+            _ => {
+                return Err(self.err(
+                    self.span_line(v.span(), line),
+                    field,
+                    format!(
+                        "expected {}{within}, found {}",
+                        kind.expected(),
+                        self.describe_value(v)
+                    ),
+                ))
+            }
+        };
+        Ok(Num {
+            v: x,
+            at: self.lit(v, line),
+        })
+    }
+
+    fn table<'d>(&self, t: &Tbl<'d>, key: &str) -> Res<Option<Tbl<'d>>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(None);
+        };
+        self.as_table(&t.field(key), k, item).map(Some)
+    }
+
+    fn as_table<'d>(&self, field: &str, key: &Key, item: &'d Item) -> Res<Tbl<'d>> {
+        let line = self.item_line(key, item);
+        match item {
+            Item::Table(t) => Ok(Tbl {
+                body: Body::Std(t),
+                path: field.to_string(),
+                line,
+            }),
+            Item::Value(Value::InlineTable(t)) => Ok(Tbl {
+                body: Body::Inline(t),
+                path: field.to_string(),
+                line,
+            }),
+            _ => Err(self.wrong_type(field, key, item, "a table")),
+        }
+    }
+
+    /// `[[key]]` entries, or `key = [{...}, ...]`; entries are numbered from 1.
+    fn tables<'d>(&self, t: &Tbl<'d>, key: &str) -> Res<Vec<Tbl<'d>>> {
+        let Some((k, item)) = t.get(key) else {
+            return Ok(Vec::new());
+        };
+        let field = t.field(key);
+        let header = self.key_line(k);
+        match item {
+            Item::ArrayOfTables(a) => Ok(a
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Tbl {
+                    body: Body::Std(e),
+                    path: format!("{field}.{}", i + 1),
+                    line: self.span_line(e.span(), header),
+                })
+                .collect()),
+            Item::Value(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e {
+                    Value::InlineTable(it) => Ok(Tbl {
+                        body: Body::Inline(it),
+                        path: format!("{field}.{}", i + 1),
+                        line: self.span_line(e.span(), header),
+                    }),
+                    _ => Err(self.err(
+                        self.span_line(e.span(), header),
+                        format!("{field}.{}", i + 1),
+                        format!("expected a table, found {}", self.describe_value(e)),
+                    )),
+                })
+                .collect(),
+            _ => Err(self.wrong_type(
+                &field,
+                k,
+                item,
+                &format!("an array of tables ([[{field}]])"),
+            )),
+        }
+    }
+
+    // ---- the schema ----
+
+    /// One walk of the whole file: one sweep point and the description.
+    fn workload(&mut self, root: &Tbl) -> Res<(Workload, String)> {
+        self.check_keys(root, TOP_KEYS, "")?;
+
+        let (name, name_at) = self.string(root, "name")?.ok_or_else(|| {
+            self.missing(
+                root,
+                "name",
+                "give a name of letters, digits, '_', '.' and '-'",
+            )
+        })?;
+        let name_ok = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !name_ok {
+            return Err(self.refuse(
+                &name_at,
+                "name",
+                "use only letters, digits, '_', '.' and '-' (not \".\" or \"..\"); the name is \
+                 used in folder names",
+            ));
+        }
+        let description = self
+            .string(root, "description")?
+            .map_or(String::new(), |d| d.0);
+
+        let all_paths = || {
+            systems::paths()
+                .iter()
+                .map(|p| p.path)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (path_name, path_at) = self.string(root, "path")?.ok_or_else(|| {
+            self.missing(root, "path", &format!("allowed paths: {}", all_paths()))
+        })?;
+        let path: &'static PathInfo = systems::find(&path_name).ok_or_else(|| {
+            self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
+        })?;
+
+        let runtime = match self.string(root, "runtime")? {
+            None => Runtime::Sim,
+            Some((r, _)) if r == "sim" => Runtime::Sim,
+            Some((r, at)) if r == "live" => {
+                return Err(self.err(
+                    at.line,
+                    "runtime",
+                    format!(
+                        "{}: the live runtime is not available yet; allowed: sim",
+                        at.raw
+                    ),
+                ))
+            }
+            Some((_, at)) => return Err(self.refuse(&at, "runtime", "allowed: sim")),
+        };
+
+        let seed = match self.int(root, "seed")? {
+            None => 1,
+            Some((s, at)) => {
+                u64::try_from(s).map_err(|_| self.refuse(&at, "seed", "must be an integer >= 0"))?
+            }
+        };
+        let trials = match self.int(root, "trials")? {
+            None => 100,
+            Some((n, _)) if (1..=MAX_TRIALS).contains(&n) => n as u64,
+            Some((_, at)) => {
+                return Err(self.refuse(&at, "trials", format!("must be in 1..={MAX_TRIALS}")))
+            }
+        };
+
+        let nodes_num = self.num(root, "nodes", Kind::Int)?.ok_or_else(|| {
+            self.missing(
+                root,
+                "nodes",
+                &format!(
+                    "{} needs {}..={} servers",
+                    path.path, path.min_nodes, path.max_nodes
+                ),
+            )
+        })?;
+        self.check(
+            &nodes_num,
+            "nodes",
+            nodes_num.v >= path.min_nodes as f64 && nodes_num.v <= path.max_nodes as f64,
+            format!(
+                "{} needs {}..={} servers",
+                path.path, path.min_nodes, path.max_nodes
+            ),
+        )?;
+        let nodes = nodes_num.v as usize;
+
+        let duration_ms = match self.num(root, "duration_ms", Kind::Float)? {
+            None => 60_000.0,
+            Some(d) => {
+                self.check(
+                    &d,
+                    "duration_ms",
+                    d.v > 0.0 && d.v <= MAX_DURATION_MS,
+                    format!(
+                        "simulated time per trial must be > 0 and <= {} ms",
+                        fmt_num(MAX_DURATION_MS)
+                    ),
+                )?;
+                d.v
+            }
+        };
+
+        let net = match self.table(root, "network")? {
+            None => NetConfig::default(),
+            Some(t) => self.network(&t, nodes)?,
+        };
+        let load = match self.table(root, "clients")? {
+            None => LoadConfig::default(),
+            Some(t) => self.clients(&t)?,
+        };
+        let faults = self.faults(root, nodes, duration_ms)?;
+        let mut params = path.default_params();
+        if let Some(t) = self.table(root, "params")? {
+            self.params(&t, path, &mut params)?;
+        }
+
+        let workload = Workload {
+            name,
+            path,
+            runtime,
+            seed,
+            trials,
+            nodes,
+            duration: SimDuration::from_ms_f64(duration_ms),
+            net,
+            load,
+            faults,
+            params,
+        };
+        Ok((workload, description))
+    }
+
+    fn network(&mut self, t: &Tbl, nodes: usize) -> Res<NetConfig> {
+        self.check_keys(t, NETWORK_KEYS, "")?;
+        let mut net = NetConfig::default();
+        if let Some(lt) = self.table(t, "latency")? {
+            net.latency = self.latency(&lt)?;
+        }
+        for key in ["loss", "duplicate"] {
+            if let Some(p) = self.num(t, key, Kind::Float)? {
+                let field = t.field(key);
+                self.check(
+                    &p,
+                    &field,
+                    (0.0..1.0).contains(&p.v),
+                    "a probability must be >= 0 and < 1",
+                )?;
+                if key == "loss" {
+                    net.loss = p.v;
+                } else {
+                    net.duplicate = p.v;
+                }
+            }
+        }
+        for link in self.tables(t, "links")? {
+            self.check_keys(&link, LINK_KEYS, "")?;
+            let from = self.server(&link, "from", nodes)?;
+            let to = self.server(&link, "to", nodes)?;
+            let (Some((from, _)), Some((to, to_at))) = (from, to) else {
+                let absent = if link.has("from") { "to" } else { "from" };
+                return Err(self.missing(&link, absent, "a link needs from, to and base_ms"));
+            };
+            if from == to {
+                return Err(self.refuse(
+                    &to_at,
+                    &link.field("to"),
+                    "a link joins two different servers (from != to)",
+                ));
+            }
+            let base = self.num(&link, "base_ms", Kind::Float)?.ok_or_else(|| {
+                self.missing(&link, "base_ms", "a link needs from, to and base_ms")
+            })?;
+            self.check(
+                &base,
+                &link.field("base_ms"),
+                base.v >= 0.0,
+                "must be >= 0 ms",
+            )?;
+            net.links.push(LinkLatency {
+                from,
+                to,
+                base: SimDuration::from_ms_f64(base.v),
+            });
+        }
+        Ok(net)
+    }
+
+    /// A 1-based server number, returned 0-based.
+    fn server(&self, t: &Tbl, key: &str, nodes: usize) -> Res<Option<(usize, Lit)>> {
+        let Some((n, at)) = self.int(t, key)? else {
+            return Ok(None);
+        };
+        let n = self.server_number(n, &at, &t.field(key), nodes)?;
+        Ok(Some((n, at)))
+    }
+
+    fn server_number(&self, n: i64, at: &Lit, field: &str, nodes: usize) -> Res<usize> {
+        if n >= 1 && n as u64 <= nodes as u64 {
+            Ok(n as usize - 1)
+        } else {
+            Err(self.refuse(
+                at,
+                field,
+                format!("server numbers are 1..={nodes} (nodes = {nodes})"),
+            ))
+        }
+    }
+
+    fn latency(&mut self, t: &Tbl) -> Res<Latency> {
+        type Form = &'static [&'static str];
+        const DISTS: &[(&str, &[Form])] = &[
+            ("constant", &[&["ms"]]),
+            ("uniform", &[&["min_ms", "max_ms"]]),
+            ("exponential", &[&["mean_ms"]]),
+            (
+                "normal",
+                &[&["mean_ms", "stddev_ms"], &["median_ms", "p99_ms"]],
+            ),
+            ("lognormal", &[&["mu", "sigma"], &["median_ms", "p99_ms"]]),
+        ];
+        let names = || DISTS.iter().map(|d| d.0).collect::<Vec<_>>().join(", ");
+        let (dist, dist_at) = self
+            .string(t, "dist")?
+            .ok_or_else(|| self.missing(t, "dist", &format!("allowed: {}", names())))?;
+        let Some(&(_, forms)) = DISTS.iter().find(|d| d.0 == dist) else {
+            return Err(self.refuse(&dist_at, &t.field("dist"), format!("allowed: {}", names())));
+        };
+
+        let mut allowed = vec!["dist"];
+        for f in forms {
+            for k in f.iter() {
+                if !allowed.contains(k) {
+                    allowed.push(k);
+                }
+            }
+        }
+        self.check_keys(t, &allowed, &format!(" for dist = \"{dist}\""))?;
+
+        let form_text = |f: Form| f.join(" and ");
+        let needs = forms
+            .iter()
+            .map(|f| form_text(f))
+            .collect::<Vec<_>>()
+            .join(", or ");
+        let given: Vec<usize> = (0..forms.len())
+            .filter(|&i| forms[i].iter().any(|k| t.has(k)))
+            .collect();
+        let form = match given[..] {
+            [] => {
+                return Err(self.err(t.line, &t.path, format!("dist = \"{dist}\" needs {needs}")))
+            }
+            [i] => forms[i],
+            [a, b, ..] => {
+                // Name a key of the second form that is not also in the first.
+                let k = forms[b]
+                    .iter()
+                    .find(|k| t.has(k) && !forms[a].contains(k))
+                    .or_else(|| forms[a].iter().find(|k| t.has(k)))
+                    .expect("form b was given");
+                let (key, _) = t.get(k).expect("checked present");
+                return Err(self.err(
+                    self.key_line(key),
+                    t.field(k),
+                    format!(
+                        "cannot be mixed with {}; dist = \"{dist}\" takes {needs}, not both",
+                        form_text(forms[a])
+                    ),
+                ));
+            }
+        };
+        if let Some(k) = form.iter().find(|k| !t.has(k)) {
+            return Err(self.missing(t, k, &format!("dist = \"{dist}\" needs {needs}")));
+        }
+
+        let mut v = Vec::with_capacity(form.len());
+        for k in form.iter() {
+            v.push(self.num(t, k, Kind::Float)?.expect("checked present"));
+        }
+        let f = |k: &str| t.field(k);
+        let at_least = |this: &Self, n: &Num, k: &str, min: f64| {
+            this.check(n, &f(k), n.v >= min, format!("must be >= {}", fmt_num(min)))
+        };
+        let not_below = |this: &Self, n: &Num, k: &str, other: &Num, ok: &str| {
+            this.check(
+                n,
+                &f(k),
+                n.v >= other.v,
+                format!("must be >= {ok} ({})", other.at.raw),
+            )
+        };
+        Ok(match (dist.as_str(), form[0]) {
+            ("constant", _) => {
+                at_least(self, &v[0], "ms", 0.0)?;
+                Latency::Constant { ms: v[0].v }
+            }
+            ("uniform", _) => {
+                at_least(self, &v[0], "min_ms", 0.0)?;
+                not_below(self, &v[1], "max_ms", &v[0], "min_ms")?;
+                Latency::Uniform {
+                    min_ms: v[0].v,
+                    max_ms: v[1].v,
+                }
+            }
+            ("exponential", _) => {
+                self.check(&v[0], &f("mean_ms"), v[0].v > 0.0, "must be > 0")?;
+                Latency::Exponential { mean_ms: v[0].v }
+            }
+            ("normal", "mean_ms") => {
+                at_least(self, &v[0], "mean_ms", 0.0)?;
+                at_least(self, &v[1], "stddev_ms", 0.0)?;
+                Latency::Normal {
+                    mean_ms: v[0].v,
+                    stddev_ms: v[1].v,
+                }
+            }
+            ("normal", _) => {
+                at_least(self, &v[0], "median_ms", 0.0)?;
+                not_below(self, &v[1], "p99_ms", &v[0], "median_ms")?;
+                Latency::normal_from_median_p99(v[0].v, v[1].v)
+            }
+            ("lognormal", "mu") => {
+                self.check(&v[0], &f("mu"), true, "must be a finite number")?;
+                at_least(self, &v[1], "sigma", 0.0)?;
+                Latency::LogNormal {
+                    mu: v[0].v,
+                    sigma: v[1].v,
+                }
+            }
+            ("lognormal", _) => {
+                self.check(&v[0], &f("median_ms"), v[0].v > 0.0, "must be > 0")?;
+                not_below(self, &v[1], "p99_ms", &v[0], "median_ms")?;
+                Latency::lognormal_from_median_p99(v[0].v, v[1].v)
+            }
+            _ => unreachable!("every dist of DISTS has an arm"),
+        })
+    }
+
+    fn clients(&mut self, t: &Tbl) -> Res<LoadConfig> {
+        self.check_keys(t, CLIENT_KEYS, "")?;
+        let mut load = LoadConfig::default();
+        if let Some(n) = self.num(t, "count", Kind::Int)? {
+            self.check(
+                &n,
+                &t.field("count"),
+                (0.0..=MAX_CLIENTS).contains(&n.v),
+                format!("must be in 0..={}", fmt_num(MAX_CLIENTS)),
+            )?;
+            load.clients = n.v as usize;
+        }
+        if let Some(n) = self.num(t, "rate_per_s", Kind::Float)? {
+            self.check(
+                &n,
+                &t.field("rate_per_s"),
+                n.v > 0.0 && n.v <= MAX_RATE_PER_S,
+                format!(
+                    "operations per second per client must be > 0 and <= {}",
+                    fmt_num(MAX_RATE_PER_S)
+                ),
+            )?;
+            load.rate_per_s = n.v;
+        }
+        if let Some(n) = self.num(t, "read_ratio", Kind::Float)? {
+            self.check(
+                &n,
+                &t.field("read_ratio"),
+                (0.0..=1.0).contains(&n.v),
+                "a fraction must be >= 0 and <= 1",
+            )?;
+            load.read_ratio = n.v;
+        }
+        if let Some(n) = self.num(t, "start_ms", Kind::Float)? {
+            self.check(&n, &t.field("start_ms"), n.v >= 0.0, "must be >= 0 ms")?;
+            load.start = SimDuration::from_ms_f64(n.v);
+        }
+        if let Some((a, at)) = self.string(t, "arrival")? {
+            load.poisson = match a.as_str() {
+                "constant" => false,
+                "poisson" => true,
+                _ => {
+                    return Err(self.refuse(&at, &t.field("arrival"), "allowed: constant, poisson"))
+                }
+            };
+        }
+        Ok(load)
+    }
+
+    fn faults(&mut self, root: &Tbl, nodes: usize, duration_ms: f64) -> Res<Vec<FaultSpec>> {
+        let mut faults = Vec::new();
+        for t in self.tables(root, "faults")? {
+            faults.push(self.fault(&t, nodes, duration_ms)?);
+        }
+        Ok(faults)
+    }
+
+    fn fault(&mut self, t: &Tbl, nodes: usize, duration_ms: f64) -> Res<FaultSpec> {
+        self.check_keys(t, FAULT_KEYS, "")?;
+        let kinds = FAULT_KINDS.join(", ");
+        let (kind, kind_at) = self
+            .string(t, "kind")?
+            .ok_or_else(|| self.missing(t, "kind", &format!("allowed: {kinds}")))?;
+        if !FAULT_KINDS.contains(&kind.as_str()) {
+            return Err(self.refuse(&kind_at, &t.field("kind"), format!("allowed: {kinds}")));
+        }
+        let kind = kind.as_str();
+        // Keys that only some kinds take.
+        let only_for: [(&str, &[&str]); 4] = [
+            ("duration_ms", &["crash", "pause", "isolate", "partition"]),
+            ("host_alive", &["crash"]),
+            ("groups", &["partition"]),
+            ("one_way", &["partition"]),
+        ];
+        for (key, kinds) in only_for {
+            if let Some((k, _)) = t.get(key) {
+                if !kinds.contains(&kind) {
+                    return Err(self.err(
+                        self.key_line(k),
+                        t.field(key),
+                        format!(
+                            "not allowed for kind = \"{kind}\"; only {} take {key}",
+                            kinds.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+
+        let targeted = !matches!(kind, "partition" | "heal");
+        let target = match t.get("target") {
+            None if targeted => {
+                return Err(self.missing(
+                    t,
+                    "target",
+                    &format!(
+                        "kind = \"{kind}\" needs one of {} or a server number 1..={nodes}",
+                        TARGET_WORDS.join(", ")
+                    ),
+                ))
+            }
+            None => Target::Random,
+            Some((k, _)) if !targeted => {
+                return Err(self.err(
+                    self.key_line(k),
+                    t.field("target"),
+                    format!(
+                        "not allowed for kind = \"{kind}\": it names no single server{}",
+                        if kind == "partition" {
+                            "; use groups"
+                        } else {
+                            ""
+                        }
+                    ),
+                ))
+            }
+            Some((k, item)) => self.target(&t.field("target"), k, item, nodes)?,
+        };
+
+        let when = self.when(t, duration_ms)?;
+
+        let duration = match self.num(t, "duration_ms", Kind::Float)? {
+            None => None,
+            Some(d) => {
+                self.check(
+                    &d,
+                    &t.field("duration_ms"),
+                    d.v > 0.0,
+                    "must be > 0 ms (leave it out to never undo the fault)",
+                )?;
+                Some(SimDuration::from_ms_f64(d.v))
+            }
+        };
+
+        let action = match kind {
+            "crash" => Action::Crash {
+                host_alive: self.boolean(t, "host_alive")?.unwrap_or(false),
+            },
+            "restart" => Action::Restart,
+            "pause" => Action::Pause,
+            "resume" => Action::Resume,
+            "isolate" => Action::Isolate,
+            "partition" => Action::Partition {
+                groups: self.groups(t, nodes)?,
+                one_way: self.boolean(t, "one_way")?.unwrap_or(false),
+            },
+            "heal" => Action::Heal,
+            _ => unreachable!("kind was checked against FAULT_KINDS"),
+        };
+        Ok(FaultSpec {
+            when,
+            action,
+            target,
+            duration,
+        })
+    }
+
+    fn target(&self, field: &str, key: &Key, item: &Item, nodes: usize) -> Res<Target> {
+        let allowed = format!(
+            "allowed: {} or a server number 1..={nodes}",
+            TARGET_WORDS.join(", ")
+        );
+        match item {
+            Item::Value(v @ Value::String(s)) => match s.value().as_str() {
+                "leader" => Ok(Target::Leader),
+                "follower" => Ok(Target::Follower),
+                "random" => Ok(Target::Random),
+                "last" => Ok(Target::LastFaulted),
+                _ => Err(self.refuse(&self.lit(v, 1), field, allowed)),
+            },
+            Item::Value(v @ Value::Integer(i)) => {
+                let n = self.server_number(*i.value(), &self.lit(v, 1), field, nodes)?;
+                Ok(Target::Node(n))
+            }
+            Item::Value(v @ Value::Array(_)) => Err(self.refuse(
+                &self.lit(v, 1),
+                field,
+                format!("cannot be swept; {allowed}"),
+            )),
+            _ => Err(self.wrong_type(
+                field,
+                key,
+                item,
+                "a string (leader, follower, random, last) or a server number",
+            )),
+        }
+    }
+
+    fn when(&mut self, t: &Tbl, duration_ms: f64) -> Res<When> {
+        let forms = "give at_ms, or from_ms and to_ms";
+        let window = ["from_ms", "to_ms"];
+        if t.has("at_ms") {
+            if let Some(k) = window.iter().find(|k| t.has(k)) {
+                let (key, _) = t.get(k).expect("checked present");
+                return Err(self.err(
+                    self.key_line(key),
+                    t.field(k),
+                    format!("cannot be given with at_ms; {forms}, not both"),
+                ));
+            }
+        } else if !window.iter().any(|k| t.has(k)) {
+            return Err(self.err(t.line, &t.path, format!("the fault needs a time: {forms}")));
+        } else if let Some(k) = window.iter().find(|k| !t.has(k)) {
+            return Err(self.missing(t, k, "a window needs both from_ms and to_ms"));
+        }
+
+        let in_trial = |this: &Self, n: &Num, k: &str| {
+            this.check(
+                n,
+                &t.field(k),
+                n.v >= 0.0 && n.v < duration_ms,
+                format!("must be >= 0 and < duration_ms ({})", fmt_num(duration_ms)),
+            )
+        };
+        if let Some(at) = self.num(t, "at_ms", Kind::Float)? {
+            in_trial(self, &at, "at_ms")?;
+            return Ok(When::At(SimDuration::from_ms_f64(at.v)));
+        }
+        let from = self
+            .num(t, "from_ms", Kind::Float)?
+            .expect("checked present");
+        let to = self.num(t, "to_ms", Kind::Float)?.expect("checked present");
+        in_trial(self, &from, "from_ms")?;
+        in_trial(self, &to, "to_ms")?;
+        self.check(
+            &to,
+            &t.field("to_ms"),
+            to.v >= from.v,
+            format!("must be >= from_ms ({})", from.at.raw),
+        )?;
+        Ok(When::Window(
+            SimDuration::from_ms_f64(from.v),
+            SimDuration::from_ms_f64(to.v),
+        ))
+    }
+
+    fn groups(&self, t: &Tbl, nodes: usize) -> Res<Vec<Vec<usize>>> {
+        let field = t.field("groups");
+        let shape = "give at least two lists of server numbers, e.g. [[1], [2, 3]]";
+        let (key, item) = t.get("groups").ok_or_else(|| {
+            self.missing(t, "groups", &format!("a partition needs groups: {shape}"))
+        })?;
+        let line = self.item_line(key, item);
+        let Item::Value(v @ Value::Array(outer)) = item else {
+            return Err(self.wrong_type(&field, key, item, "an array of arrays of server numbers"));
+        };
+        if outer.len() < 2 {
+            return Err(self.refuse(&self.lit(v, line), &field, shape));
+        }
+        let mut owner: Vec<Option<usize>> = vec![None; nodes];
+        let mut groups = Vec::with_capacity(outer.len());
+        for (gi, g) in outer.iter().enumerate() {
+            let Value::Array(members) = g else {
+                return Err(self.err(
+                    self.span_line(g.span(), line),
+                    &field,
+                    format!(
+                        "expected an array of server numbers, found {}",
+                        self.describe_value(g)
+                    ),
+                ));
+            };
+            if members.is_empty() {
+                return Err(self.refuse(
+                    &self.lit(g, line),
+                    &field,
+                    "a group needs at least one server",
+                ));
+            }
+            let mut group = Vec::with_capacity(members.len());
+            for m in members.iter() {
+                let Value::Integer(i) = m else {
+                    return Err(self.err(
+                        self.span_line(m.span(), line),
+                        &field,
+                        format!("expected a server number, found {}", self.describe_value(m)),
+                    ));
+                };
+                let at = self.lit(m, line);
+                let n = self.server_number(*i.value(), &at, &field, nodes)?;
+                if let Some(prev) = owner[n] {
+                    let why = if prev == gi {
+                        format!("server {} appears twice in group {}", n + 1, gi + 1)
+                    } else {
+                        format!(
+                            "server {} is already in group {}; a server may be in one group only",
+                            n + 1,
+                            prev + 1
+                        )
+                    };
+                    return Err(self.refuse(&at, &field, why));
+                }
+                owner[n] = Some(gi);
+                group.push(n);
+            }
+            groups.push(group);
+        }
+        Ok(groups)
+    }
+
+    fn params(&mut self, t: &Tbl, path: &'static PathInfo, params: &mut Params) -> Res<()> {
+        let mut seen = Vec::new();
+        self.params_in(t, "", path, params, &mut seen)
+    }
+
+    /// Read the parameters of `t`, flattening dotted keys and sub-tables into
+    /// dotted names, so `a.b = 1`, `"a.b" = 1` and `[params.a] b = 1` agree.
+    fn params_in(
+        &mut self,
+        t: &Tbl,
+        prefix: &str,
+        path: &'static PathInfo,
+        params: &mut Params,
+        seen: &mut Vec<String>,
+    ) -> Res<()> {
+        for (key, item) in t.entries() {
+            let name = format!("{prefix}{}", key.get());
+            let field = t.field(key.get());
+            let sub = matches!(item, Item::Table(_) | Item::Value(Value::InlineTable(_)));
+            if sub
+                && path
+                    .params
+                    .iter()
+                    .any(|p| p.name.starts_with(&format!("{name}.")))
+            {
+                let sub = self.as_table(&field, key, item)?;
+                self.params_in(&sub, &format!("{name}."), path, params, seen)?;
+                continue;
+            }
+            let line = self.key_line(key);
+            if path.param(&name).is_none() {
+                let why = params
+                    .clone()
+                    .set(&name, 0.0)
+                    .expect_err("the name is not a parameter of the path");
+                return Err(self.err(line, format!("params.{name}"), why));
+            }
+            if seen.contains(&name) {
+                return Err(self.err(line, format!("params.{name}"), "given twice"));
+            }
+            seen.push(name.clone());
+            let column = format!("params.{name}");
+            let v = self.num_item(&column, key, item, Kind::Float)?;
+            params
+                .set(&name, v.v)
+                .map_err(|why| self.refuse(&v.at, &column, why))?;
+        }
+        Ok(())
+    }
+
+    /// Number of sweep points; refuses products above [`MAX_POINTS`].
+    fn point_count(&self) -> Res<usize> {
+        let mut total: usize = 1;
+        for s in &self.sweeps {
+            total = total.saturating_mul(s.elems.len());
+            if total > MAX_POINTS {
+                let sizes = self
+                    .sweeps
+                    .iter()
+                    .map(|s| format!("{} ({})", s.column, s.elems.len()))
+                    .collect::<Vec<_>>()
+                    .join(" x ");
+                return Err(self.err(
+                    s.line,
+                    &s.column,
+                    format!(
+                        "the sweep has more than {MAX_POINTS} points: {sizes}; sweep fewer \
+                         values"
+                    ),
+                ));
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

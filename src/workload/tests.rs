@@ -1,0 +1,727 @@
+//! Tests of the workload parser: a full example, sweeps, and one test per
+//! class of bad input, each asserting the line and the key part of the message.
+
+use super::*;
+use crate::engine::fault::{Action, Target, When};
+use crate::engine::net::{Latency, LinkLatency};
+
+/// Three lines every bad-input case builds on; additions start at line 4.
+const BASE: &str = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = 3\n";
+
+fn ok(text: &str) -> Plan {
+    parse("x.toml", text).unwrap_or_else(|e| panic!("should parse, got: {e}"))
+}
+
+/// Assert that `text` is refused at `line` with a message containing `needle`.
+fn refused(text: &str, line: usize, needle: &str) -> WorkloadError {
+    let e = parse("x.toml", text).expect_err("should be refused");
+    assert_eq!(e.line, Some(line), "wrong line in: {e}");
+    assert!(e.to_string().contains(needle), "{e:?} lacks {needle:?}");
+    assert!(
+        e.to_string().starts_with(&format!("x.toml:{line}: ")),
+        "{e}"
+    );
+    e
+}
+
+fn with(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+const FULL: &str = r#"# A leader crash under load.
+name = "zk-leader-crash"
+description = "kill the leader, measure failover"
+path = "zookeeper/fle"
+seed = 42
+trials = 20
+nodes = 5
+duration_ms = 30000
+
+[network]
+latency = { dist = "lognormal", median_ms = 1.0, p99_ms = 4.0 }
+loss = 0.01
+
+[[network.links]]
+from = 1
+to = 5
+base_ms = 20
+
+[clients]
+count = 2
+rate_per_s = 50
+arrival = "poisson"
+
+[[faults]]
+kind = "crash"
+target = "leader"
+at_ms = 10000
+duration_ms = 5000
+host_alive = true
+
+[[faults]]
+kind = "partition"
+groups = [[1, 2], [3, 4, 5]]
+from_ms = 12000
+to_ms = 14000
+
+[[faults]]
+kind = "heal"
+at_ms = 20000
+
+[params]
+initLimit = 5
+"zookeeper.fastleader.maxNotificationInterval" = 1000
+"#;
+
+#[test]
+fn full_example_parses_to_expected_structs() {
+    let plan = ok(FULL);
+    assert_eq!(plan.name, "zk-leader-crash");
+    assert_eq!(plan.description, "kill the leader, measure failover");
+    assert_eq!(plan.file, PathBuf::from("x.toml"));
+    assert_eq!(plan.sha256.len(), 64);
+    assert!(plan.axes.is_empty());
+    assert_eq!(plan.points.len(), 1);
+    let p = &plan.points[0];
+    assert_eq!(p.index, 0);
+    assert!(p.values.is_empty());
+    let w = &p.workload;
+    assert_eq!(w.path.path, "zookeeper/fle");
+    assert_eq!(w.runtime, Runtime::Sim);
+    assert_eq!((w.seed, w.trials, w.nodes), (42, 20, 5));
+    assert_eq!(w.duration, SimDuration::from_ms(30_000));
+    assert_eq!(w.net.latency, Latency::lognormal_from_median_p99(1.0, 4.0));
+    assert_eq!(w.net.loss, 0.01);
+    assert_eq!(w.net.duplicate, 0.0);
+    assert_eq!(
+        w.net.links,
+        vec![LinkLatency {
+            from: 0,
+            to: 4,
+            base: SimDuration::from_ms(20)
+        }]
+    );
+    assert_eq!(w.load.clients, 2);
+    assert_eq!(w.load.rate_per_s, 50.0);
+    assert_eq!(w.load.read_ratio, 0.0);
+    assert_eq!(w.load.start, SimDuration::ZERO);
+    assert!(w.load.poisson);
+    assert_eq!(w.faults.len(), 3);
+    assert_eq!(w.faults[0].when, When::At(SimDuration::from_ms(10_000)));
+    assert_eq!(w.faults[0].action, Action::Crash { host_alive: true });
+    assert_eq!(w.faults[0].target, Target::Leader);
+    assert_eq!(w.faults[0].duration, Some(SimDuration::from_ms(5_000)));
+    assert_eq!(
+        w.faults[1].when,
+        When::Window(SimDuration::from_ms(12_000), SimDuration::from_ms(14_000))
+    );
+    assert_eq!(
+        w.faults[1].action,
+        Action::Partition {
+            groups: vec![vec![0, 1], vec![2, 3, 4]],
+            one_way: false
+        }
+    );
+    assert_eq!(w.faults[1].duration, None);
+    assert_eq!(w.faults[2].action, Action::Heal);
+    assert_eq!(w.params.get("tickTime"), 2000.0);
+    assert_eq!(w.params.get("initLimit"), 5.0);
+    assert_eq!(
+        w.params.get("zookeeper.fastleader.maxNotificationInterval"),
+        1000.0
+    );
+}
+
+#[test]
+fn minimal_file_takes_every_default() {
+    let plan = ok(BASE);
+    assert_eq!(plan.description, "");
+    let w = &plan.points[0].workload;
+    assert_eq!((w.seed, w.trials, w.nodes), (1, 100, 3));
+    assert_eq!(w.duration, SimDuration::from_ms(60_000));
+    assert_eq!(w.net, NetConfig::default());
+    assert_eq!(w.load, LoadConfig::default());
+    assert!(w.faults.is_empty());
+    assert_eq!(w.params, w.path.default_params());
+}
+
+#[test]
+fn sha256_is_of_the_file_bytes() {
+    // SHA-256 of the empty string is well known; check the hex form on BASE.
+    assert_eq!(
+        hex_sha256(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(ok(BASE).sha256, hex_sha256(BASE.as_bytes()));
+}
+
+#[test]
+fn sweep_of_two_fields_is_a_product_with_last_axis_fastest() {
+    let text = with(
+        "duration_ms = 20000\n\
+         [network]\n\
+         latency = { dist = \"normal\", median_ms = [0.5, 1, 2], p99_ms = 4 }\n\
+         [params]\n\
+         tickTime = [1000, 2000]\n",
+    );
+    let plan = ok(&text);
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(cols, ["network.latency.median_ms", "params.tickTime"]);
+    assert_eq!(plan.axes[0].line, 6);
+    assert_eq!(plan.axes[0].values, [0.5, 1.0, 2.0]);
+    assert_eq!(plan.axes[1].values, [1000.0, 2000.0]);
+    assert_eq!(plan.points.len(), 6);
+    let got: Vec<(usize, Vec<f64>)> = plan
+        .points
+        .iter()
+        .map(|p| (p.index, p.values.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, vec![0.5, 1000.0]),
+            (1, vec![0.5, 2000.0]),
+            (2, vec![1.0, 1000.0]),
+            (3, vec![1.0, 2000.0]),
+            (4, vec![2.0, 1000.0]),
+            (5, vec![2.0, 2000.0]),
+        ]
+    );
+    for p in &plan.points {
+        let w = &p.workload;
+        assert_eq!(
+            w.net.latency,
+            Latency::normal_from_median_p99(p.values[0], 4.0)
+        );
+        assert_eq!(w.params.get("tickTime"), p.values[1]);
+        assert_eq!(w.seed, 1);
+        assert_eq!(w.duration, SimDuration::from_ms(20_000));
+    }
+}
+
+#[test]
+fn axes_follow_document_order_not_reading_order() {
+    // The parser reads `nodes` before `[clients]`, but `clients.count` is written first.
+    let text = "name = \"t\"\npath = \"zookeeper/fle\"\n\
+                [clients]\ncount = [1, 2]\n\
+                [[faults]]\nkind = \"crash\"\ntarget = 1\nat_ms = [10, 20]\n";
+    let text = text.replace(
+        "path = \"zookeeper/fle\"\n",
+        "path = \"zookeeper/fle\"\nnodes = [3, 5]\n",
+    );
+    let plan = ok(&text);
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(cols, ["nodes", "clients.count", "faults.1.at_ms"]);
+    assert_eq!(plan.points.len(), 8);
+    assert_eq!(plan.points[7].workload.nodes, 5);
+    assert_eq!(plan.points[7].workload.load.clients, 2);
+}
+
+#[test]
+fn dotted_and_quoted_param_names_agree() {
+    let quoted = ok(&with(
+        "[params]\n\"zookeeper.fastleader.maxNotificationInterval\" = [500, 700]\n",
+    ));
+    let dotted = ok(&with(
+        "[params]\nzookeeper.fastleader.maxNotificationInterval = [500, 700]\n",
+    ));
+    assert_eq!(quoted.axes, dotted.axes);
+    assert_eq!(
+        quoted.axes[0].column,
+        "params.zookeeper.fastleader.maxNotificationInterval"
+    );
+    assert_eq!(
+        dotted.points[1]
+            .workload
+            .params
+            .get("zookeeper.fastleader.maxNotificationInterval"),
+        700.0
+    );
+}
+
+#[test]
+fn latency_forms_and_links_sweep() {
+    let plan = ok(&with(
+        "[network.latency]\ndist = \"uniform\"\nmin_ms = 1\nmax_ms = 3\n\
+         [[network.links]]\nfrom = 2\nto = 1\nbase_ms = [5, 10]\n",
+    ));
+    assert_eq!(plan.axes[0].column, "network.links.1.base_ms");
+    let w = &plan.points[1].workload;
+    assert_eq!(
+        w.net.latency,
+        Latency::Uniform {
+            min_ms: 1.0,
+            max_ms: 3.0
+        }
+    );
+    assert_eq!(w.net.links[0].from, 1);
+    assert_eq!(w.net.links[0].base, SimDuration::from_ms(10));
+}
+
+#[test]
+fn targets_and_inline_fault_lists() {
+    let plan = ok(&with(
+        "faults = [\n\
+           { kind = \"pause\", target = \"follower\", at_ms = 1, duration_ms = 100 },\n\
+           { kind = \"restart\", target = \"last\", at_ms = 2 },\n\
+           { kind = \"isolate\", target = 3, at_ms = 3 },\n\
+           { kind = \"resume\", target = \"random\", at_ms = 4 },\n\
+         ]\n",
+    ));
+    let t: Vec<Target> = plan.points[0]
+        .workload
+        .faults
+        .iter()
+        .map(|f| f.target.clone())
+        .collect();
+    assert_eq!(
+        t,
+        [
+            Target::Follower,
+            Target::LastFaulted,
+            Target::Node(2),
+            Target::Random
+        ]
+    );
+}
+
+#[test]
+fn load_reports_an_unreadable_file_without_a_line() {
+    let e = load(Path::new("/nonexistent/electbench/x.toml")).unwrap_err();
+    assert_eq!(e.line, None);
+    assert_eq!(e.field, "");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/electbench/x.toml: "),
+        "{e}"
+    );
+}
+
+// ---- bad inputs: one per class ----
+
+#[test]
+fn unknown_top_level_key_lists_allowed_keys() {
+    let e = refused(
+        &with("netwrok = 1\n"),
+        4,
+        "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
+         trials, nodes, duration_ms, network, clients, faults, params",
+    );
+    assert_eq!(e.field, "netwrok");
+}
+
+#[test]
+fn unknown_nested_key_names_its_dotted_path() {
+    refused(
+        &with("[clients]\ncount = 1\nrate = 5\n"),
+        6,
+        "clients.rate: unknown key; allowed keys here: count, rate_per_s",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"heal\"\nat_ms = 1\n[[faults]]\nkind = \"heal\"\natms = 2\n"),
+        9,
+        "faults.2.atms: unknown key",
+    );
+}
+
+#[test]
+fn wrong_type_says_expected_and_found() {
+    refused(
+        &with("\n\n\n\n[clients]\nrate_per_s = \"fast\"\n"),
+        9,
+        "x.toml:9: clients.rate_per_s: expected a number, found string \"fast\"",
+    );
+    refused(
+        &with("seed = 1.5\n"),
+        4,
+        "seed: expected an integer, found float 1.5",
+    );
+    refused(
+        &with("network = 3\n"),
+        4,
+        "network: expected a table, found integer 3",
+    );
+}
+
+#[test]
+fn nodes_zero_names_the_path_range() {
+    refused(
+        "name = \"t\"\npath = \"zookeeper/fle\"\n\n\n\n\nnodes = 0\n",
+        7,
+        "x.toml:7: nodes: 0 is not allowed: zookeeper/fle needs 1..=255 servers",
+    );
+    refused(
+        "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = 3.0\n",
+        3,
+        "nodes: expected an integer, found float 3.0",
+    );
+}
+
+#[test]
+fn negative_duration_is_refused() {
+    refused(
+        &with("duration_ms = -5\n"),
+        4,
+        "duration_ms: -5 is not allowed: simulated time per trial must be > 0",
+    );
+    refused(
+        &with("duration_ms = inf\n"),
+        4,
+        "duration_ms: inf is not allowed",
+    );
+    refused(
+        &with("duration_ms = nan\n"),
+        4,
+        "duration_ms: nan is not allowed",
+    );
+}
+
+#[test]
+fn unknown_path_lists_allowed_paths() {
+    refused(
+        "name = \"t\"\npath = \"zookeeper/zab\"\nnodes = 3\n",
+        2,
+        "path: \"zookeeper/zab\" is not allowed: allowed paths: zookeeper/fle",
+    );
+}
+
+#[test]
+fn empty_sweep_list_is_refused() {
+    refused(
+        &with("[clients]\nrate_per_s = []\n"),
+        5,
+        "clients.rate_per_s: empty sweep list: give at least one value",
+    );
+}
+
+#[test]
+fn sweep_element_errors_name_the_element_line() {
+    refused(
+        &with("[clients]\nrate_per_s = [\n  10,\n  \"x\",\n]\n"),
+        7,
+        "clients.rate_per_s: expected a number in the sweep list, found string \"x\"",
+    );
+    // A value that is only bad in a later point is reported at its own line.
+    refused(
+        &with("[clients]\nread_ratio = [\n  0.5,\n  1.5,\n]\n"),
+        7,
+        "clients.read_ratio: 1.5 is not allowed",
+    );
+}
+
+#[test]
+fn live_runtime_is_not_available_yet() {
+    refused(
+        &with("runtime = \"live\"\n"),
+        4,
+        "runtime: \"live\": the live runtime is not available yet; allowed: sim",
+    );
+    refused(
+        &with("runtime = \"real\"\n"),
+        4,
+        "\"real\" is not allowed: allowed: sim",
+    );
+}
+
+#[test]
+fn fault_time_beyond_duration_is_refused() {
+    refused(
+        &with(
+            "duration_ms = 1000\n[[faults]]\nkind = \"crash\"\ntarget = \"leader\"\nat_ms = 1000\n",
+        ),
+        8,
+        "faults.1.at_ms: 1000 is not allowed: must be >= 0 and < duration_ms (1000)",
+    );
+    // Checked per point when the duration is swept.
+    refused(
+        &with(
+            "duration_ms = [5000, 1000]\n[[faults]]\nkind = \"heal\"\nfrom_ms = 100\nto_ms = 2000\n",
+        ),
+        8,
+        "faults.1.to_ms: 2000 is not allowed: must be >= 0 and < duration_ms (1000)",
+    );
+}
+
+#[test]
+fn window_end_before_start_is_refused() {
+    refused(
+        &with("[[faults]]\nkind = \"heal\"\nfrom_ms = 200\nto_ms = 100\n"),
+        7,
+        "faults.1.to_ms: 100 is not allowed: must be >= from_ms (200)",
+    );
+}
+
+#[test]
+fn overlapping_partition_groups_are_refused() {
+    refused(
+        &with("[[faults]]\nkind = \"partition\"\nat_ms = 1\ngroups = [[1, 2], [2, 3]]\n"),
+        7,
+        "faults.1.groups: 2 is not allowed: server 2 is already in group 1",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"partition\"\nat_ms = 1\ngroups = [[1, 2, 3]]\n"),
+        7,
+        "give at least two lists of server numbers",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"partition\"\nat_ms = 1\ngroups = [[1], []]\n"),
+        7,
+        "a group needs at least one server",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"partition\"\nat_ms = 1\n"),
+        4,
+        "faults.1.groups: required key is missing",
+    );
+}
+
+#[test]
+fn target_out_of_range_is_refused() {
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = 4\nat_ms = 1\n"),
+        6,
+        "faults.1.target: 4 is not allowed: server numbers are 1..=3 (nodes = 3)",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = \"boss\"\nat_ms = 1\n"),
+        6,
+        "allowed: leader, follower, random, last or a server number 1..=3",
+    );
+    // With nodes swept, the check runs per point and still names the target's line.
+    let text = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = [5, 3]\n\
+                [[faults]]\nkind = \"isolate\"\ntarget = 5\nat_ms = 1\n";
+    refused(
+        text,
+        6,
+        "faults.1.target: 5 is not allowed: server numbers are 1..=3",
+    );
+    refused(
+        &with("[[network.links]]\nfrom = 1\nto = 9\nbase_ms = 1\n"),
+        6,
+        "network.links.1.to: 9 is not allowed",
+    );
+}
+
+#[test]
+fn target_rules_follow_the_kind() {
+    refused(
+        &with("[[faults]]\nkind = \"heal\"\ntarget = 1\nat_ms = 1\n"),
+        6,
+        "faults.1.target: not allowed for kind = \"heal\"",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\nat_ms = 1\n"),
+        4,
+        "faults.1.target: required key is missing",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"restart\"\ntarget = 1\nat_ms = 1\nduration_ms = 5\n"),
+        8,
+        "faults.1.duration_ms: not allowed for kind = \"restart\"",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"pause\"\ntarget = 1\nat_ms = 1\nhost_alive = true\n"),
+        8,
+        "faults.1.host_alive: not allowed for kind = \"pause\"; only crash take host_alive",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"explode\"\n"),
+        5,
+        "faults.1.kind: \"explode\" is not allowed: allowed: crash, restart",
+    );
+}
+
+#[test]
+fn probability_above_one_is_refused() {
+    refused(
+        &with("[network]\nloss = 1.5\n"),
+        5,
+        "network.loss: 1.5 is not allowed: a probability must be >= 0 and < 1",
+    );
+    refused(
+        &with("[network]\nduplicate = 1\n"),
+        5,
+        "network.duplicate: 1 is not allowed",
+    );
+}
+
+#[test]
+fn param_not_whole_is_refused_with_its_range() {
+    refused(
+        &with("[params]\ntickTime = 1.5\n"),
+        5,
+        "params.tickTime: 1.5 is not allowed: must be a whole number in 1..=600000 ms",
+    );
+}
+
+#[test]
+fn unknown_param_lists_the_path_params() {
+    refused(
+        &with("[params]\ntickTime = 100\nticktime = 100\n"),
+        6,
+        "params.ticktime: unknown parameter of zookeeper/fle; allowed: tickTime, initLimit",
+    );
+    refused(
+        &with("[params]\ntickTime = 100\n\"zookeeper.fastleader.maxNotificationIntervall\" = 1\n"),
+        6,
+        "params.zookeeper.fastleader.maxNotificationIntervall: unknown parameter",
+    );
+}
+
+#[test]
+fn missing_required_key_is_reported_at_its_table() {
+    let e = refused(
+        "path = \"zookeeper/fle\"\nnodes = 3\n",
+        1,
+        "name: required key is missing",
+    );
+    assert_eq!(e.field, "name");
+    refused(
+        "name = \"t\"\nnodes = 3\n",
+        1,
+        "path: required key is missing; allowed paths",
+    );
+    refused(
+        &with("\n[[network.links]]\nfrom = 1\nbase_ms = 1\n"),
+        5,
+        "network.links.1.to: required key is missing",
+    );
+}
+
+#[test]
+fn bad_name_is_refused() {
+    refused(
+        "name = \"my run\"\npath = \"zookeeper/fle\"\nnodes = 3\n",
+        1,
+        "name: \"my run\" is not allowed: use only letters, digits",
+    );
+    refused(
+        "name = \"..\"\npath = \"zookeeper/fle\"\nnodes = 3\n",
+        1,
+        "is not allowed",
+    );
+}
+
+#[test]
+fn syntax_error_names_its_line() {
+    let e = refused(&with("\n[clients\ncount = 1\n"), 5, "invalid TOML: ");
+    assert_eq!(e.field, "");
+    refused(&with("nodes = 4\n"), 4, "duplicate key");
+}
+
+#[test]
+fn both_time_forms_are_refused() {
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = \"leader\"\nat_ms = 1\nfrom_ms = 1\nto_ms = 2\n"),
+        8,
+        "faults.1.from_ms: cannot be given with at_ms; give at_ms, or from_ms and to_ms, not both",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"heal\"\n"),
+        4,
+        "faults.1: the fault needs a time: give at_ms, or from_ms and to_ms",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"heal\"\nfrom_ms = 1\n"),
+        4,
+        "faults.1.to_ms: required key is missing",
+    );
+}
+
+#[test]
+fn unsweepable_fields_refuse_lists() {
+    refused(
+        &with("seed = [1, 2]\n"),
+        4,
+        "seed: [1, 2] is not allowed: cannot be swept",
+    );
+    refused(
+        &with("trials = [1, 2]\n"),
+        4,
+        "trials: [1, 2] is not allowed: cannot be swept",
+    );
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = [1, 2]\nat_ms = 1\n"),
+        6,
+        "faults.1.target: [1, 2] is not allowed: cannot be swept",
+    );
+    refused(
+        &with("[[network.links]]\nfrom = [1, 2]\nto = 3\nbase_ms = 1\n"),
+        5,
+        "network.links.1.from: [1, 2] is not allowed: cannot be swept",
+    );
+}
+
+#[test]
+fn latency_forms_cannot_mix_and_must_be_complete() {
+    refused(
+        &with(
+            "[network]\nlatency = { dist = \"normal\", mean_ms = 1, median_ms = 1, p99_ms = 2 }\n",
+        ),
+        5,
+        "network.latency.median_ms: cannot be mixed with mean_ms and stddev_ms",
+    );
+    refused(
+        &with("[network.latency]\ndist = \"lognormal\"\nmedian_ms = 1\n"),
+        4,
+        "network.latency.p99_ms: required key is missing; dist = \"lognormal\" needs mu and \
+         sigma, or median_ms and p99_ms",
+    );
+    refused(
+        &with("[network.latency]\ndist = \"constant\"\nmean_ms = 1\n"),
+        6,
+        "network.latency.mean_ms: unknown key for dist = \"constant\"; allowed keys here: dist, ms",
+    );
+    refused(
+        &with("[network.latency]\ndist = \"lognormal\"\nmedian_ms = 2\np99_ms = 1\n"),
+        7,
+        "network.latency.p99_ms: 1 is not allowed: must be >= median_ms (2)",
+    );
+    refused(
+        &with("[network.latency]\ndist = \"gamma\"\n"),
+        5,
+        "network.latency.dist: \"gamma\" is not allowed: allowed: constant, uniform",
+    );
+}
+
+#[test]
+fn sweep_product_is_capped() {
+    let big: Vec<String> = (1..=400).map(|i| i.to_string()).collect();
+    let list = format!("[{}]", big.join(", "));
+    refused(
+        &with(&format!(
+            "duration_ms = {list}\n[clients]\nrate_per_s = {list}\n"
+        )),
+        6,
+        "the sweep has more than 100000 points",
+    );
+}
+
+#[test]
+fn readme_example_parses_as_documented() {
+    let readme = include_str!("../../workloads/README.md");
+    let section = readme
+        .split("## A complete example")
+        .nth(1)
+        .expect("README has the example section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the example section has a toml block");
+    let plan = ok(example);
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(
+        cols,
+        [
+            "nodes",
+            "params.zookeeper.fastleader.maxNotificationInterval"
+        ]
+    );
+    assert_eq!(plan.points.len(), 4);
+    let w = &plan.points[3].workload;
+    assert_eq!((w.nodes, w.trials, w.seed), (5, 200, 7));
+    assert_eq!(w.net.latency, NetConfig::default().latency);
+    assert_eq!(w.net.links.len(), 2);
+    assert_eq!(w.faults.len(), 2);
+}
