@@ -4,8 +4,10 @@
 //! Modules depend downwards: `cli` -> `results`, `metrics`, `workload` ->
 //! `systems` -> `engine`.
 
+pub mod cli;
 pub mod engine;
 pub mod metrics;
+pub mod results;
 pub mod runner;
 pub mod systems;
 pub mod workload;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `electbench`: see `electbench --help`.
+
+fn main() {
+    std::process::exit(electbench::cli::main());
+}

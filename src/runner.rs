@@ -95,7 +95,10 @@ impl Prepared {
                     trace,
                     ..cfg.clone()
                 };
-                (run_trial(m, &cfg, Some(stop)), SimTime::ZERO + cfg.load.start)
+                (
+                    run_trial(m, &cfg, Some(stop)),
+                    SimTime::ZERO + cfg.load.start,
+                )
             }
         }
     }
@@ -122,7 +125,11 @@ pub fn run(
             None => jobs.extend((0..trials).map(|t| (p, t))),
         }
     }
-    let prepared: Vec<Prepared> = plan.points.iter().map(|p| Prepared::new(&p.workload)).collect();
+    let prepared: Vec<Prepared> = plan
+        .points
+        .iter()
+        .map(|p| Prepared::new(&p.workload))
+        .collect();
     let total = jobs.len() as u64;
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(TrialRow, Duration)>();

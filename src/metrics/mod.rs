@@ -95,7 +95,10 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
     });
     m.detect_ms = detect.map(|t| ms_between(t, t0));
 
-    let serving = out.records.iter().find(|r| r.at > t0 && matches!(r.obs, Obs::Serving { .. }));
+    let serving = out
+        .records
+        .iter()
+        .find(|r| r.at > t0 && matches!(r.obs, Obs::Serving { .. }));
     let window_end = serving.map_or(out.end, |r| r.at);
     let msgs_end = serving.map_or(out.protocol_msgs, |r| r.protocol_msgs);
     m.messages = Some(msgs_end.saturating_sub(fault.protocol_msgs));
@@ -135,7 +138,12 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
         .map(|r| ms_between(r.at, t0));
 
     // The longest gap between successful operations that ends after the fault.
-    let before = successes.iter().rev().find(|t| **t <= t0).copied().unwrap_or(t0);
+    let before = successes
+        .iter()
+        .rev()
+        .find(|t| **t <= t0)
+        .copied()
+        .unwrap_or(t0);
     let mut prev = before;
     let mut gap = 0u64;
     for &t in successes.iter().filter(|t| **t > t0) {
@@ -211,11 +219,31 @@ mod tests {
         let recs = vec![
             write(9_000, 9_001, true),
             write(10_100, 10_100, false),
-            rec(20_000, 150, Obs::Detected { suspect: Some(NodeId(4)) }),
+            rec(
+                20_000,
+                150,
+                Obs::Detected {
+                    suspect: Some(NodeId(4)),
+                },
+            ),
             rec(20_000, 150, Obs::ElectionRound { term: 2 }),
             rec(20_001, 151, Obs::ElectionRound { term: 2 }),
-            rec(20_200, 170, Obs::Elected { leader: NodeId(3), term: 2 }),
-            rec(20_205, 180, Obs::Serving { leader: NodeId(3), term: 2 }),
+            rec(
+                20_200,
+                170,
+                Obs::Elected {
+                    leader: NodeId(3),
+                    term: 2,
+                },
+            ),
+            rec(
+                20_205,
+                180,
+                Obs::Serving {
+                    leader: NodeId(3),
+                    term: 2,
+                },
+            ),
             write(20_300, 20_302, true),
             write(20_400, 20_401, true),
         ];

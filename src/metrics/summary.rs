@@ -67,7 +67,10 @@ impl Accumulator {
         } else {
             0.0
         };
-        let q = |p: f64| self.hist.value_at_quantile(p) as f64 / self.scale;
+        // A histogram bucket's representative value can lie just outside the
+        // data; clamp so that min <= p50 <= ... <= max always holds.
+        let q =
+            |p: f64| (self.hist.value_at_quantile(p) as f64 / self.scale).clamp(self.min, self.max);
         Some(Stats {
             count: self.count,
             mean,
@@ -98,6 +101,7 @@ mod tests {
         assert!((s.p50 - 500.0).abs() <= 0.5, "{}", s.p50);
         assert!((s.p99 - 990.0).abs() <= 1.0, "{}", s.p99);
         assert_eq!((s.min, s.max), (1.0, 1000.0));
+        assert!(s.p999 <= s.max && s.p50 >= s.min);
         assert!((s.stddev - 288.8194).abs() < 1e-3, "{}", s.stddev);
     }
 

@@ -1,0 +1,360 @@
+//! The command line: parse, wire, print. The only module that sees everything.
+//!
+//! Exit codes are a contract: 0 ok, 1 a violation found, 2 bad usage or input
+//! (nothing measured), 130 interrupted (the finished trials are written).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Parser, Subcommand};
+
+use crate::results::{self, provenance, Provenance};
+use crate::runner::{self, RunOptions, RunOutput};
+use crate::systems::{self, fmt_num};
+use crate::workload::{self, Plan};
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a safety violation (or, later, a regression) was found.
+pub const EXIT_FINDING: i32 = 1;
+/// Exit code: bad usage or input; nothing was measured.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: interrupted by Ctrl-C; finished trials were written.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "electbench",
+    version,
+    about = "Benchmark and load-testing harness for leader election and failover",
+    long_about = "Benchmark and load-testing harness for leader election and failover.\n\n\
+                  Runs workload files (see workloads/README.md) against models of ZooKeeper, \
+                  Kafka, Redis, Eureka and RocketMQ failover paths and writes CSV results \
+                  (see results/README.md)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a workload file; print a summary and write raw.csv, summary.csv and meta.json.
+    Run(RunArgs),
+    /// Check workload files without running them.
+    Validate {
+        /// Workload files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the modelled paths and every parameter with its real default and unit.
+    List {
+        /// Only this path (e.g. zookeeper/fle).
+        path: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Workload file (TOML).
+    file: PathBuf,
+    /// Folder that receives a new sub-folder per run.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Override the workload's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the workload's trial count.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    trials: Option<u64>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Run only this sweep point (0-based, as in the `point` column).
+    #[arg(long)]
+    point: Option<usize>,
+    /// Run only this trial (0-based, as in the `trial` column) of each point.
+    #[arg(long)]
+    trial: Option<u64>,
+    /// Print every event of the trial to stderr (needs --trial).
+    #[arg(long)]
+    trace: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Parse the arguments, run the command, return the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { files } => Ok(validate(&files)),
+        Command::List { path } => list(path.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn validate(files: &[PathBuf]) -> i32 {
+    let mut code = EXIT_OK;
+    for f in files {
+        match workload::load(f) {
+            Ok(plan) => {
+                let w = &plan.points[0].workload;
+                println!(
+                    "ok {}: {} ({}), {} sweep point{} x {} trials",
+                    f.display(),
+                    plan.name,
+                    w.path.path,
+                    plan.points.len(),
+                    if plan.points.len() == 1 { "" } else { "s" },
+                    w.trials
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = EXIT_USAGE;
+            }
+        }
+    }
+    code
+}
+
+fn list(only: Option<&str>) -> Result<i32, String> {
+    let paths: Vec<&systems::PathInfo> = match only {
+        Some(p) => vec![systems::find(p).ok_or_else(|| {
+            let all: Vec<&str> = systems::paths().iter().map(|p| p.path).collect();
+            format!("unknown path {p:?}; allowed: {}", all.join(", "))
+        })?],
+        None => systems::paths().iter().collect(),
+    };
+    for p in paths {
+        println!("{}  ({} to {} servers)", p.path, p.min_nodes, p.max_nodes);
+        println!("  {}", p.summary);
+        println!("  parameters ([params] in a workload file):");
+        for s in p.params {
+            println!(
+                "    {:<46} default {:>8} {:<6} allowed {}",
+                s.name,
+                fmt_num(s.default),
+                s.unit,
+                s.allowed()
+            );
+            println!("      {}", s.doc);
+        }
+        println!();
+    }
+    Ok(EXIT_OK)
+}
+
+fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {
+    for p in &mut plan.points {
+        if let Some(s) = args.seed {
+            p.workload.seed = s;
+        }
+        if let Some(t) = args.trials {
+            p.workload.trials = t;
+        }
+    }
+    if let Some(p) = args.point {
+        if p >= plan.points.len() {
+            return Err(format!(
+                "--point {p}: {} has {} sweep point(s); allowed: 0..={}",
+                args.file.display(),
+                plan.points.len(),
+                plan.points.len() - 1
+            ));
+        }
+    }
+    if let Some(t) = args.trial {
+        let trials = plan.points[0].workload.trials;
+        if t >= trials {
+            return Err(format!(
+                "--trial {t}: the run has {trials} trial(s) per point; allowed: 0..={}",
+                trials - 1
+            ));
+        }
+    }
+    if args.trace && args.trial.is_none() {
+        return Err("--trace needs --trial N (a trace of every trial would be enormous)".into());
+    }
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<i32, String> {
+    let mut plan = match workload::load(&args.file) {
+        Ok(p) => p,
+        Err(e) => return Err(e.to_string()),
+    };
+    apply_overrides(&mut plan, &args)?;
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t as usize,
+    );
+    let start = provenance::unix_now();
+    let (stamp, started_utc) = provenance::utc_stamps(start);
+    let dir = results::create_run_dir(&args.out, &plan.name, &stamp).map_err(|e| {
+        format!(
+            "--out {}: cannot create a results folder there: {e}; give a writable folder",
+            args.out.display()
+        )
+    })?;
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+
+    let opts = RunOptions {
+        threads,
+        only_point: args.point,
+        only_trial: args.trial,
+        trace: args.trace,
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {wide_bar} {pos}/{len} trials {elapsed_precise} eta {eta}",
+            )
+            .expect("static template"),
+        );
+        b
+    });
+    let out = runner::run(&plan, &opts, &STOP, &mut |done, total| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    for r in &out.rows {
+        for line in &r.trace {
+            eprintln!("{line}");
+        }
+    }
+    let prov = Provenance::detect();
+    write_results(&dir, &plan, &out, &prov, &args, threads, &started_utc)?;
+
+    print!("{}", results::terminal_table(&plan, &out));
+    let sim_s: f64 = out.per_point.iter().map(|t| t.sim_ns as f64 / 1e9).sum();
+    let events: u64 = out.per_point.iter().map(|t| t.events).sum();
+    let wall = out.wall.as_secs_f64().max(1e-9);
+    println!(
+        "\n{} of {} trials in {:.3} s wall on {threads} thread(s): {:.0}x real time, {:.2} M events/s",
+        out.rows.len(),
+        out.planned,
+        wall,
+        sim_s / wall,
+        events as f64 / wall / 1e6
+    );
+    println!("results: {}", dir.display());
+
+    let violations: Vec<_> = out
+        .rows
+        .iter()
+        .filter(|r| !r.violations.is_empty())
+        .collect();
+    if !violations.is_empty() {
+        eprintln!(
+            "\n{} trial(s) violated a safety invariant:",
+            violations.len()
+        );
+        for r in violations.iter().take(20) {
+            for v in &r.violations {
+                eprintln!(
+                    "  point {} trial {} (trial seed {}) at {}: {}",
+                    r.point, r.trial, r.seed, v.at, v.what
+                );
+            }
+            eprintln!(
+                "  replay: electbench run {} --seed {} --point {} --trial {} --trace",
+                args.file.display(),
+                plan.points[r.point].workload.seed,
+                r.point,
+                r.trial
+            );
+        }
+        return Ok(EXIT_FINDING);
+    }
+    if out.aborted {
+        eprintln!(
+            "interrupted: {} of {} trials finished and were written to {}",
+            out.rows.len(),
+            out.planned,
+            dir.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(EXIT_OK)
+}
+
+fn write_results(
+    dir: &Path,
+    plan: &Plan,
+    out: &RunOutput,
+    prov: &Provenance,
+    args: &RunArgs,
+    threads: usize,
+    started_utc: &str,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("writing results to {}: {e}", dir.display());
+    results::write_atomic(dir, "raw.csv", &results::raw_csv(plan, out, prov)).map_err(io)?;
+    results::write_atomic(dir, "summary.csv", &results::summary_csv(plan, out, prov))
+        .map_err(io)?;
+    let points: Vec<serde_json::Value> = out
+        .per_point
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.trials > 0)
+        .map(|(i, t)| {
+            let busy = t.busy.as_secs_f64();
+            serde_json::json!({
+                "point": i,
+                "trials": t.trials,
+                "simulated_s": t.sim_ns as f64 / 1e9,
+                "trial_time_s": busy,
+                "sim_to_trial_time_ratio": t.sim_ns as f64 / 1e9 / busy.max(1e-9),
+                "events": t.events,
+                "events_per_s": t.events as f64 / busy.max(1e-9),
+            })
+        })
+        .collect();
+    let meta = serde_json::json!({
+        "schema_version": results::SCHEMA_VERSION,
+        "electbench_version": prov.electbench_version,
+        "commit": prov.commit,
+        "dirty": prov.dirty,
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "workload_file": args.file.display().to_string(),
+        "workload_sha256": plan.sha256,
+        "host": provenance::host_name(),
+        "cpu": provenance::cpu_model(),
+        "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "os": std::env::consts::OS,
+        "threads": threads,
+        "started_utc": started_utc,
+        "wall_s": out.wall.as_secs_f64(),
+        "trials_planned": out.planned,
+        "trials_finished": out.rows.len(),
+        "interrupted": out.aborted,
+        "points": points,
+    });
+    let text = serde_json::to_string_pretty(&meta).expect("JSON of plain values") + "\n";
+    results::write_atomic(dir, "meta.json", &text).map_err(io)?;
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! Result files: `raw.csv` (one row per trial), `summary.csv` (one row per
+//! sweep point × metric) and `meta.json` (machine facts), in a new folder per
+//! run. The CSV schema is public and versioned; `results/README.md` documents
+//! it column by column and a golden test pins the headers.
+//!
+//! Simulated results carry no wall-clock facts, so `raw.csv` and
+//! `summary.csv` are byte-identical for the same workload, seed and commit on
+//! any machine; everything about the machine and the clock goes in `meta.json`.
+
+pub mod provenance;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::metrics::summary::{Accumulator, Stats};
+use crate::metrics::TrialMetrics;
+use crate::runner::{RunOutput, TrialRow};
+use crate::systems::fmt_num;
+use crate::workload::Plan;
+
+pub use provenance::Provenance;
+
+/// Version of the CSV schema; bumped on any change of columns or meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Provenance columns that start every row of both CSV files.
+pub const PROVENANCE_COLUMNS: &[&str] = &[
+    "schema_version",
+    "electbench_version",
+    "commit",
+    "dirty",
+    "workload",
+    "workload_sha256",
+    "system",
+    "path",
+    "runtime",
+    "nodes",
+    "seed",
+];
+
+type Cell = fn(&TrialRow) -> String;
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| format!("{x:.3}"))
+}
+
+fn opt_u64(v: Option<u64>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
+fn latency(m: &TrialMetrics, q: f64) -> String {
+    opt_u64(m.commit_latency_us(q))
+}
+
+/// The metric columns of `raw.csv`, in order, with how each cell is written.
+pub const RAW_METRIC_COLUMNS: &[(&str, Cell)] = &[
+    ("fault_at_ms", |r| opt_ms(r.metrics.fault_at_ms)),
+    ("detect_ms", |r| opt_ms(r.metrics.detect_ms)),
+    ("elect_ms", |r| opt_ms(r.metrics.elect_ms)),
+    ("recover_ms", |r| opt_ms(r.metrics.recover_ms)),
+    ("failover_ms", |r| opt_ms(r.metrics.failover_ms)),
+    ("unavailable_ms", |r| opt_ms(r.metrics.unavailable_ms)),
+    ("election_rounds", |r| opt_u64(r.metrics.election_rounds)),
+    ("messages", |r| opt_u64(r.metrics.messages)),
+    ("lost_acked_writes", |r| {
+        r.metrics.lost_acked_writes.to_string()
+    }),
+    ("violations", |r| r.metrics.violations.to_string()),
+    ("throughput_ops_s", |r| {
+        format!("{:.3}", r.metrics.throughput_ops_s)
+    }),
+    ("commit_latency_us_p50", |r| latency(&r.metrics, 0.5)),
+    ("commit_latency_us_p99", |r| latency(&r.metrics, 0.99)),
+    ("commit_latency_us_p999", |r| latency(&r.metrics, 0.999)),
+    ("commit_latency_us_max", |r| latency(&r.metrics, 1.0)),
+    ("writes_ok", |r| r.metrics.writes_ok.to_string()),
+    ("writes_failed", |r| r.metrics.writes_failed.to_string()),
+    ("reads_ok", |r| r.metrics.reads_ok.to_string()),
+    ("reads_failed", |r| r.metrics.reads_failed.to_string()),
+    ("sim_events", |r| r.events.to_string()),
+    ("trace_hash", |r| format!("{:016x}", r.trace_hash)),
+];
+
+type Metric = (
+    &'static str,
+    &'static str,
+    f64,
+    fn(&TrialMetrics) -> Option<f64>,
+);
+
+/// The per-trial metrics summarised in `summary.csv`: name, unit, histogram
+/// scale, value. `commit_latency_us` follows them, over every write.
+pub const SUMMARY_METRICS: &[Metric] = &[
+    ("detect_ms", "ms", 1000.0, |m| m.detect_ms),
+    ("elect_ms", "ms", 1000.0, |m| m.elect_ms),
+    ("recover_ms", "ms", 1000.0, |m| m.recover_ms),
+    ("failover_ms", "ms", 1000.0, |m| m.failover_ms),
+    ("unavailable_ms", "ms", 1000.0, |m| m.unavailable_ms),
+    ("election_rounds", "count", 1.0, |m| {
+        m.election_rounds.map(|v| v as f64)
+    }),
+    ("messages", "count", 1.0, |m| m.messages.map(|v| v as f64)),
+    ("lost_acked_writes", "count", 1.0, |m| {
+        Some(m.lost_acked_writes as f64)
+    }),
+    ("violations", "count", 1.0, |m| Some(m.violations as f64)),
+    ("throughput_ops_s", "ops/s", 1000.0, |m| {
+        Some(m.throughput_ops_s)
+    }),
+];
+
+/// Columns of `summary.csv` after the provenance and axis columns.
+pub const SUMMARY_STAT_COLUMNS: &[&str] = &[
+    "trials", "metric", "unit", "count", "mean", "stddev", "min", "p50", "p90", "p99", "p999",
+    "max",
+];
+
+/// Quote a CSV field when it needs it (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn join(cells: impl IntoIterator<Item = String>) -> String {
+    let mut line = cells
+        .into_iter()
+        .map(|c| csv_field(&c))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
+}
+
+/// Axis columns: every swept field but `nodes`, which has its own column.
+fn axis_columns(plan: &Plan) -> Vec<(usize, &str)> {
+    plan.axes
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.column != "nodes")
+        .map(|(i, a)| (i, a.column.as_str()))
+        .collect()
+}
+
+fn provenance_cells(p: &Provenance, plan: &Plan, point: usize) -> Vec<String> {
+    let w = &plan.points[point].workload;
+    vec![
+        SCHEMA_VERSION.to_string(),
+        p.electbench_version.clone(),
+        p.commit.clone(),
+        p.dirty.clone(),
+        plan.name.clone(),
+        plan.sha256.clone(),
+        w.path.system.to_string(),
+        w.path.path.to_string(),
+        w.runtime.name().to_string(),
+        w.nodes.to_string(),
+        w.seed.to_string(),
+    ]
+}
+
+fn axis_cells(plan: &Plan, point: usize) -> Vec<String> {
+    axis_columns(plan)
+        .iter()
+        .map(|(i, _)| fmt_num(plan.points[point].values[*i]))
+        .collect()
+}
+
+/// The header of `raw.csv` for `plan`.
+pub fn raw_header(plan: &Plan) -> String {
+    let mut cols: Vec<String> = PROVENANCE_COLUMNS.iter().map(|s| s.to_string()).collect();
+    cols.extend(["point", "trial", "trial_seed"].map(String::from));
+    cols.extend(axis_columns(plan).iter().map(|(_, c)| c.to_string()));
+    cols.extend(RAW_METRIC_COLUMNS.iter().map(|(c, _)| c.to_string()));
+    join(cols)
+}
+
+/// `raw.csv`: one row per finished trial, in (point, trial) order.
+pub fn raw_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
+    let mut s = raw_header(plan);
+    for r in &run.rows {
+        let mut cells = provenance_cells(p, plan, r.point);
+        cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
+        cells.extend(axis_cells(plan, r.point));
+        cells.extend(RAW_METRIC_COLUMNS.iter().map(|(_, f)| f(r)));
+        s.push_str(&join(cells));
+    }
+    s
+}
+
+/// The header of `summary.csv` for `plan`.
+pub fn summary_header(plan: &Plan) -> String {
+    let mut cols: Vec<String> = PROVENANCE_COLUMNS.iter().map(|s| s.to_string()).collect();
+    cols.push("point".into());
+    cols.extend(axis_columns(plan).iter().map(|(_, c)| c.to_string()));
+    cols.extend(SUMMARY_STAT_COLUMNS.iter().map(|s| s.to_string()));
+    join(cols)
+}
+
+/// Statistics of every summary metric at one sweep point.
+pub fn point_stats(rows: &[&TrialRow]) -> Vec<(&'static str, &'static str, Option<Stats>)> {
+    let mut out = Vec::new();
+    for (name, unit, scale, get) in SUMMARY_METRICS {
+        let mut acc = Accumulator::new(*scale);
+        for r in rows {
+            if let Some(v) = get(&r.metrics) {
+                acc.record(v);
+            }
+        }
+        out.push((*name, *unit, acc.stats()));
+    }
+    let mut lat = Accumulator::new(1.0);
+    for r in rows {
+        for &v in &r.metrics.commit_latencies_us {
+            lat.record(v as f64);
+        }
+    }
+    out.push(("commit_latency_us", "us", lat.stats()));
+    out
+}
+
+fn stat(v: f64, unit: &str) -> String {
+    if unit == "count" || unit == "us" {
+        fmt_num(v.round())
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// `summary.csv`: one row per sweep point × metric.
+pub fn summary_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
+    let mut s = summary_header(plan);
+    for point in 0..plan.points.len() {
+        let rows: Vec<&TrialRow> = run.rows.iter().filter(|r| r.point == point).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        for (metric, unit, st) in point_stats(&rows) {
+            let mut cells = provenance_cells(p, plan, point);
+            cells.push(point.to_string());
+            cells.extend(axis_cells(plan, point));
+            cells.extend([rows.len().to_string(), metric.to_string(), unit.to_string()]);
+            match st {
+                Some(st) => {
+                    cells.push(st.count.to_string());
+                    cells.push(format!("{:.3}", st.mean));
+                    cells.push(format!("{:.3}", st.stddev));
+                    for v in [st.min, st.p50, st.p90, st.p99, st.p999, st.max] {
+                        cells.push(stat(v, unit));
+                    }
+                }
+                None => {
+                    cells.push("0".into());
+                    cells.extend(std::iter::repeat_n(String::new(), 8));
+                }
+            }
+            s.push_str(&join(cells));
+        }
+    }
+    s
+}
+
+/// Claim a new folder `DIR/NAME-STAMP[-k]` for a run; never reuses one.
+pub fn create_run_dir(out: &Path, name: &str, stamp: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(out)?;
+    for k in 1..10_000 {
+        let leaf = if k == 1 {
+            format!("{name}-{stamp}")
+        } else {
+            format!("{name}-{stamp}-{k}")
+        };
+        let dir = out.join(leaf);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(
+        "10,000 runs with the same name and second",
+    ))
+}
+
+/// Write `contents` to `dir/file` through a temporary file and a rename, so a
+/// reader never sees half a file and nothing is overwritten.
+pub fn write_atomic(dir: &Path, file: &str, contents: &str) -> io::Result<PathBuf> {
+    let final_path = dir.join(file);
+    if final_path.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists; results are never overwritten",
+                final_path.display()
+            ),
+        ));
+    }
+    let tmp = dir.join(format!(".{file}.tmp"));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &final_path)?;
+    Ok(final_path)
+}
+
+/// A human summary line per metric for the terminal.
+pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
+    const SHOWN: &[&str] = &[
+        "failover_ms",
+        "detect_ms",
+        "elect_ms",
+        "recover_ms",
+        "unavailable_ms",
+        "election_rounds",
+        "messages",
+        "commit_latency_us",
+    ];
+    let mut s = String::new();
+    for point in 0..plan.points.len() {
+        let rows: Vec<&TrialRow> = run.rows.iter().filter(|r| r.point == point).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let pt = &plan.points[point];
+        let axes: Vec<String> = plan
+            .axes
+            .iter()
+            .zip(&pt.values)
+            .map(|(a, v)| format!("{}={}", a.column, fmt_num(*v)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\n{} point {} ({} trials, {} nodes){}{}",
+            pt.workload.path.path,
+            point,
+            rows.len(),
+            pt.workload.nodes,
+            if axes.is_empty() { "" } else { ": " },
+            axes.join(" ")
+        );
+        let _ = writeln!(
+            s,
+            "  {:<20} {:>6} {:>12} {:>12} {:>12}",
+            "metric", "count", "p50", "p99", "max"
+        );
+        for (metric, unit, st) in point_stats(&rows) {
+            if !SHOWN.contains(&metric) {
+                continue;
+            }
+            match st {
+                Some(st) => {
+                    let _ = writeln!(
+                        s,
+                        "  {:<20} {:>6} {:>12} {:>12} {:>12}",
+                        metric,
+                        st.count,
+                        stat(st.p50, unit),
+                        stat(st.p99, unit),
+                        stat(st.max, unit)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "  {metric:<20} {:>6} {:>12} {:>12} {:>12}",
+                        0, "-", "-", "-"
+                    );
+                }
+            }
+        }
+        let lost: u64 = rows.iter().map(|r| r.metrics.lost_acked_writes).sum();
+        let viol: u64 = rows.iter().map(|r| r.metrics.violations).sum();
+        let t = &run.per_point[point];
+        let sim_s = t.sim_ns as f64 / 1e9;
+        let busy = t.busy.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            s,
+            "  lost_acked_writes {lost}, violations {viol}; simulated {sim_s:.1} s in {busy:.3} s of trial time ({:.0}x real time per core), {:.2} M events/s",
+            sim_s / busy,
+            t.events as f64 / busy / 1e6
+        );
+    }
+    s
+}
