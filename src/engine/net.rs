@@ -3,9 +3,14 @@
 //!
 //! Links are FIFO, like the TCP connections every modelled system uses: a
 //! message is never delivered before one sent earlier on the same directed
-//! link. Loss and duplication are generic knobs (default 0); on a TCP path a
-//! lost message stands for a connection that broke with data in flight, which
-//! real systems see as a reset, so use partitions for realistic faults.
+//! link. Packet loss defaults to TCP semantics ([`LossMode::Retransmit`]): a
+//! lost segment is sent again after the retransmission timeout (doubling on
+//! each further loss), so the message and everything queued behind it on the
+//! link arrive late, but nothing vanishes. [`LossMode::Drop`] makes a lost
+//! message vanish instead, which no TCP-based system ever sees; it exists to
+//! show what the protocols' reliance on reliable FIFO channels buys (Zab
+//! loses acknowledged writes without it). Duplication likewise never happens
+//! on TCP and is a robustness knob only.
 
 use super::rng::{self, Rng};
 use super::SimDuration;
@@ -86,13 +91,30 @@ pub struct LinkLatency {
     pub base: SimDuration,
 }
 
+/// What happens to a lost message.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LossMode {
+    /// TCP: resent after the retransmission timeout, which doubles on each
+    /// further loss of the same message (up to 15 retransmissions, Linux's
+    /// `tcp_retries2`); the message arrives late, never lost.
+    Retransmit,
+    /// The message vanishes (not TCP; breaks reliable-channel assumptions).
+    Drop,
+}
+
+/// Linux's `TCP_RTO_MIN`: the smallest retransmission timeout, 200 ms.
+pub const TCP_RTO_MIN: SimDuration = SimDuration::from_ms(200);
+
 /// The network of one trial.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetConfig {
     pub latency: Latency,
     pub links: Vec<LinkLatency>,
-    /// Probability that a message is dropped.
+    /// Probability that a message (each transmission of it) is lost.
     pub loss: f64,
+    pub loss_mode: LossMode,
+    /// First retransmission timeout in `Retransmit` mode.
+    pub rto: SimDuration,
     /// Probability that a message is delivered twice.
     pub duplicate: f64,
 }
@@ -105,6 +127,8 @@ impl Default for NetConfig {
             latency: Latency::lognormal_from_median_p99(0.5, 2.0),
             links: Vec::new(),
             loss: 0.0,
+            loss_mode: LossMode::Retransmit,
+            rto: TCP_RTO_MIN,
             duplicate: 0.0,
         }
     }

@@ -14,7 +14,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use super::fault::{Action, FaultSpec, Target, When};
-use super::net::{NetConfig, Reachability};
+use super::net::{LossMode, NetConfig, Reachability};
 use super::rng::{self, Rng};
 use super::{
     Checker, ClientOp, Ctx, Findings, Model, Node, NodeId, Obs, OpKind, Outbox, Role, SimDuration,
@@ -547,8 +547,26 @@ impl<'m, M: Model> Sim<'m, M> {
             return;
         }
         let net = &self.cfg.net;
-        if net.loss > 0.0 && rng::unit(&mut self.net_rng) < net.loss {
-            return;
+        let mut delay = SimDuration::ZERO;
+        if net.loss > 0.0 {
+            match net.loss_mode {
+                LossMode::Drop => {
+                    if rng::unit(&mut self.net_rng) < net.loss {
+                        return;
+                    }
+                }
+                LossMode::Retransmit => {
+                    // Each lost transmission costs one (doubling) timeout.
+                    let mut rto = net.rto;
+                    for _ in 0..15 {
+                        if rng::unit(&mut self.net_rng) >= net.loss {
+                            break;
+                        }
+                        delay = delay + rto;
+                        rto = rto + rto;
+                    }
+                }
+            }
         }
         let copies = if net.duplicate > 0.0 && rng::unit(&mut self.net_rng) < net.duplicate {
             2
@@ -556,9 +574,9 @@ impl<'m, M: Model> Sim<'m, M> {
             1
         };
         if copies == 2 {
-            self.deliver_later(from, to, to_incarnation, msg.clone());
+            self.deliver_later(from, to, to_incarnation, delay, msg.clone());
         }
-        self.deliver_later(from, to, to_incarnation, msg);
+        self.deliver_later(from, to, to_incarnation, delay, msg);
     }
 
     /// Put `msg` on the `from -> to` link: network latency plus the link's base
@@ -568,11 +586,12 @@ impl<'m, M: Model> Sim<'m, M> {
         from: NodeId,
         to: NodeId,
         to_incarnation: u32,
+        extra: SimDuration,
         msg: <M::Node as Node>::Msg,
     ) {
         let n = self.nodes.len();
         let link = from.index() * n + to.index();
-        let latency = self.cfg.net.latency.sample(&mut self.net_rng) + self.link_base[link];
+        let latency = self.cfg.net.latency.sample(&mut self.net_rng) + self.link_base[link] + extra;
         let at = (self.now + latency).max(self.link_last[link]);
         self.link_last[link] = at;
         self.queue.push(

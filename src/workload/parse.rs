@@ -22,7 +22,7 @@ use toml_edit::{ImDocument, InlineTable, Item, Key, Table, Value};
 
 use super::{Axis, Plan, Point, Runtime, Workload, WorkloadError};
 use crate::engine::fault::{Action, FaultSpec, Target, When};
-use crate::engine::net::{Latency, LinkLatency, NetConfig};
+use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
 use crate::engine::SimDuration;
 use crate::systems::{self, fmt_num, Params, PathInfo};
@@ -51,7 +51,14 @@ const TOP_KEYS: &[&str] = &[
     "faults",
     "params",
 ];
-const NETWORK_KEYS: &[&str] = &["latency", "loss", "duplicate", "links"];
+const NETWORK_KEYS: &[&str] = &[
+    "latency",
+    "loss",
+    "loss_mode",
+    "rto_ms",
+    "duplicate",
+    "links",
+];
 const LINK_KEYS: &[&str] = &["from", "to", "base_ms"];
 const CLIENT_KEYS: &[&str] = &["count", "rate_per_s", "read_ratio", "start_ms", "arrival"];
 const FAULT_KEYS: &[&str] = &[
@@ -739,6 +746,28 @@ impl<'a> Reader<'a> {
                     net.duplicate = p.v;
                 }
             }
+        }
+        if let Some((m, at)) = self.string(t, "loss_mode")? {
+            net.loss_mode = match m.as_str() {
+                "retransmit" => LossMode::Retransmit,
+                "drop" => LossMode::Drop,
+                _ => {
+                    return Err(self.refuse(
+                        &at,
+                        &t.field("loss_mode"),
+                        "allowed: retransmit, drop",
+                    ))
+                }
+            };
+        }
+        if let Some(p) = self.num(t, "rto_ms", Kind::Float)? {
+            self.check(
+                &p,
+                &t.field("rto_ms"),
+                p.v > 0.0 && p.v <= 120_000.0,
+                "must be > 0 and <= 120000 ms",
+            )?;
+            net.rto = SimDuration::from_ms_f64(p.v);
         }
         for link in self.tables(t, "links")? {
             self.check_keys(&link, LINK_KEYS, "")?;

@@ -725,3 +725,20 @@ fn readme_example_parses_as_documented() {
     assert_eq!(w.net.links.len(), 2);
     assert_eq!(w.faults.len(), 2);
 }
+
+#[test]
+fn loss_mode_and_rto_parse_and_are_checked() {
+    use crate::engine::net::LossMode;
+    let ok = "name = \"x\"\npath = \"zookeeper/fle\"\nnodes = 3\n[network]\nloss = 0.01\nloss_mode = \"drop\"\nrto_ms = 300\n";
+    let plan = parse("w.toml", ok).unwrap();
+    let net = &plan.points[0].workload.net;
+    assert_eq!(net.loss_mode, LossMode::Drop);
+    assert_eq!(net.rto, crate::engine::SimDuration::from_ms(300));
+    let plan = parse("w.toml", &ok.replace("loss_mode = \"drop\"\n", "")).unwrap();
+    assert_eq!(plan.points[0].workload.net.loss_mode, LossMode::Retransmit);
+    let e = parse("w.toml", &ok.replace("\"drop\"", "\"lose\"")).unwrap_err();
+    assert_eq!(e.line, Some(6));
+    assert!(e.message.contains("retransmit, drop"), "{e}");
+    let e = parse("w.toml", &ok.replace("rto_ms = 300", "rto_ms = 0")).unwrap_err();
+    assert_eq!((e.line, e.field.as_str()), (Some(7), "network.rto_ms"));
+}
