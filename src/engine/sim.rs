@@ -8,6 +8,15 @@
 //!
 //! Every processed event is folded into a 64-bit trace hash, so two runs can be
 //! compared cheaply for bit-identical behaviour.
+//!
+//! Partitions follow TCP: a message sent on (or in flight over) a cut link is
+//! not lost but held, as the sender's TCP would keep retransmitting it; when
+//! the link heals it is delivered at the sender's next retransmission (first
+//! timeout `rto`, doubling, capped at 120 s like Linux's `TCP_RTO_MAX`), in
+//! order with what follows it on that link. A crash of either end discards
+//! what is held between them. TCP's give-up after `tcp_retries2` (about
+//! 15 minutes) is not modelled: a partition longer than that would, in a real
+//! system, reset the connection instead.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
@@ -106,6 +115,18 @@ pub struct SimOutput {
     pub aborted: bool,
 }
 
+/// A message held by a cut link (TCP keeps retransmitting it).
+struct Held<M> {
+    from: NodeId,
+    to: NodeId,
+    to_incarnation: u32,
+    first_sent: SimTime,
+    msg: M,
+}
+
+/// Linux's `TCP_RTO_MAX`.
+const RTO_MAX: SimDuration = SimDuration::from_ms(120_000);
+
 enum Undo {
     Restart(NodeId),
     Resume(NodeId),
@@ -117,6 +138,8 @@ enum Ev<M, T> {
         from: NodeId,
         to: NodeId,
         to_incarnation: u32,
+        /// When the sender sent it (for TCP retransmission after a heal).
+        sent: SimTime,
         msg: M,
     },
     Timer {
@@ -209,6 +232,7 @@ impl BareQueue {
                 from: NodeId(0),
                 to: NodeId(0),
                 to_incarnation: 0,
+                sent: at,
                 msg: payload,
             },
         );
@@ -255,6 +279,8 @@ pub struct Sim<'m, M: Model> {
     link_last: Vec<SimTime>,
     link_base: Vec<SimDuration>,
     cancelled: HashSet<TimerId>,
+    /// Messages waiting for a cut link to heal, in send order.
+    held: Vec<Held<<M::Node as Node>::Msg>>,
     next_timer: u64,
     op_seq: Vec<u64>,
     last_faulted: Option<NodeId>,
@@ -297,6 +323,7 @@ impl<'m, M: Model> Sim<'m, M> {
             link_last: vec![SimTime::ZERO; n * n],
             link_base,
             cancelled: HashSet::new(),
+            held: Vec::new(),
             next_timer: 0,
             op_seq: vec![0; n],
             last_faulted: None,
@@ -370,6 +397,7 @@ impl<'m, M: Model> Sim<'m, M> {
                 from,
                 to,
                 to_incarnation,
+                sent,
                 msg,
             } => {
                 let i = to.index();
@@ -384,13 +412,22 @@ impl<'m, M: Model> Sim<'m, M> {
                             from,
                             to,
                             to_incarnation,
+                            sent,
                             msg,
                         },
                     });
                     return;
                 }
                 if from != to && self.reach.blocked(from.index(), i) {
-                    return; // in flight when the partition started
+                    // In flight when the partition started: TCP retransmits it.
+                    self.held.push(Held {
+                        from,
+                        to,
+                        to_incarnation,
+                        first_sent: sent,
+                        msg,
+                    });
+                    return;
                 }
                 self.hash(1, to);
                 if self.cfg.trace {
@@ -538,12 +575,20 @@ impl<'m, M: Model> Sim<'m, M> {
                     from,
                     to,
                     to_incarnation,
+                    sent: self.now,
                     msg,
                 },
             );
             return;
         }
         if self.reach.blocked(f, t) {
+            self.held.push(Held {
+                from,
+                to,
+                to_incarnation,
+                first_sent: self.now,
+                msg,
+            });
             return;
         }
         let net = &self.cfg.net;
@@ -574,9 +619,9 @@ impl<'m, M: Model> Sim<'m, M> {
             1
         };
         if copies == 2 {
-            self.deliver_later(from, to, to_incarnation, delay, msg.clone());
+            self.deliver_later(from, to, to_incarnation, self.now, delay, msg.clone());
         }
-        self.deliver_later(from, to, to_incarnation, delay, msg);
+        self.deliver_later(from, to, to_incarnation, self.now, delay, msg);
     }
 
     /// Put `msg` on the `from -> to` link: network latency plus the link's base
@@ -586,6 +631,7 @@ impl<'m, M: Model> Sim<'m, M> {
         from: NodeId,
         to: NodeId,
         to_incarnation: u32,
+        sent: SimTime,
         extra: SimDuration,
         msg: <M::Node as Node>::Msg,
     ) {
@@ -600,6 +646,7 @@ impl<'m, M: Model> Sim<'m, M> {
                 from,
                 to,
                 to_incarnation,
+                sent,
                 msg,
             },
         );
@@ -798,6 +845,7 @@ impl<'m, M: Model> Sim<'m, M> {
             Action::Heal => {
                 self.log_fault("heal", None, true);
                 self.reach.heal_all();
+                self.release_held();
             }
         }
     }
@@ -828,6 +876,7 @@ impl<'m, M: Model> Sim<'m, M> {
             Undo::Heal(links) => {
                 self.log_fault("heal", None, true);
                 self.reach.apply(&links, false);
+                self.release_held();
             }
         }
     }
@@ -838,6 +887,8 @@ impl<'m, M: Model> Sim<'m, M> {
         self.paused[i] = false;
         self.incarnation[i] += 1;
         self.stash[i].clear();
+        self.held
+            .retain(|h| h.from.index() != i && h.to.index() != i);
         self.last_faulted = Some(NodeId(i as u32));
         if host_alive {
             // The kernel closes the dead process's sockets; each peer hears the
@@ -859,6 +910,33 @@ impl<'m, M: Model> Sim<'m, M> {
                     },
                 );
             }
+        }
+    }
+
+    /// Deliver what healed links held, each at its sender's next TCP
+    /// retransmission after now.
+    fn release_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.held);
+        // Send order, which is each link's FIFO order (a message in flight
+        // when the cut came was sent before those held at send time).
+        held.sort_by_key(|h| h.first_sent);
+        for h in held {
+            if self.reach.blocked(h.from.index(), h.to.index()) {
+                self.held.push(h);
+                continue;
+            }
+            // Retransmissions at first_sent + rto, + 2 rto, + 4 rto, ...
+            let mut rto = self.cfg.net.rto;
+            let mut at = h.first_sent + rto;
+            while at < self.now {
+                rto = (rto + rto).min(RTO_MAX);
+                at = at + rto;
+            }
+            let extra = at.since(self.now);
+            self.deliver_later(h.from, h.to, h.to_incarnation, h.first_sent, extra, h.msg);
         }
     }
 

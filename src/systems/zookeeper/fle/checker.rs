@@ -9,7 +9,8 @@
 //!    changed since they voted), and the ACKEPOCH quorum of Zab discovery.
 //! 3. No acknowledged write is lost: when a leader establishes itself its log
 //!    holds every write a client has seen acknowledged, and at the end of the
-//!    trial the most up-to-date live server's log does.
+//!    trial the serving leader's log does (with no serving leader, some
+//!    server's durable log, crashed or not, must hold each one).
 
 use std::collections::BTreeMap;
 
@@ -126,19 +127,31 @@ impl Checker<ZkNode> for ZkChecker {
     }
 
     fn finish(&mut self, nodes: &[ZkNode], up: &[bool]) -> Findings {
-        // Reference: the serving leader, else the live server that would win an
-        // election, (currentEpoch, lastLoggedZxid) highest.
-        let best = nodes
+        // Against the serving leader of the highest epoch, if there is one;
+        // otherwise a write is lost only if no server's durable log (crashed
+        // ones included) holds it.
+        let leader = nodes
             .iter()
             .enumerate()
-            .filter(|(i, n)| up[*i] && n.server().is_some())
-            .max_by_key(|(i, n)| {
-                let s = n.server().expect("filtered");
-                let leading = s.state() == ServerState::Leading && s.serving();
-                (leading, s.current_epoch(), s.last_logged_zxid(), *i)
+            .filter(|(i, n)| {
+                up[*i]
+                    && n.server()
+                        .is_some_and(|s| s.state() == ServerState::Leading && s.serving())
             })
+            .max_by_key(|(_, n)| n.server().map(|s| s.current_epoch()))
             .map(|(_, n)| n);
-        let lost = best.map_or(0, |n| self.missing(n).len()) as u64;
+        let lost = match leader {
+            Some(l) => self.missing(l).len(),
+            None => {
+                let mut missing: Vec<(Zxid, u64)> =
+                    self.acked.iter().map(|(z, o)| (*z, *o)).collect();
+                for n in nodes {
+                    let still = self.missing(n);
+                    missing.retain(|m| still.contains(m));
+                }
+                missing.len()
+            }
+        } as u64;
         let mut violations = Vec::new();
         if lost > 0 {
             violations.push(format!(

@@ -238,8 +238,12 @@ impl Server {
             self.current_epoch,
             std::mem::take(&mut self.log),
         );
+        let next_conn = self.next_conn;
         *self = fresh;
         (self.accepted_epoch, self.current_epoch, self.log) = durable;
+        // A restarted server opens new sockets: packets of its old connections
+        // can never arrive on them, so connection numbers are never reused.
+        self.next_conn = next_conn;
         // A restarted server replays its whole log (FileTxnSnapLog restore).
         self.last_processed = self.last_logged_zxid();
     }
@@ -1037,6 +1041,10 @@ impl Server {
             }
         }
         l.tick_skip = !l.tick_skip;
+        // A learner silent for syncLimit ticks hits its handler's socket read
+        // timeout (syncLimit x tickTime): the handler shuts down.
+        let tick = l.tick;
+        l.handlers.retain(|_, h| tick <= h.deadline_tick);
         for (&id, h) in &l.handlers {
             if h.forwarding() {
                 ctx.send(id, Msg::Ping { conn: h.conn });
