@@ -104,9 +104,11 @@ impl Prepared {
     }
 }
 
-/// Run `plan`. `progress(done, total)` is called on the calling thread after
+/// Run `plan`. Reads the wall clock only to report how long trials took
+/// (meta.json and the terminal), never to decide anything. `progress(done, total)` is called on the calling thread after
 /// each finished trial. Raising `stop` ends the run early: trials that
 /// finished are kept, trials under way are dropped.
+#[allow(clippy::disallowed_methods)] // wall time of trials, for the speed report only
 pub fn run(
     plan: &Plan,
     opts: &RunOptions,

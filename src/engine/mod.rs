@@ -38,7 +38,7 @@ impl fmt::Display for NodeId {
 }
 
 /// Identity of a timer set through [`Ctx::set_timer`], for [`Ctx::cancel_timer`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimerId(pub u64);
 
 /// The common observation every path maps its own vocabulary onto (Zab epoch,

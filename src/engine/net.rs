@@ -60,13 +60,19 @@ impl Latency {
         }
     }
 
+    /// One draw (a fresh [`rng::Normals`]; the simulator keeps one per stream).
     pub fn sample(&self, rng: &mut Rng) -> SimDuration {
+        self.sample_with(rng, &mut rng::Normals::default())
+    }
+
+    /// One draw, taking normal variates from `normals`.
+    pub fn sample_with(&self, rng: &mut Rng, normals: &mut rng::Normals) -> SimDuration {
         let ms = match *self {
             Latency::Constant { ms } => ms,
             Latency::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * rng::unit(rng),
             Latency::Exponential { mean_ms } => rng::exponential(rng, mean_ms),
-            Latency::Normal { mean_ms, stddev_ms } => mean_ms + stddev_ms * rng::std_normal(rng),
-            Latency::LogNormal { mu, sigma } => libm::exp(mu + sigma * rng::std_normal(rng)),
+            Latency::Normal { mean_ms, stddev_ms } => mean_ms + stddev_ms * normals.next(rng),
+            Latency::LogNormal { mu, sigma } => libm::exp(mu + sigma * normals.next(rng)),
         };
         SimDuration::from_ms_f64(ms)
     }

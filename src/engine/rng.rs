@@ -74,6 +74,32 @@ pub fn std_normal(rng: &mut Rng) -> f64 {
     libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
 }
 
+/// Standard normal draws by Marsaglia's polar method, which makes them in
+/// pairs; the second of each pair is kept for the next call. Only `libm`'s
+/// `log` and `sqrt` are used, so the bits do not depend on the platform.
+#[derive(Clone, Debug, Default)]
+pub struct Normals {
+    spare: Option<f64>,
+}
+
+impl Normals {
+    pub fn next(&mut self, rng: &mut Rng) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        loop {
+            let u = 2.0 * unit(rng) - 1.0;
+            let v = 2.0 * unit(rng) - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let k = libm::sqrt(-2.0 * libm::log(s) / s);
+                self.spare = Some(v * k);
+                return u * k;
+            }
+        }
+    }
+}
+
 /// An exponential draw with the given mean.
 pub fn exponential(rng: &mut Rng, mean: f64) -> f64 {
     -mean * libm::log(1.0 - unit(rng))
@@ -115,6 +141,20 @@ mod tests {
             seen[(range_inclusive(&mut r, 3, 9) - 3) as usize] = true;
         }
         assert!(seen.iter().all(|s| *s));
+    }
+
+    #[test]
+    fn polar_normals_have_unit_variance_and_no_correlation_between_pairs() {
+        let mut r = stream(4, "n", 0);
+        let mut g = Normals::default();
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| g.next(&mut r)).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        let cov = xs.chunks(2).map(|p| p[0] * p[1]).sum::<f64>() / (n / 2) as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.02, "var {var}");
+        assert!(cov.abs() < 0.01, "pair covariance {cov}");
     }
 
     #[test]

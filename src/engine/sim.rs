@@ -19,7 +19,7 @@
 //! system, reset the connection instead.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use super::fault::{Action, FaultSpec, Target, When};
@@ -163,27 +163,34 @@ struct Entry<M, T> {
     ev: Ev<M, T>,
 }
 
-impl<M, T> PartialEq for Entry<M, T> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
+/// Heap key: 24 bytes, so sifting moves little; the event itself waits in a
+/// slot of the queue's slab.
+#[derive(PartialEq, Eq)]
+struct Key {
+    at: SimTime,
+    seq: u64,
+    slot: u32,
 }
-impl<M, T> Eq for Entry<M, T> {}
-impl<M, T> PartialOrd for Entry<M, T> {
+
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<M, T> Ord for Entry<M, T> {
-    /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
+
+impl Ord for Key {
+    /// Reversed, so the max-heap pops the earliest `(time, seq)` first. `seq`
+    /// is unique, so the order is total and never looks at `slot`.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
     }
 }
 
-/// The event queue: a binary heap keyed `(time, seq)`.
+/// The event queue: a binary heap keyed `(time, seq)` over a slab of events.
 pub struct EventQueue<M, T> {
-    heap: BinaryHeap<Entry<M, T>>,
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<Ev<M, T>>>,
+    free: Vec<u32>,
     seq: u64,
 }
 
@@ -191,6 +198,8 @@ impl<M, T> Default for EventQueue<M, T> {
     fn default() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
+            slots: Vec::with_capacity(1024),
+            free: Vec::new(),
             seq: 0,
         }
     }
@@ -199,15 +208,34 @@ impl<M, T> Default for EventQueue<M, T> {
 impl<M, T> EventQueue<M, T> {
     fn push(&mut self, at: SimTime, ev: Ev<M, T>) {
         self.seq += 1;
-        self.heap.push(Entry {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(ev);
+                s
+            }
+            None => {
+                self.slots.push(Some(ev));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Key {
             at,
             seq: self.seq,
-            ev,
+            slot,
         });
     }
 
     fn pop(&mut self) -> Option<Entry<M, T>> {
-        self.heap.pop()
+        let k = self.heap.pop()?;
+        let ev = self.slots[k.slot as usize]
+            .take()
+            .expect("a queued key's slot holds its event");
+        self.free.push(k.slot);
+        Some(Entry {
+            at: k.at,
+            seq: k.seq,
+            ev,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -271,6 +299,7 @@ pub struct Sim<'m, M: Model> {
     stash: Vec<Vec<NodeEntry<M>>>,
     node_rngs: Vec<Rng>,
     net_rng: Rng,
+    net_normals: rng::Normals,
     fault_rng: Rng,
     load_rngs: Vec<Rng>,
     queue: EventQueue<<M::Node as Node>::Msg, <M::Node as Node>::Timer>,
@@ -278,7 +307,7 @@ pub struct Sim<'m, M: Model> {
     /// Last delivery time per directed link, to keep links FIFO.
     link_last: Vec<SimTime>,
     link_base: Vec<SimDuration>,
-    cancelled: HashSet<TimerId>,
+    cancelled: BTreeSet<TimerId>,
     /// Messages waiting for a cut link to heal, in send order.
     held: Vec<Held<<M::Node as Node>::Msg>>,
     next_timer: u64,
@@ -314,6 +343,7 @@ impl<'m, M: Model> Sim<'m, M> {
                 .map(|i| rng::stream(cfg.seed, "node", i as u64))
                 .collect(),
             net_rng: rng::stream(cfg.seed, "network", 0),
+            net_normals: rng::Normals::default(),
             fault_rng: rng::stream(cfg.seed, "faults", 0),
             load_rngs: (0..n)
                 .map(|i| rng::stream(cfg.seed, "load", i as u64))
@@ -322,7 +352,7 @@ impl<'m, M: Model> Sim<'m, M> {
             reach: Reachability::new(n),
             link_last: vec![SimTime::ZERO; n * n],
             link_base,
-            cancelled: HashSet::new(),
+            cancelled: BTreeSet::new(),
             held: Vec::new(),
             next_timer: 0,
             op_seq: vec![0; n],
@@ -608,17 +638,12 @@ impl<'m, M: Model> Sim<'m, M> {
                             break;
                         }
                         delay = delay + rto;
-                        rto = rto + rto;
+                        rto = (rto + rto).min(RTO_MAX);
                     }
                 }
             }
         }
-        let copies = if net.duplicate > 0.0 && rng::unit(&mut self.net_rng) < net.duplicate {
-            2
-        } else {
-            1
-        };
-        if copies == 2 {
+        if net.duplicate > 0.0 && rng::unit(&mut self.net_rng) < net.duplicate {
             self.deliver_later(from, to, to_incarnation, self.now, delay, msg.clone());
         }
         self.deliver_later(from, to, to_incarnation, self.now, delay, msg);
@@ -637,7 +662,13 @@ impl<'m, M: Model> Sim<'m, M> {
     ) {
         let n = self.nodes.len();
         let link = from.index() * n + to.index();
-        let latency = self.cfg.net.latency.sample(&mut self.net_rng) + self.link_base[link] + extra;
+        let latency = self
+            .cfg
+            .net
+            .latency
+            .sample_with(&mut self.net_rng, &mut self.net_normals)
+            + self.link_base[link]
+            + extra;
         let at = (self.now + latency).max(self.link_last[link]);
         self.link_last[link] = at;
         self.queue.push(
@@ -898,8 +929,12 @@ impl<'m, M: Model> Sim<'m, M> {
                 if j == i || !self.up[j] || self.reach.blocked(i, j) {
                     continue;
                 }
-                let latency =
-                    self.cfg.net.latency.sample(&mut self.net_rng) + self.link_base[i * n + j];
+                let latency = self
+                    .cfg
+                    .net
+                    .latency
+                    .sample_with(&mut self.net_rng, &mut self.net_normals)
+                    + self.link_base[i * n + j];
                 let at = (self.now + latency).max(self.link_last[i * n + j]);
                 self.link_last[i * n + j] = at;
                 self.queue.push(
