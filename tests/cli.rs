@@ -210,14 +210,7 @@ fn run_writes_three_files_in_a_new_folder_each_time() {
     let f = write(dir.path(), "w.toml", SMALL);
     let out = dir.path().join("out");
     for _ in 0..2 {
-        let o = electbench(&[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = common::run_ok(&f, &out, &[]);
         assert!(stdout(&o).contains("failover_ms"));
     }
     let mut runs: Vec<_> = std::fs::read_dir(&out)

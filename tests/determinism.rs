@@ -3,15 +3,12 @@
 
 mod common;
 
-use common::{electbench, run_dir, stderr, write, SMALL};
+use common::{run_dir, write, SMALL};
 
 /// Run `file` with `extra` flags into a fresh folder; return (raw, summary).
-fn run(file: &str, extra: &[&str]) -> (String, String) {
+fn run(file: &std::path::Path, extra: &[&str]) -> (String, String) {
     let out = tempfile::tempdir().unwrap();
-    let mut args = vec!["run", file, "--out", out.path().to_str().unwrap(), "-q"];
-    args.extend_from_slice(extra);
-    let o = electbench(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    common::run_ok(file, out.path(), extra);
     let dir = run_dir(out.path());
     (
         std::fs::read_to_string(dir.join("raw.csv")).unwrap(),
@@ -58,10 +55,9 @@ duration_ms = 3000
 fn same_seed_gives_identical_csv_with_one_or_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "busy.toml", BUSY);
-    let f = f.to_str().unwrap();
-    let a = run(f, &["--threads", "1"]);
-    let b = run(f, &["--threads", "2"]);
-    let c = run(f, &["--threads", "2"]);
+    let a = run(&f, &["--threads", "1"]);
+    let b = run(&f, &["--threads", "2"]);
+    let c = run(&f, &["--threads", "2"]);
     assert_eq!(a.0, b.0, "raw.csv differs between 1 and 2 threads");
     assert_eq!(a.1, b.1, "summary.csv differs between 1 and 2 threads");
     assert_eq!(b, c, "two identical runs differ");
@@ -72,9 +68,8 @@ fn same_seed_gives_identical_csv_with_one_or_two_threads() {
 fn another_seed_gives_other_results() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "w.toml", SMALL);
-    let f = f.to_str().unwrap();
-    let a = run(f, &[]);
-    let b = run(f, &["--seed", "6"]);
+    let a = run(&f, &[]);
+    let b = run(&f, &["--seed", "6"]);
     assert_ne!(a.0, b.0);
 }
 
@@ -82,9 +77,8 @@ fn another_seed_gives_other_results() {
 fn replaying_one_trial_reproduces_its_row() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "busy.toml", BUSY);
-    let f = f.to_str().unwrap();
-    let (all, _) = run(f, &[]);
-    let (one, _) = run(f, &["--point", "1", "--trial", "7"]);
+    let (all, _) = run(&f, &[]);
+    let (one, _) = run(&f, &["--point", "1", "--trial", "7"]);
     let row = one.lines().nth(1).unwrap();
     assert!(
         all.lines().any(|l| l == row),

@@ -67,14 +67,7 @@ fn swept_fields_get_their_own_columns() {
     let dir = tempfile::tempdir().unwrap();
     let f = common::write(dir.path(), "sweep.toml", SWEEP);
     let out = dir.path().join("out");
-    let o = electbench(&[
-        "run",
-        f.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    common::run_ok(&f, &out, &[]);
     let raw = std::fs::read_to_string(run_dir(&out).join("raw.csv")).unwrap();
     let header = raw.lines().next().unwrap();
     let expected = RAW_HEADER.replace(

@@ -63,3 +63,18 @@ pub fn run_dir(out: &Path) -> PathBuf {
     );
     dirs.into_iter().next().unwrap()
 }
+
+/// `electbench run FILE --out OUT -q EXTRA...`, which must exit 0.
+pub fn run_ok(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let o = electbench(&args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    o
+}

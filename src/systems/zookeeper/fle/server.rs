@@ -298,14 +298,7 @@ impl Server {
         let PeerRole::Looking(e) = &self.role else {
             return;
         };
-        let n = Notification {
-            sid: self.sid(),
-            state: ServerState::Looking,
-            leader: e.proposal.0,
-            zxid: e.proposal.1,
-            election_epoch: self.logical_clock,
-            peer_epoch: e.proposal.2,
-        };
+        let n = e.notification(self.sid(), self.logical_clock);
         for id in self.voter_ids() {
             ctx.send(id, Msg::Notification(n));
         }
@@ -339,19 +332,9 @@ impl Server {
         }
         if e.draining {
             // No better vote for finalizeWait: the election is decided.
-            let (leader, zxid, peer_epoch) = e.proposal;
+            let end = e.vote(self.logical_clock);
             let supporters = self.supporters();
-            self.decide(
-                ctx,
-                Vote {
-                    leader,
-                    zxid,
-                    election_epoch: self.logical_clock,
-                    peer_epoch,
-                    state: ServerState::Looking,
-                },
-                supporters,
-            );
+            self.decide(ctx, end, supporters);
             return;
         }
         // An empty poll: re-send the proposal, back off.
@@ -365,22 +348,12 @@ impl Server {
         let PeerRole::Looking(e) = &self.role else {
             return Vec::new();
         };
-        let target = self.proposal_vote(e);
+        let target = e.vote(self.logical_clock);
         e.recvset
             .iter()
             .filter(|(_, v)| v.matches(&target) && v.state == ServerState::Looking)
             .map(|(&sid, _)| self.node(sid))
             .collect()
-    }
-
-    fn proposal_vote(&self, e: &Election) -> Vote {
-        Vote {
-            leader: e.proposal.0,
-            zxid: e.proposal.1,
-            election_epoch: self.logical_clock,
-            peer_epoch: e.proposal.2,
-            state: ServerState::Looking,
-        }
     }
 
     /// Messenger.WorkerReceiver: every notification passes here first.
@@ -405,14 +378,7 @@ impl Server {
         // Looking: a lagging looking peer gets our proposal back.
         if n.state == ServerState::Looking && n.election_epoch < self.logical_clock {
             if let PeerRole::Looking(e) = &self.role {
-                let reply = Notification {
-                    sid: self.sid(),
-                    state: ServerState::Looking,
-                    leader: e.proposal.0,
-                    zxid: e.proposal.1,
-                    election_epoch: self.logical_clock,
-                    peer_epoch: e.proposal.2,
-                };
+                let reply = e.notification(self.sid(), self.logical_clock);
                 ctx.send(self.node(n.sid), Msg::Notification(reply));
             }
         }
@@ -482,13 +448,7 @@ impl Server {
                         state: ServerState::Looking,
                     },
                 );
-                let target = Vote {
-                    leader: e.proposal.0,
-                    zxid: e.proposal.1,
-                    election_epoch: clock,
-                    peer_epoch: e.proposal.2,
-                    state: ServerState::Looking,
-                };
+                let target = e.vote(clock);
                 let agree = e.recvset.values().filter(|v| v.matches(&target)).count();
                 if is_quorum(agree, self.voters) {
                     e.draining = true;
@@ -1350,6 +1310,29 @@ impl Server {
 }
 
 impl Election {
+    /// The current proposal as a LOOKING vote of round `clock`.
+    fn vote(&self, clock: u64) -> Vote {
+        Vote {
+            leader: self.proposal.0,
+            zxid: self.proposal.1,
+            election_epoch: clock,
+            peer_epoch: self.proposal.2,
+            state: ServerState::Looking,
+        }
+    }
+
+    /// The current proposal as server `sid` sends it in round `clock`.
+    fn notification(&self, sid: Sid, clock: u64) -> Notification {
+        Notification {
+            sid,
+            state: ServerState::Looking,
+            leader: self.proposal.0,
+            zxid: self.proposal.1,
+            election_epoch: clock,
+            peer_epoch: self.proposal.2,
+        }
+    }
+
     fn idle() -> Self {
         Election {
             proposal: (0, Zxid(0), 0),
