@@ -309,3 +309,52 @@ to_ms = 9000
         .sum();
     assert!(total > 0);
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_the_finished_trials() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // Far more trials than can finish before the signal arrives.
+    let long = SMALL.replace("trials = 12", "trials = 1000000");
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "long.toml", &long);
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_electbench"))
+        .args([
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first stderr line comes once the Ctrl-C handler is installed.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("results go to"), "{first}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted:"), "{rest}");
+    let run = common::run_dir(&out);
+    let raw = std::fs::read_to_string(run.join("raw.csv")).unwrap();
+    assert!(raw.starts_with("schema_version,"));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["interrupted"], true);
+    assert_eq!(
+        meta["trials_finished"].as_u64().unwrap() as usize,
+        raw.lines().count() - 1,
+        "every finished trial is written"
+    );
+}
