@@ -288,7 +288,6 @@ const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// One simulated trial.
 pub struct Sim<'m, M: Model> {
-    model: &'m M,
     cfg: &'m SimConfig,
     nodes: Vec<M::Node>,
     checker: M::Checker,
@@ -331,7 +330,6 @@ impl<'m, M: Model> Sim<'m, M> {
             }
         }
         Sim {
-            model,
             cfg,
             checker,
             servers,
@@ -383,7 +381,6 @@ impl<'m, M: Model> Sim<'m, M> {
 
     /// [`Sim::run`], also handing back the nodes in their final state.
     pub fn run_keep(mut self, stop: Option<&AtomicBool>) -> (SimOutput, Vec<M::Node>) {
-        let _ = self.model;
         let end = SimTime::ZERO + self.cfg.duration;
         for i in 0..self.nodes.len() {
             self.dispatch(NodeId(i as u32), |n, ctx| n.on_start(ctx));
@@ -504,7 +501,16 @@ impl<'m, M: Model> Sim<'m, M> {
             Ev::ClientTick(client) => self.client_tick(client),
             Ev::Reset { to, peer } => {
                 let i = to.index();
-                if !self.up[i] || self.paused[i] {
+                if !self.up[i] {
+                    return;
+                }
+                if self.paused[i] {
+                    // The kernel took the reset; the process sees it on waking.
+                    self.stash[i].push(Entry {
+                        at: e.at,
+                        seq: e.seq,
+                        ev: Ev::Reset { to, peer },
+                    });
                     return;
                 }
                 self.hash(3, to);

@@ -159,7 +159,7 @@ impl Client {
                 zxid,
             } if c == conn && from == server => {
                 self.last_recv = now;
-                if let Some(op) = self.pending.remove(&op.id) {
+                if let Some(op) = self.pending.remove(&op) {
                     self.last_zxid = self.last_zxid.max(zxid);
                     ctx.record(Obs::OpDone { op, ok });
                     if ok && op.kind == OpKind::Write {

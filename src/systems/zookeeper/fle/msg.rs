@@ -128,9 +128,10 @@ pub enum Msg {
         conn: u64,
         op: ClientOp,
     },
+    /// The outcome of the client's operation `op` (its id).
     Reply {
         conn: u64,
-        op: ClientOp,
+        op: u64,
         ok: bool,
         zxid: Zxid,
     },

@@ -762,20 +762,13 @@ impl Server {
             }
             if let Some((client, conn)) = self.pending.remove(&t.op) {
                 if self.clients.get(&client) == Some(&conn) {
-                    let op = ClientOp {
-                        id: t.op,
-                        kind: OpKind::Write,
-                        issued: SimTime::ZERO,
+                    let reply = Msg::Reply {
+                        conn,
+                        op: t.op,
+                        ok: true,
+                        zxid: t.zxid,
                     };
-                    ctx.send(
-                        client,
-                        Msg::Reply {
-                            conn,
-                            op,
-                            ok: true,
-                            zxid: t.zxid,
-                        },
-                    );
+                    ctx.send(client, reply);
                 }
             }
         }
@@ -786,7 +779,7 @@ impl Server {
 
     fn lead(&mut self, ctx: &mut C) {
         self.gen += 1;
-        let mut l = Leading {
+        let l = Leading {
             epoch_candidate: self.accepted_epoch + 1,
             new_epoch: None,
             connecting: BTreeSet::from([self.me]),
@@ -802,7 +795,6 @@ impl Server {
             last_committed: Zxid(0),
             summary: (self.current_epoch, self.last_logged_zxid()),
         };
-        l.tick = 0;
         self.role = PeerRole::Leading(Box::new(l));
         self.arm_phase(ctx, 0);
         self.try_fix_epoch(ctx);
@@ -980,8 +972,6 @@ impl Server {
     /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
     fn on_tick(&mut self, ctx: &mut C) {
         let voters = self.voters;
-        let sync_limit = self.p.sync_limit;
-        let _ = sync_limit;
         let PeerRole::Leading(l) = &mut self.role else {
             return;
         };
@@ -1209,7 +1199,7 @@ impl Server {
                         from,
                         Msg::Reply {
                             conn,
-                            op,
+                            op: op.id,
                             ok: true,
                             zxid: self.last_processed,
                         },
