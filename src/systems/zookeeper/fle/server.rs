@@ -150,6 +150,15 @@ impl Server {
         }
     }
 
+    /// Give a fresh server a durable history, as if it had restarted with it.
+    #[cfg(test)]
+    pub(super) fn set_durable(&mut self, accepted_epoch: u64, current_epoch: u64, log: Vec<Txn>) {
+        self.accepted_epoch = accepted_epoch;
+        self.current_epoch = current_epoch;
+        self.log = log;
+        self.last_processed = self.last_logged_zxid();
+    }
+
     /// `myid` of this server.
     pub fn sid(&self) -> Sid {
         u64::from(self.me.0) + 1

@@ -301,3 +301,96 @@ fn same_seed_same_trace() {
     let c2 = SimConfig { seed: 30, ..c };
     assert_ne!(run_trial(&model(5), &c2, None).trace_hash, a.trace_hash);
 }
+
+mod properties {
+    //! Oracle properties: whatever the servers' histories and the network's
+    //! timing, FLE elects the server with the highest (epoch, zxid, sid).
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::{Model, NodeId as Id};
+    use crate::systems::zookeeper::fle::vote::{beats, Zxid};
+    use crate::systems::zookeeper::fle::{Txn, ZkChecker, ZkNode};
+
+    /// `Fle` whose servers start from given durable histories.
+    struct Preset {
+        inner: Fle,
+        /// Per server: (current epoch, transactions logged in that epoch).
+        history: Vec<(u64, u64)>,
+    }
+
+    impl Model for Preset {
+        type Node = ZkNode;
+        type Checker = ZkChecker;
+
+        fn servers(&self) -> usize {
+            self.inner.servers
+        }
+
+        fn build(&self, clients: usize) -> (Vec<ZkNode>, ZkChecker) {
+            let (mut nodes, checker) = self.inner.build(clients);
+            for (i, &(epoch, count)) in self.history.iter().enumerate() {
+                let ZkNode::Server(s) = &mut nodes[i] else {
+                    unreachable!("servers come first")
+                };
+                let log = (1..=count)
+                    .map(|c| Txn {
+                        zxid: Zxid::new(epoch, c),
+                        origin: Id(0),
+                        client: Id(0),
+                        op: c,
+                    })
+                    .collect();
+                s.set_durable(epoch, epoch, log);
+            }
+            (nodes, checker)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_most_up_to_date_server_wins(
+            history in prop::collection::vec((0u64..3, 0u64..4), 1..8),
+            seed in any::<u64>(),
+            median_ms in 0.1f64..5.0,
+        ) {
+            let n = history.len();
+            let model = Preset { inner: model(n), history: history.clone() };
+            let mut c = cfg(seed, 3, 0, vec![]);
+            c.net.latency = crate::engine::net::Latency::lognormal_from_median_p99(median_ms, median_ms * 10.0);
+            let out = run_trial(&model, &c, None);
+            prop_assert!(out.violations.is_empty(), "{:?}", out.violations);
+            let best = (0..n)
+                .max_by(|&a, &b| {
+                    let key = |i: usize| {
+                        let (e, k) = history[i];
+                        (e, Zxid::new(e, k), i as u64 + 1)
+                    };
+                    if beats(key(a), key(b)) { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less }
+                })
+                .unwrap();
+            let s = serving(&out);
+            prop_assert!(!s.is_empty(), "no leader within 3 s");
+            prop_assert_eq!(s[0].1, Id(best as u32));
+        }
+
+        #[test]
+        fn vote_order_is_a_strict_total_order(
+            a in (0u64..4, 0u64..4, 1u64..6),
+            b in (0u64..4, 0u64..4, 1u64..6),
+            c in (0u64..4, 0u64..4, 1u64..6),
+        ) {
+            let v = |(e, z, s): (u64, u64, u64)| (e, Zxid(z), s);
+            let (a, b, c) = (v(a), v(b), v(c));
+            prop_assert!(!beats(a, a));
+            prop_assert!(!(beats(a, b) && beats(b, a)));
+            prop_assert!(a == b || beats(a, b) || beats(b, a));
+            if beats(a, b) && beats(b, c) {
+                prop_assert!(beats(a, c));
+            }
+        }
+    }
+}
