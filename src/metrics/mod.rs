@@ -137,7 +137,11 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
         .find(|r| matches!(r.obs, Obs::OpDone { op, ok: true } if op.kind == OpKind::Write && op.issued >= t0))
         .map(|r| ms_between(r.at, t0));
 
-    // The longest gap between successful operations that ends after the fault.
+    // The longest gap between successful operations that ends after the fault
+    // (not applicable without clients).
+    if m.writes_ok + m.writes_failed + m.reads_ok + m.reads_failed == 0 {
+        return m;
+    }
     let before = successes
         .iter()
         .rev()
@@ -271,6 +275,15 @@ mod tests {
         assert_eq!(m.elect_ms, None);
         assert_eq!(m.failover_ms, None);
         assert_eq!(m.election_rounds, None);
+    }
+
+    #[test]
+    fn without_clients_there_is_no_unavailability_to_report() {
+        let recs = vec![rec(10_100, 0, Obs::Detected { suspect: None })];
+        let m = compute(&output(recs, Some(10_000)), SimTime::ZERO);
+        assert_eq!(m.detect_ms, Some(100.0));
+        assert_eq!(m.unavailable_ms, None);
+        assert_eq!(m.failover_ms, None);
     }
 
     #[test]
