@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimTime, TimerId, View};
+use crate::engine::{
+    ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, TimerId, View,
+};
 
 use super::msg::{Msg, Notification, SyncMode, Txn};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, Zxid};
 use super::{Timer, ZkNode, ZkNote, ZkParams};
 
-type C<'a, 'b> = Ctx<'a, ZkNode>;
+type C<'a> = Ctx<'a, ZkNode>;
 
 /// A quorum peer.
 #[derive(Clone, Debug)]
@@ -54,7 +56,7 @@ struct Election {
     recvset: BTreeMap<Sid, Vote>,
     outofelection: BTreeMap<Sid, Vote>,
     /// Current poll timeout (`notTimeout`), doubling on each empty poll.
-    not_timeout: crate::engine::SimDuration,
+    not_timeout: SimDuration,
     /// True while draining the queue for `finalizeWait` after a quorum agreed.
     draining: bool,
     /// When the current poll comes back empty.
@@ -77,7 +79,7 @@ struct Following {
     stage: FollowStage,
     connect_started: SimTime,
     last_heard: SimTime,
-    read_timeout: crate::engine::SimDuration,
+    read_timeout: SimDuration,
     /// The pending read-timeout check, if any.
     read_timer: Option<(SimTime, TimerId)>,
 }
@@ -236,7 +238,7 @@ impl Server {
 
     // ---------------------------------------------------------------- lifecycle
 
-    pub fn on_start(&mut self, ctx: &mut C) {
+    pub fn on_start(&mut self, ctx: &mut C<'_>) {
         self.look_for_leader(ctx);
     }
 
@@ -258,7 +260,7 @@ impl Server {
     }
 
     /// Leave FOLLOWING/LEADING: close every connection and start an election.
-    fn shutdown(&mut self, ctx: &mut C) {
+    fn shutdown(&mut self, ctx: &mut C<'_>) {
         match &self.role {
             PeerRole::Following(f) => ctx.send(f.leader, Msg::LearnerClose { conn: f.conn }),
             PeerRole::Leading(l) => {
@@ -283,7 +285,7 @@ impl Server {
     }
 
     /// FastLeaderElection.java `lookForLeader`, entry.
-    fn look_for_leader(&mut self, ctx: &mut C) {
+    fn look_for_leader(&mut self, ctx: &mut C<'_>) {
         self.gen += 1;
         self.logical_clock += 1;
         ctx.record(Obs::ElectionRound {
@@ -303,7 +305,7 @@ impl Server {
         self.arm_poll(ctx);
     }
 
-    fn send_notifications(&self, ctx: &mut C) {
+    fn send_notifications(&self, ctx: &mut C<'_>) {
         let PeerRole::Looking(e) = &self.role else {
             return;
         };
@@ -314,7 +316,7 @@ impl Server {
     }
 
     /// Make sure a poll timer fires at the election's deadline.
-    fn arm_poll(&mut self, ctx: &mut C) {
+    fn arm_poll(&mut self, ctx: &mut C<'_>) {
         let gen = self.gen;
         let PeerRole::Looking(e) = &mut self.role else {
             return;
@@ -329,7 +331,7 @@ impl Server {
         e.timer = Some((e.deadline, id));
     }
 
-    fn on_poll(&mut self, ctx: &mut C) {
+    fn on_poll(&mut self, ctx: &mut C<'_>) {
         let now = ctx.now();
         let PeerRole::Looking(e) = &mut self.role else {
             return;
@@ -366,7 +368,7 @@ impl Server {
     }
 
     /// Messenger.WorkerReceiver: every notification passes here first.
-    fn on_notification(&mut self, ctx: &mut C, n: Notification) {
+    fn on_notification(&mut self, ctx: &mut C<'_>, n: Notification) {
         if !matches!(self.role, PeerRole::Looking(_)) {
             // Not looking: answer a looking peer with the settled vote.
             if n.state == ServerState::Looking {
@@ -395,7 +397,7 @@ impl Server {
     }
 
     /// The `lookForLeader` loop body for one dequeued notification.
-    fn election_receive(&mut self, ctx: &mut C, n: Notification) {
+    fn election_receive(&mut self, ctx: &mut C<'_>, n: Notification) {
         let now = ctx.now();
         let finalize_wait = self.p.finalize_wait;
         let PeerRole::Looking(e) = &mut self.role else {
@@ -478,7 +480,7 @@ impl Server {
     }
 
     /// After a non-deciding notification the next poll waits `notTimeout` again.
-    fn poll_again(&mut self, ctx: &mut C) {
+    fn poll_again(&mut self, ctx: &mut C<'_>) {
         let now = ctx.now();
         if let PeerRole::Looking(e) = &mut self.role {
             e.deadline = now + e.not_timeout;
@@ -530,7 +532,7 @@ impl Server {
     }
 
     /// The election is over: follow or lead `end.leader`.
-    fn decide(&mut self, ctx: &mut C, end: Vote, supporters: Vec<NodeId>) {
+    fn decide(&mut self, ctx: &mut C<'_>, end: Vote, supporters: Vec<NodeId>) {
         let end = Vote {
             election_epoch: self.logical_clock,
             ..end
@@ -555,7 +557,7 @@ impl Server {
 
     // ---------------------------------------------------------------- follower
 
-    fn follow(&mut self, ctx: &mut C, leader: NodeId) {
+    fn follow(&mut self, ctx: &mut C<'_>, leader: NodeId) {
         self.gen += 1;
         self.next_conn += 1;
         let conn = self.next_conn;
@@ -580,7 +582,7 @@ impl Server {
 
     /// Make sure a check fires when the leader has been silent for the read
     /// timeout (the socket's SO_TIMEOUT).
-    fn arm_read_check(&mut self, ctx: &mut C) {
+    fn arm_read_check(&mut self, ctx: &mut C<'_>) {
         let gen = self.gen;
         let PeerRole::Following(f) = &mut self.role else {
             return;
@@ -596,7 +598,7 @@ impl Server {
         f.read_timer = Some((due, id));
     }
 
-    fn on_read_check(&mut self, ctx: &mut C) {
+    fn on_read_check(&mut self, ctx: &mut C<'_>) {
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
@@ -612,7 +614,7 @@ impl Server {
         }
     }
 
-    fn on_reconnect(&mut self, ctx: &mut C) {
+    fn on_reconnect(&mut self, ctx: &mut C<'_>) {
         let accepted_epoch = self.accepted_epoch;
         if let PeerRole::Following(f) = &mut self.role {
             if let FollowStage::Connecting { .. } = f.stage {
@@ -638,7 +640,7 @@ impl Server {
         }
     }
 
-    fn follower_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+    fn follower_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         let now = ctx.now();
         let conn = match &msg {
             Msg::LeaderInfo { conn, .. }
@@ -759,7 +761,7 @@ impl Server {
 
     /// Apply every logged transaction up to `zxid`; answer the clients whose
     /// writes came in through this server.
-    fn apply_commit(&mut self, ctx: &mut C, zxid: Zxid) {
+    fn apply_commit(&mut self, ctx: &mut C<'_>, zxid: Zxid) {
         if zxid <= self.last_processed {
             return;
         }
@@ -786,7 +788,7 @@ impl Server {
 
     // ---------------------------------------------------------------- leader
 
-    fn lead(&mut self, ctx: &mut C) {
+    fn lead(&mut self, ctx: &mut C<'_>) {
         self.gen += 1;
         let l = Leading {
             epoch_candidate: self.accepted_epoch + 1,
@@ -816,12 +818,12 @@ impl Server {
         }
     }
 
-    fn arm_phase(&mut self, ctx: &mut C, phase: u8) {
+    fn arm_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
         let gen = self.gen;
         ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { gen, phase });
     }
 
-    fn on_leader_phase(&mut self, ctx: &mut C, phase: u8) {
+    fn on_leader_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
         let PeerRole::Leading(l) = &self.role else {
             return;
         };
@@ -837,7 +839,7 @@ impl Server {
 
     /// `getEpochToPropose`: once a quorum (with the leader) has connected, the
     /// new epoch is fixed and sent to every waiting learner.
-    fn try_fix_epoch(&mut self, ctx: &mut C) {
+    fn try_fix_epoch(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
         let me = self.me;
         let l = self.leading();
@@ -865,7 +867,7 @@ impl Server {
     }
 
     /// `waitForEpochAck`: a quorum acked the epoch; sync the learners.
-    fn try_epoch_quorum(&mut self, ctx: &mut C) {
+    fn try_epoch_quorum(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
         let me = self.me;
         let l = self.leading();
@@ -896,7 +898,7 @@ impl Server {
     }
 
     /// `syncFollower` + NEWLEADER.
-    fn sync_learner(&mut self, ctx: &mut C, id: NodeId) {
+    fn sync_learner(&mut self, ctx: &mut C<'_>, id: NodeId) {
         let leader_last = self.last_logged_zxid();
         let commit_log_count = self.p.commit_log_count as usize;
         let (peer_last, conn) = {
@@ -950,7 +952,7 @@ impl Server {
     }
 
     /// `waitForNewLeaderAck` done: start serving (`startZkServer`).
-    fn try_establish(&mut self, ctx: &mut C) {
+    fn try_establish(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
         let me = self.me;
         let last = self.last_logged_zxid();
@@ -979,7 +981,7 @@ impl Server {
     }
 
     /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
-    fn on_tick(&mut self, ctx: &mut C) {
+    fn on_tick(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
         let PeerRole::Leading(l) = &mut self.role else {
             return;
@@ -1013,7 +1015,7 @@ impl Server {
         ctx.set_timer(half(self.p.tick), Timer::Tick { gen });
     }
 
-    fn leader_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+    fn leader_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         let sync_limit = self.p.sync_limit;
         let init_limit = self.p.init_limit;
         let PeerRole::Leading(l) = &mut self.role else {
@@ -1134,7 +1136,7 @@ impl Server {
     }
 
     /// Leader.java `propose`: log, self-ack, send PROPOSAL to the followers.
-    fn propose(&mut self, ctx: &mut C, origin: NodeId, client: NodeId, op: ClientOp) {
+    fn propose(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
         let me = self.me;
         let epoch = self.current_epoch;
         let l = self.leading();
@@ -1161,7 +1163,7 @@ impl Server {
     }
 
     /// Commit, in zxid order, every outstanding proposal a quorum acked.
-    fn try_commit(&mut self, ctx: &mut C) {
+    fn try_commit(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
         let mut committed = None;
         let l = self.leading();
@@ -1186,7 +1188,7 @@ impl Server {
 
     // ---------------------------------------------------------------- clients
 
-    fn client_receive(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+    fn client_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Connect { conn, last_zxid } => {
                 // A server that is not serving closes the socket; one whose
@@ -1241,7 +1243,7 @@ impl Server {
 
     // ---------------------------------------------------------------- dispatch
 
-    pub fn on_message(&mut self, ctx: &mut C, from: NodeId, msg: Msg) {
+    pub fn on_message(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Notification(n) => self.on_notification(ctx, n),
             Msg::FollowerInfo { .. }
@@ -1269,7 +1271,7 @@ impl Server {
         }
     }
 
-    pub fn on_timer(&mut self, ctx: &mut C, timer: Timer) {
+    pub fn on_timer(&mut self, ctx: &mut C<'_>, timer: Timer) {
         let gen = match timer {
             Timer::Poll { gen }
             | Timer::ReadCheck { gen }
@@ -1291,7 +1293,7 @@ impl Server {
         }
     }
 
-    pub fn on_link_reset(&mut self, ctx: &mut C, peer: NodeId) {
+    pub fn on_link_reset(&mut self, ctx: &mut C<'_>, peer: NodeId) {
         match &mut self.role {
             PeerRole::Following(f) if f.leader == peer => {
                 ctx.record(Obs::Detected {
@@ -1337,7 +1339,7 @@ impl Election {
             proposal: (0, Zxid(0), 0),
             recvset: BTreeMap::new(),
             outofelection: BTreeMap::new(),
-            not_timeout: crate::engine::SimDuration::ZERO,
+            not_timeout: SimDuration::ZERO,
             draining: false,
             deadline: SimTime::ZERO,
             timer: None,
@@ -1345,8 +1347,8 @@ impl Election {
     }
 }
 
-fn half(d: crate::engine::SimDuration) -> crate::engine::SimDuration {
-    crate::engine::SimDuration(d.0 / 2)
+fn half(d: SimDuration) -> SimDuration {
+    SimDuration(d.0 / 2)
 }
 
 /// FastLeaderElection.java `checkLeader`: a candidate other than me must be in
