@@ -104,6 +104,21 @@ impl Prepared {
     }
 }
 
+/// The (point, trial) pairs `opts` selects from `plan`, in output order.
+pub fn jobs(plan: &Plan, opts: &RunOptions) -> Vec<(usize, u64)> {
+    let mut jobs = Vec::new();
+    for (p, point) in plan.points.iter().enumerate() {
+        if opts.only_point.is_some_and(|o| o != p) {
+            continue;
+        }
+        match opts.only_trial {
+            Some(t) => jobs.push((p, t)),
+            None => jobs.extend((0..point.workload.trials).map(|t| (p, t))),
+        }
+    }
+    jobs
+}
+
 /// Run `plan`. Reads the wall clock only to report how long trials took
 /// (meta.json and the terminal), never to decide anything. `progress(done, total)` is called on the calling thread after
 /// each finished trial. Raising `stop` ends the run early: trials that
@@ -116,17 +131,7 @@ pub fn run(
     progress: &mut dyn FnMut(u64, u64),
 ) -> RunOutput {
     let started = Instant::now();
-    let points: Vec<usize> = (0..plan.points.len())
-        .filter(|p| opts.only_point.is_none_or(|o| o == *p))
-        .collect();
-    let mut jobs: Vec<(usize, u64)> = Vec::new();
-    for &p in &points {
-        let trials = plan.points[p].workload.trials;
-        match opts.only_trial {
-            Some(t) => jobs.push((p, t)),
-            None => jobs.extend((0..trials).map(|t| (p, t))),
-        }
-    }
+    let jobs = jobs(plan, opts);
     let prepared: Vec<Prepared> = plan
         .points
         .iter()

@@ -216,23 +216,19 @@ fn run(args: RunArgs) -> Result<i32, String> {
         )
     })?;
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-    let planned: u64 = match (args.point, args.trial) {
-        (_, Some(_)) => args.point.map_or(plan.points.len() as u64, |_| 1),
-        (Some(p), None) => plan.points[p].workload.trials,
-        (None, None) => plan.points.iter().map(|p| p.workload.trials).sum(),
-    };
-    eprintln!(
-        "electbench: {planned} trial(s) of {} on {threads} thread(s); results go to {} (Ctrl-C stops and keeps finished trials)",
-        plan.name,
-        dir.display()
-    );
-
     let opts = RunOptions {
         threads,
         only_point: args.point,
         only_trial: args.trial,
         trace: args.trace,
     };
+    let planned = runner::jobs(&plan, &opts).len();
+    eprintln!(
+        "electbench: {planned} trial(s) of {} on {threads} thread(s); results go to {} (Ctrl-C stops and keeps finished trials)",
+        plan.name,
+        dir.display()
+    );
+
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(

@@ -142,3 +142,35 @@ pub enum Msg {
         conn: u64,
     },
 }
+
+impl Msg {
+    /// The connection a learner/leader or client/server packet belongs to;
+    /// `None` for election notifications, which have no Zab connection.
+    pub fn conn(&self) -> Option<u64> {
+        match self {
+            Msg::Notification(_) => None,
+            Msg::FollowerInfo { conn, .. }
+            | Msg::AckEpoch { conn, .. }
+            | Msg::AckNewLeader { conn }
+            | Msg::Ack { conn, .. }
+            | Msg::PingReply { conn }
+            | Msg::Forward { conn, .. }
+            | Msg::LearnerClose { conn }
+            | Msg::LeaderInfo { conn, .. }
+            | Msg::Sync { conn, .. }
+            | Msg::NewLeader { conn, .. }
+            | Msg::UpToDate { conn }
+            | Msg::Proposal { conn, .. }
+            | Msg::Commit { conn, .. }
+            | Msg::Ping { conn }
+            | Msg::LeaderClose { conn }
+            | Msg::Connect { conn, .. }
+            | Msg::ConnectOk { conn }
+            | Msg::ClientClose { conn }
+            | Msg::Request { conn, .. }
+            | Msg::Reply { conn, .. }
+            | Msg::ClientPing { conn }
+            | Msg::ClientPong { conn } => Some(*conn),
+        }
+    }
+}

@@ -642,17 +642,7 @@ impl Server {
 
     fn follower_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         let now = ctx.now();
-        let conn = match &msg {
-            Msg::LeaderInfo { conn, .. }
-            | Msg::Sync { conn, .. }
-            | Msg::NewLeader { conn, .. }
-            | Msg::UpToDate { conn, .. }
-            | Msg::Proposal { conn, .. }
-            | Msg::Commit { conn, .. }
-            | Msg::Ping { conn }
-            | Msg::LeaderClose { conn } => *conn,
-            _ => unreachable!("not a leader packet"),
-        };
+        let conn = msg.conn().expect("leader packets belong to a connection");
         if !self.is_my_leader(from, conn, now) {
             return;
         }
@@ -1062,15 +1052,7 @@ impl Server {
             }
             return;
         }
-        let conn = match &msg {
-            Msg::AckEpoch { conn, .. }
-            | Msg::AckNewLeader { conn }
-            | Msg::Ack { conn, .. }
-            | Msg::PingReply { conn }
-            | Msg::Forward { conn, .. }
-            | Msg::LearnerClose { conn } => *conn,
-            _ => unreachable!("not a learner packet"),
-        };
+        let conn = msg.conn().expect("learner packets belong to a connection");
         let tick = l.tick;
         let Some(h) = l.handlers.get_mut(&from).filter(|h| h.conn == conn) else {
             return; // a packet of a closed connection
