@@ -86,7 +86,7 @@ fn fle_failover(c: &mut Criterion) {
     let mut group = c.benchmark_group("fle_failover");
     let cfg = config(3, 1, true, 0, 0.0);
     for n in [3usize, 5, 7, 9, 15] {
-        let model = Fle::new(n, &PATH.default_params());
+        let model = Fle::new(n, &PATH.default_params(&[n]));
         let out = run_trial(&model, &cfg, None);
         assert_failed_over(&format!("{n} nodes"), &out, 1);
         group.throughput(Throughput::Elements(out.events));
@@ -99,7 +99,7 @@ fn fle_failover(c: &mut Criterion) {
 
 fn fle_quickstart_trial(c: &mut Criterion) {
     let cfg = config(30, 10, false, 2, 10.0);
-    let model = Fle::new(5, &PATH.default_params());
+    let model = Fle::new(5, &PATH.default_params(&[5]));
     assert_failed_over("quickstart", &run_trial(&model, &cfg, None), 10);
     c.bench_function("fle_quickstart_trial", |b| {
         b.iter(|| black_box(run_trial(&model, &cfg, None)))

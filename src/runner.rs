@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
+use crate::engine::Model;
 use crate::engine::SimTime;
 use crate::metrics::{self, TrialMetrics};
-use crate::systems::zookeeper::fle::Fle;
 use crate::workload::{Plan, Workload};
 
 /// What to run of a plan, and how.
@@ -66,42 +66,55 @@ pub struct RunOutput {
     pub per_point: Vec<PointTotals>,
 }
 
-/// A sweep point ready to run: its model and simulator configuration.
-enum Prepared {
-    ZookeeperFle(Fle, SimConfig),
+/// Builds a path's model for one sweep point; see [`crate::systems::PathInfo::prepare`].
+pub type PrepareFn = fn(&Workload) -> Box<dyn Trials>;
+
+/// A model that a workload sweep point configures.
+pub trait FromWorkload: Model + Send + Sync + 'static {
+    fn from_workload(w: &Workload) -> Self;
 }
 
-impl Prepared {
-    fn new(w: &Workload) -> Self {
+/// The trials of one sweep point, ready to run: the path's model and the
+/// simulator configuration. One virtual call per trial; the event loop inside
+/// is monomorphised over the model.
+pub trait Trials: Send + Sync {
+    /// Run the trial with seed `seed`.
+    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime);
+}
+
+struct SimPoint<M> {
+    model: M,
+    cfg: SimConfig,
+}
+
+impl<M: FromWorkload> Trials for SimPoint<M> {
+    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime) {
         let cfg = SimConfig {
+            seed,
+            trace,
+            ..self.cfg.clone()
+        };
+        (
+            run_trial(&self.model, &cfg, Some(stop)),
+            SimTime::ZERO + cfg.load.start,
+        )
+    }
+}
+
+/// The [`PrepareFn`] of a path whose model is `M`: the registry names
+/// `prepare::<M>`.
+pub fn prepare<M: FromWorkload>(w: &Workload) -> Box<dyn Trials> {
+    Box::new(SimPoint {
+        model: M::from_workload(w),
+        cfg: SimConfig {
             seed: 0,
             duration: w.duration,
             net: w.net.clone(),
             faults: w.faults.clone(),
             load: w.load.clone(),
             trace: false,
-        };
-        match w.path.path {
-            "zookeeper/fle" => Prepared::ZookeeperFle(Fle::new(w.nodes, &w.params), cfg),
-            other => unreachable!("path {other} is registered but has no runner"),
-        }
-    }
-
-    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime) {
-        match self {
-            Prepared::ZookeeperFle(m, cfg) => {
-                let cfg = SimConfig {
-                    seed,
-                    trace,
-                    ..cfg.clone()
-                };
-                (
-                    run_trial(m, &cfg, Some(stop)),
-                    SimTime::ZERO + cfg.load.start,
-                )
-            }
-        }
-    }
+        },
+    })
 }
 
 /// The (point, trial) pairs `opts` selects from `plan`, in output order.
@@ -132,10 +145,10 @@ pub fn run(
 ) -> RunOutput {
     let started = Instant::now();
     let jobs = jobs(plan, opts);
-    let prepared: Vec<Prepared> = plan
+    let prepared: Vec<Box<dyn Trials>> = plan
         .points
         .iter()
-        .map(|p| Prepared::new(&p.workload))
+        .map(|p| (p.workload.path.prepare)(&p.workload))
         .collect();
     let total = jobs.len() as u64;
     let next = AtomicUsize::new(0);

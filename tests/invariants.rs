@@ -85,7 +85,7 @@ fn trial(
         },
         trace,
     };
-    let model = Fle::new(servers, &PATH.default_params());
+    let model = Fle::new(servers, &PATH.default_params(&[servers]));
     let out = run_trial(&model, &cfg, None);
     (cfg, out)
 }

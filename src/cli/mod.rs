@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::results::{self, provenance, Provenance};
 use crate::runner::{self, RunOptions, RunOutput};
-use crate::systems::{self, fmt_num};
+use crate::systems;
 use crate::workload::{self, Plan};
 
 /// Exit code: success.
@@ -145,18 +145,43 @@ fn list(only: Option<&str>) -> Result<i32, String> {
         None => systems::paths().iter().collect(),
     };
     for p in paths {
-        println!("{}  ({} to {} servers)", p.path, p.min_nodes, p.max_nodes);
+        println!("{}", p.path);
         println!("  {}", p.summary);
+        println!("  node groups (the first is sized by `nodes`, any by [topology] NAME = N):");
+        for g in p.groups {
+            let default = g
+                .default
+                .map_or(String::from("required"), |d| format!("default {d}"));
+            println!(
+                "    {:<14} {}..={} nodes, {}; target word `{}` or `{}:N`",
+                g.name, g.min, g.max, default, g.word, g.word
+            );
+            println!("      {}", g.doc);
+        }
+        println!("  fault targets: {}", p.target_words().join(", "));
+        for t in p.targets {
+            println!("    {:<14} {}", t.word, t.doc);
+        }
         println!("  parameters ([params] in a workload file):");
         for s in p.params {
             println!(
-                "    {:<46} default {:>8} {:<6} allowed {}",
+                "    {:<46} default {:>8} {:<6} allowed: {}",
                 s.name,
-                fmt_num(s.default),
+                s.default_text(),
                 s.unit,
                 s.allowed()
             );
             println!("      {}", s.doc);
+        }
+        if !p.columns.is_empty() {
+            println!("  extra result columns (raw.csv, after the common ones):");
+            for c in p.columns {
+                let better = match c.better {
+                    systems::Better::Lower => "lower is better",
+                    systems::Better::Higher => "higher is better",
+                };
+                println!("    {:<24} {:<4} {better}: {}", c.name, c.unit, c.doc);
+            }
         }
         println!();
     }

@@ -12,7 +12,9 @@ pub enum When {
     Window(SimDuration, SimDuration),
 }
 
-/// Which node a fault hits; resolved when the fault fires.
+/// Which node a fault hits; resolved when the fault fires, by the path's
+/// model ([`crate::engine::Model::resolve`]), whose default handles every
+/// variant but [`Target::Path`] from the nodes' views.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// The serving leader (highest term among live servers that say Leader).
@@ -25,6 +27,14 @@ pub enum Target {
     Node(usize),
     /// The node the most recent earlier crash/pause/isolate fault hit.
     LastFaulted,
+    /// A random live node of node group `group` (index in the path's groups).
+    Group(usize),
+    /// A word the path declares (`master`, `partition-leader` with `arg` 7),
+    /// resolved by its model.
+    Path {
+        word: &'static str,
+        arg: Option<u32>,
+    },
 }
 
 /// What a fault does.

@@ -8,6 +8,7 @@
 //! spawns or touches a socket, which is what lets the same code run under the
 //! deterministic simulator ([`sim`]) and be tested event by event.
 
+pub mod disk;
 pub mod fault;
 pub mod net;
 pub mod rng;
@@ -34,6 +35,38 @@ impl NodeId {
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "n{}", self.0 + 1)
+    }
+}
+
+/// Sizes of a path's node groups, in the path's declaration order. Node ids
+/// are laid out group after group (servers first), then the clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    pub groups: Vec<(&'static str, usize)>,
+}
+
+impl Topology {
+    /// One group of `n` nodes.
+    pub fn single(name: &'static str, n: usize) -> Self {
+        Topology {
+            groups: vec![(name, n)],
+        }
+    }
+
+    /// Every node that is not a client.
+    pub fn servers(&self) -> usize {
+        self.groups.iter().map(|g| g.1).sum()
+    }
+
+    /// Node indices of group `g`.
+    pub fn range(&self, g: usize) -> std::ops::Range<usize> {
+        let start: usize = self.groups[..g].iter().map(|x| x.1).sum();
+        start..start + self.groups[g].1
+    }
+
+    /// Group sizes, in order.
+    pub fn sizes(&self) -> Vec<usize> {
+        self.groups.iter().map(|g| g.1).collect()
     }
 }
 

@@ -782,6 +782,7 @@ impl<'m, M: Model> Sim<'m, M> {
             }
             Target::Node(i) => (i < self.servers).then_some(i),
             Target::LastFaulted => self.last_faulted.map(NodeId::index),
+            Target::Group(_) | Target::Path { .. } => None,
         }
     }
 

@@ -166,7 +166,7 @@ fn provenance_cells(p: &Provenance, plan: &Plan, point: usize) -> Vec<String> {
 fn axis_cells(plan: &Plan, point: usize) -> Vec<String> {
     axis_columns(plan)
         .iter()
-        .map(|(i, _)| fmt_num(plan.points[point].values[*i]))
+        .map(|(i, _)| plan.points[point].values[*i].to_string())
         .collect()
 }
 
@@ -331,7 +331,7 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
             .axes
             .iter()
             .zip(&pt.values)
-            .map(|(a, v)| format!("{}={}", a.column, fmt_num(*v)))
+            .map(|(a, v)| format!("{}={v}", a.column))
             .collect();
         let _ = writeln!(
             s,

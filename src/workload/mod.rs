@@ -7,10 +7,11 @@ mod parse;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::engine::disk::DiskConfig;
 use crate::engine::fault::FaultSpec;
 use crate::engine::net::NetConfig;
 use crate::engine::sim::LoadConfig;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, Topology};
 use crate::systems::{Params, PathInfo};
 
 pub use parse::{load, parse};
@@ -38,11 +39,14 @@ pub struct Workload {
     pub runtime: Runtime,
     pub seed: u64,
     pub trials: u64,
-    /// Server count.
+    /// Every node that is not a client: the sum of the topology's groups.
     pub nodes: usize,
+    /// Size of each of the path's node groups.
+    pub topology: Topology,
     /// Simulated time per trial.
     pub duration: SimDuration,
     pub net: NetConfig,
+    pub disk: DiskConfig,
     pub load: LoadConfig,
     pub faults: Vec<FaultSpec>,
     pub params: Params,
@@ -55,7 +59,40 @@ pub struct Axis {
     pub column: String,
     /// Line of the list in the file.
     pub line: usize,
-    pub values: Vec<f64>,
+    pub values: Vec<AxisValue>,
+}
+
+/// One value of a sweep axis: a number, or a bool or enum word of a typed
+/// parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AxisValue {
+    Num(f64),
+    Text(String),
+}
+
+impl AxisValue {
+    /// The number, for numeric axes.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            AxisValue::Num(v) => Some(*v),
+            AxisValue::Text(_) => None,
+        }
+    }
+}
+
+impl PartialEq<f64> for AxisValue {
+    fn eq(&self, other: &f64) -> bool {
+        self.as_f64() == Some(*other)
+    }
+}
+
+impl fmt::Display for AxisValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AxisValue::Num(v) => f.write_str(&crate::systems::fmt_num(*v)),
+            AxisValue::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// One point of the cartesian product of all axes.
@@ -64,7 +101,7 @@ pub struct Point {
     /// 0-based position in the product (the last axis varies fastest).
     pub index: usize,
     /// One value per axis, in axis order.
-    pub values: Vec<f64>,
+    pub values: Vec<AxisValue>,
     pub workload: Workload,
 }
 

@@ -20,11 +20,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use toml_edit::{ImDocument, InlineTable, Item, Key, Table, Value};
 
-use super::{Axis, Plan, Point, Runtime, Workload, WorkloadError};
+use super::{Axis, AxisValue, Plan, Point, Runtime, Workload, WorkloadError};
+use crate::engine::disk::DiskConfig;
 use crate::engine::fault::{Action, FaultSpec, Target, When};
 use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, Topology};
 use crate::systems::{self, fmt_num, Params, PathInfo};
 
 /// Most sweep points one file may expand to.
@@ -128,7 +129,11 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
     let mut points = Vec::with_capacity(total);
     points.push(Point {
         index: 0,
-        values: r.sweeps.iter().map(|s| s.elems[0].v).collect(),
+        values: r
+            .sweeps
+            .iter()
+            .map(|s| AxisValue::Num(s.elems[0].v))
+            .collect(),
         workload: first,
     });
     for index in 1..total {
@@ -140,7 +145,11 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         let (workload, _) = r.workload(&root)?;
         points.push(Point {
             index,
-            values: r.sweeps.iter().map(|s| s.elems[s.chosen].v).collect(),
+            values: r
+                .sweeps
+                .iter()
+                .map(|s| AxisValue::Num(s.elems[s.chosen].v))
+                .collect(),
             workload,
         });
     }
@@ -151,7 +160,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         .map(|s| Axis {
             column: s.column.clone(),
             line: s.line,
-            values: s.elems.iter().map(|e| e.v).collect(),
+            values: s.elems.iter().map(|e| AxisValue::Num(e.v)).collect(),
         })
         .collect();
     Ok(Plan {
@@ -664,17 +673,21 @@ impl<'a> Reader<'a> {
                 "nodes",
                 &format!(
                     "{} needs {}..={} servers",
-                    path.path, path.min_nodes, path.max_nodes
+                    path.path,
+                    path.primary().min,
+                    path.primary().max
                 ),
             )
         })?;
         self.check(
             &nodes_num,
             "nodes",
-            nodes_num.v >= path.min_nodes as f64 && nodes_num.v <= path.max_nodes as f64,
+            nodes_num.v >= path.primary().min as f64 && nodes_num.v <= path.primary().max as f64,
             format!(
                 "{} needs {}..={} servers",
-                path.path, path.min_nodes, path.max_nodes
+                path.path,
+                path.primary().min,
+                path.primary().max
             ),
         )?;
         let nodes = nodes_num.v as usize;
@@ -704,7 +717,8 @@ impl<'a> Reader<'a> {
             Some(t) => self.clients(&t)?,
         };
         let faults = self.faults(root, nodes, duration_ms)?;
-        let mut params = path.default_params();
+        let topology = Topology::single(path.primary().name, nodes);
+        let mut params = path.default_params(&topology.sizes());
         if let Some(t) = self.table(root, "params")? {
             self.params(&t, path, &mut params)?;
         }
@@ -716,8 +730,10 @@ impl<'a> Reader<'a> {
             seed,
             trials,
             nodes,
+            topology,
             duration: SimDuration::from_ms_f64(duration_ms),
             net,
+            disk: DiskConfig::default(),
             load,
             faults,
             params,

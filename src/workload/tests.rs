@@ -142,7 +142,7 @@ fn minimal_file_takes_every_default() {
     assert_eq!(w.net, NetConfig::default());
     assert_eq!(w.load, LoadConfig::default());
     assert!(w.faults.is_empty());
-    assert_eq!(w.params, w.path.default_params());
+    assert_eq!(w.params, w.path.default_params(&[w.nodes]));
 }
 
 #[test]
@@ -174,7 +174,12 @@ fn sweep_of_two_fields_is_a_product_with_last_axis_fastest() {
     let got: Vec<(usize, Vec<f64>)> = plan
         .points
         .iter()
-        .map(|p| (p.index, p.values.clone()))
+        .map(|p| {
+            (
+                p.index,
+                p.values.iter().map(|v| v.as_f64().unwrap()).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -191,9 +196,9 @@ fn sweep_of_two_fields_is_a_product_with_last_axis_fastest() {
         let w = &p.workload;
         assert_eq!(
             w.net.latency,
-            Latency::normal_from_median_p99(p.values[0], 4.0)
+            Latency::normal_from_median_p99(p.values[0].as_f64().unwrap(), 4.0)
         );
-        assert_eq!(w.params.get("tickTime"), p.values[1]);
+        assert_eq!(p.values[1], w.params.get("tickTime"));
         assert_eq!(w.seed, 1);
         assert_eq!(w.duration, SimDuration::from_ms(20_000));
     }

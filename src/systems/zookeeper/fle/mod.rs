@@ -70,7 +70,8 @@ pub use params::ZkParams;
 pub use server::Server;
 
 use crate::engine::{ClientOp, Ctx, Model, Node, NodeId, View};
-use crate::systems::{Params, PathInfo};
+use crate::systems::{ColumnSpec, GroupSpec, Params, PathInfo};
+use crate::workload::Workload;
 
 use vote::Zxid;
 
@@ -79,10 +80,22 @@ pub const PATH: PathInfo = PathInfo {
     path: "zookeeper/fle",
     system: "zookeeper",
     summary: "FastLeaderElection among the ensemble, then Zab discovery, sync and broadcast",
-    min_nodes: 1,
-    max_nodes: 255,
+    groups: &[GroupSpec {
+        name: "servers",
+        word: "server",
+        min: 1,
+        max: 255,
+        default: None,
+        doc: "Voting members of the ensemble (server.N lines of zoo.cfg); sids 1..=N.",
+    }],
     params: params::SPECS,
+    targets: &[],
+    columns: COLUMNS,
+    prepare: crate::runner::prepare::<Fle>,
 };
+
+/// The result columns this path adds.
+const COLUMNS: &[ColumnSpec] = &[];
 
 /// Timers of servers and clients. `gen` is the owner's role generation when
 /// the timer was set; a timer of an older generation is ignored.
@@ -206,6 +219,12 @@ impl Fle {
             servers,
             params: ZkParams::from_params(params),
         }
+    }
+}
+
+impl crate::runner::FromWorkload for Fle {
+    fn from_workload(w: &Workload) -> Self {
+        Fle::new(w.nodes, &w.params)
     }
 }
 

@@ -1,107 +1,127 @@
 //! Parameters of `zookeeper/fle`, under ZooKeeper's own names.
 
 use crate::engine::SimDuration;
-use crate::systems::{ParamSpec, Params};
+use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};
 
 pub(super) const SPECS: &[ParamSpec] = &[
     ParamSpec {
         name: "tickTime",
-        default: 2000.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(2000),
         unit: "ms",
-        min: 1.0,
-        max: 600_000.0,
-        integer: true,
         doc: "Base time unit. Default of conf/zoo_sample.cfg; a config that omits it gets 3000 \
               (ZooKeeperServer.DEFAULT_TICK_TIME).",
     },
     ParamSpec {
         name: "initLimit",
-        default: 10.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 10_000,
+        },
+        default: ParamDefault::Int(10),
         unit: "ticks",
-        min: 1.0,
-        max: 10_000.0,
-        integer: true,
         doc: "Ticks for a learner to connect and sync; bounds each Zab discovery/sync wait. \
               ZooKeeper has no default (startup fails without it); 10 is conf/zoo_sample.cfg.",
     },
     ParamSpec {
         name: "syncLimit",
-        default: 5.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 10_000,
+        },
+        default: ParamDefault::Int(5),
         unit: "ticks",
-        min: 1.0,
-        max: 10_000.0,
-        integer: true,
         doc: "Ticks a follower may be silent before it or the leader gives up on the other. \
               ZooKeeper has no default (startup fails without it); 5 is conf/zoo_sample.cfg.",
     },
     ParamSpec {
         name: "connectToLearnerMasterLimit",
-        default: 0.0,
+        kind: ParamKind::Int {
+            min: 0,
+            max: 10_000,
+        },
+        default: ParamDefault::Int(0),
         unit: "ticks",
-        min: 0.0,
-        max: 10_000.0,
-        integer: true,
         doc: "Ticks a follower may take to connect to a new leader; 0 means initLimit \
               (QuorumPeerConfig.java).",
     },
     ParamSpec {
         name: "finalizeWait",
-        default: 200.0,
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(200),
         unit: "ms",
-        min: 0.0,
-        max: 600_000.0,
-        integer: true,
         doc: "How long FLE waits for a better vote after a quorum agrees (FastLeaderElection.java \
               constant finalizeWait).",
     },
     ParamSpec {
         name: "zookeeper.fastleader.minNotificationInterval",
-        default: 200.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(200),
         unit: "ms",
-        min: 1.0,
-        max: 600_000.0,
-        integer: true,
         doc: "First FLE poll timeout; doubles after each empty poll (FastLeaderElection.java).",
     },
     ParamSpec {
         name: "zookeeper.fastleader.maxNotificationInterval",
-        default: 60_000.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 3_600_000,
+        },
+        default: ParamDefault::Int(60_000),
         unit: "ms",
-        min: 1.0,
-        max: 3_600_000.0,
-        integer: true,
         doc: "Cap of the FLE poll timeout backoff (FastLeaderElection.java).",
     },
     ParamSpec {
         name: "zookeeper.leaderConnectDelayDuringRetryMs",
-        default: 100.0,
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(100),
         unit: "ms",
-        min: 0.0,
-        max: 600_000.0,
-        integer: true,
         doc: "Delay between a learner's attempts to connect to the leader (Learner.java \
               connectToLeader).",
     },
     ParamSpec {
         name: "zookeeper.commitLogCount",
-        default: 500.0,
+        kind: ParamKind::Int {
+            min: 0,
+            max: 100_000_000,
+        },
+        default: ParamDefault::Int(500),
         unit: "count",
-        min: 0.0,
-        max: 100_000_000.0,
-        integer: true,
         doc: "Committed transactions the leader keeps in memory; a learner further behind is \
               synced by SNAP instead of DIFF (ZKDatabase.java).",
     },
     ParamSpec {
         name: "sessionTimeout",
-        default: 30_000.0,
+        kind: ParamKind::Int {
+            min: 1,
+            max: 3_600_000,
+        },
+        default: ParamDefault::Int(30_000),
         unit: "ms",
-        min: 1.0,
-        max: 3_600_000.0,
-        integer: true,
         doc: "Session timeout a client asks for, clamped by the server to [2, 20] x tickTime \
               (ZooKeeperServer.java processConnectRequest). 30000 is zkCli.sh's default. \
               Drives the client's read timeout (2/3) and connect timeout (1/servers).",
+    },
+    ParamSpec {
+        name: "zookeeper.forceSync",
+        kind: ParamKind::Enum(&["yes", "no"]),
+        default: ParamDefault::Enum("yes"),
+        unit: "",
+        doc: "Whether the transaction log is fsynced before a proposal is acknowledged; \"no\" \
+              skips the fsync (FileTxnLog.java, system property zookeeper.forceSync). The \
+              accepted/current epoch files are written atomically with an fsync either way \
+              (AtomicFileOutputStream). Costs time only with a [disk] fsync latency.",
     },
 ];
 
@@ -119,6 +139,8 @@ pub struct ZkParams {
     pub commit_log_count: u64,
     /// The session timeout after the server's clamp.
     pub session_timeout: SimDuration,
+    /// `zookeeper.forceSync = yes`: the transaction log is fsynced.
+    pub force_sync: bool,
 }
 
 impl ZkParams {
@@ -145,6 +167,7 @@ impl ZkParams {
             ),
             commit_log_count: p.get_u64("zookeeper.commitLogCount"),
             session_timeout: SimDuration::from_ms(negotiated),
+            force_sync: p.get_enum("zookeeper.forceSync") == "yes",
         }
     }
 

@@ -7,7 +7,7 @@ use crate::engine::{NodeId, Obs, SimDuration};
 use crate::systems::zookeeper::fle::{Fle, PATH};
 
 fn model(n: usize) -> Fle {
-    Fle::new(n, &PATH.default_params())
+    Fle::new(n, &PATH.default_params(&[n]))
 }
 
 fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfig {
