@@ -76,6 +76,7 @@ impl Node for Relay {
     type Msg = u64;
     type Timer = ();
     type Note = ();
+    type Durable = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         let next = NodeId((ctx.me().0 + 1) % self.n);
@@ -90,8 +91,6 @@ impl Node for Relay {
     }
 
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self>, _timer: ()) {}
-
-    fn on_crash(&mut self) {}
 
     fn view(&self) -> View {
         View {
@@ -140,6 +139,10 @@ impl Model for Ring {
             .collect();
         (nodes, NoChecker)
     }
+
+    fn recover(&self, _id: NodeId, _durable: &()) -> Relay {
+        unreachable!("the ring is never faulted")
+    }
 }
 
 /// One network hop, in ms.
@@ -160,7 +163,7 @@ fn message_delivery(c: &mut Criterion) {
             clients: 0,
             ..Default::default()
         },
-        trace: false,
+        ..SimConfig::default()
     };
     let mut group = c.benchmark_group("message_delivery");
     for (nodes, in_flight) in [(2u32, 16u32), (8, 64), (8, 256)] {

@@ -51,7 +51,7 @@ fn config(
             rate_per_s,
             ..Default::default()
         },
-        trace: false,
+        ..SimConfig::default()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
 use crate::engine::Model;
 use crate::engine::SimTime;
-use crate::metrics::{self, TrialMetrics};
+use crate::metrics::{self, TimelineEvent, TrialMetrics};
 use crate::workload::{Plan, Workload};
 
 /// What to run of a plan, and how.
@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub only_trial: Option<u64>,
     /// Keep a readable event log of each trial (for replaying one trial).
     pub trace: bool,
+    /// Keep each trial's failover timeline (`timeline.csv`).
+    pub timeline: bool,
 }
 
 /// One finished trial.
@@ -41,6 +43,10 @@ pub struct TrialRow {
     pub trace_hash: u64,
     pub violations: Vec<Violation>,
     pub trace: Vec<String>,
+    /// The path's own columns, in its declaration order.
+    pub columns: Vec<Option<f64>>,
+    /// Phase events and client buckets, with `--timeline`.
+    pub timeline: Vec<TimelineEvent>,
 }
 
 /// Totals of one sweep point, for the speed report.
@@ -72,6 +78,21 @@ pub type PrepareFn = fn(&Workload) -> Box<dyn Trials>;
 /// A model that a workload sweep point configures.
 pub trait FromWorkload: Model + Send + Sync + 'static {
     fn from_workload(w: &Workload) -> Self;
+
+    /// The path's own result columns ([`crate::systems::PathInfo::columns`],
+    /// in that order) from a finished trial; `None` is not applicable.
+    fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
+        let _ = out;
+        Vec::new()
+    }
+}
+
+/// A finished trial, before it becomes a row.
+pub struct Trial {
+    pub out: SimOutput,
+    /// When clients began issuing.
+    pub load_start: SimTime,
+    pub columns: Vec<Option<f64>>,
 }
 
 /// The trials of one sweep point, ready to run: the path's model and the
@@ -79,7 +100,7 @@ pub trait FromWorkload: Model + Send + Sync + 'static {
 /// is monomorphised over the model.
 pub trait Trials: Send + Sync {
     /// Run the trial with seed `seed`.
-    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime);
+    fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial;
 }
 
 struct SimPoint<M> {
@@ -88,16 +109,19 @@ struct SimPoint<M> {
 }
 
 impl<M: FromWorkload> Trials for SimPoint<M> {
-    fn run(&self, seed: u64, trace: bool, stop: &AtomicBool) -> (SimOutput, SimTime) {
+    fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial {
         let cfg = SimConfig {
             seed,
-            trace,
+            trace: opts.trace,
+            timeline: opts.timeline,
             ..self.cfg.clone()
         };
-        (
-            run_trial(&self.model, &cfg, Some(stop)),
-            SimTime::ZERO + cfg.load.start,
-        )
+        let out = run_trial(&self.model, &cfg, Some(stop));
+        Trial {
+            columns: self.model.columns(&out),
+            out,
+            load_start: SimTime::ZERO + cfg.load.start,
+        }
     }
 }
 
@@ -110,9 +134,12 @@ pub fn prepare<M: FromWorkload>(w: &Workload) -> Box<dyn Trials> {
             seed: 0,
             duration: w.duration,
             net: w.net.clone(),
+            disk: w.disk.clone(),
             faults: w.faults.clone(),
             load: w.load.clone(),
             trace: false,
+            record_ops: false,
+            timeline: false,
         },
     })
 }
@@ -169,20 +196,31 @@ pub fn run(
                 };
                 let seed = rng::trial_seed(plan.points[point].workload.seed, trial);
                 let t = Instant::now();
-                let (out, load_start) = prepared[point].run(seed, opts.trace, stop);
+                let Trial {
+                    mut out,
+                    load_start,
+                    columns,
+                } = prepared[point].run(seed, opts, stop);
                 if out.aborted {
                     break;
                 }
+                let timeline = if opts.timeline {
+                    metrics::timeline(&out)
+                } else {
+                    Vec::new()
+                };
                 let row = TrialRow {
                     point,
                     trial,
                     seed,
-                    metrics: metrics::compute(&out, load_start),
+                    metrics: metrics::compute(&mut out, load_start),
                     events: out.events,
                     sim_end: out.end,
                     trace_hash: out.trace_hash,
                     violations: out.violations,
                     trace: out.trace,
+                    columns,
+                    timeline,
                 };
                 if tx.send((row, t.elapsed())).is_err() {
                     break;

@@ -80,6 +80,10 @@ struct RunArgs {
     /// Print every event of the trial to stderr (needs --trial).
     #[arg(long)]
     trace: bool,
+    /// Also write timeline.csv: every trial's phase events and client
+    /// successes per 100 ms after the fault.
+    #[arg(long)]
+    timeline: bool,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -246,6 +250,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
         only_point: args.point,
         only_trial: args.trial,
         trace: args.trace,
+        timeline: args.timeline,
     };
     let planned = runner::jobs(&plan, &opts).len();
     eprintln!(
@@ -347,6 +352,10 @@ fn write_results(
     results::write_atomic(dir, "raw.csv", &results::raw_csv(plan, out, prov)).map_err(io)?;
     results::write_atomic(dir, "summary.csv", &results::summary_csv(plan, out, prov))
         .map_err(io)?;
+    if args.timeline {
+        results::write_atomic(dir, "timeline.csv", &results::timeline_csv(plan, out, prov))
+            .map_err(io)?;
+    }
     let points: Vec<serde_json::Value> = out
         .per_point
         .iter()

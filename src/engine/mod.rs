@@ -13,6 +13,7 @@ pub mod fault;
 pub mod net;
 pub mod rng;
 pub mod sim;
+pub mod stats;
 mod time;
 
 use std::fmt;
@@ -70,9 +71,26 @@ impl Topology {
     }
 }
 
-/// Identity of a timer set through [`Ctx::set_timer`], for [`Ctx::cancel_timer`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u64);
+/// Which part of the system an observation is about: the whole system (one
+/// leader for everything: ZooKeeper, a Sentinel-watched master, a Kafka
+/// controller) or one numbered part of it (a Kafka partition, a Redis Cluster
+/// shard, a consumer group).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    #[default]
+    Whole,
+    Part(u32),
+}
+
+impl fmt::Display for Scope {
+    /// Empty for the whole system, the part's number otherwise (a CSV cell).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Whole => Ok(()),
+            Scope::Part(n) => write!(f, "{n}"),
+        }
+    }
+}
 
 /// The common observation every path maps its own vocabulary onto (Zab epoch,
 /// Kafka leader epoch, Sentinel config epoch …), read by fault targeting and
@@ -85,7 +103,7 @@ pub enum Role {
     Follower,
     /// Leading; serving clients only once [`View::serving`] is true.
     Leader,
-    /// A client node.
+    /// A client node, or a node that takes no part in elections.
     Client,
 }
 
@@ -118,31 +136,132 @@ pub struct ClientOp {
 }
 
 /// An observation a node records for metrics and invariant checks. The common
-/// variants have the same meaning on every path (see DESIGN.md "Measurements");
-/// `Note` carries path-specific facts for that path's checker.
+/// variants have the same meaning on every path (DESIGN.md "Measurements");
+/// each carries the [`Scope`] it is about. `Note` carries path-specific facts
+/// for that path's checker.
 #[derive(Clone, Debug)]
 pub enum Obs<N> {
     /// A failure detector declared `suspect` (or "the leader", when unknown) down.
-    Detected { suspect: Option<NodeId> },
+    Detected {
+        suspect: Option<NodeId>,
+        scope: Scope,
+    },
     /// This node started election round/term `term`.
-    ElectionRound { term: u64 },
+    ElectionRound { term: u64, scope: Scope },
     /// `leader` won the election for `term` with a quorum behind it.
-    Elected { leader: NodeId, term: u64 },
+    Elected {
+        leader: NodeId,
+        term: u64,
+        scope: Scope,
+    },
     /// `leader` (with its quorum) serves clients again in `term`.
-    Serving { leader: NodeId, term: u64 },
+    Serving {
+        leader: NodeId,
+        term: u64,
+        scope: Scope,
+    },
+    /// A step of the path's failover timeline (`looking`, `epoch_agreed` …),
+    /// named as the path documents it; written to `timeline.csv`.
+    Phase { name: &'static str, scope: Scope },
     /// A client operation finished, successfully or not.
     OpDone { op: ClientOp, ok: bool },
     /// Path-specific fact for the path's checker.
     Note(N),
 }
 
+impl<N> Obs<N> {
+    /// A detection about the whole system.
+    pub fn detected(suspect: Option<NodeId>) -> Self {
+        Obs::Detected {
+            suspect,
+            scope: Scope::Whole,
+        }
+    }
+
+    /// An election round of the whole system.
+    pub fn round(term: u64) -> Self {
+        Obs::ElectionRound {
+            term,
+            scope: Scope::Whole,
+        }
+    }
+
+    /// The whole system's leader was elected.
+    pub fn elected(leader: NodeId, term: u64) -> Self {
+        Obs::Elected {
+            leader,
+            term,
+            scope: Scope::Whole,
+        }
+    }
+
+    /// The whole system serves again.
+    pub fn serving(leader: NodeId, term: u64) -> Self {
+        Obs::Serving {
+            leader,
+            term,
+            scope: Scope::Whole,
+        }
+    }
+
+    /// A timeline step of the whole system.
+    pub fn phase(name: &'static str) -> Self {
+        Obs::Phase {
+            name,
+            scope: Scope::Whole,
+        }
+    }
+
+    /// The scope of a common observation (`Whole` for client operations and
+    /// notes).
+    pub fn scope(&self) -> Scope {
+        match self {
+            Obs::Detected { scope, .. }
+            | Obs::ElectionRound { scope, .. }
+            | Obs::Elected { scope, .. }
+            | Obs::Serving { scope, .. }
+            | Obs::Phase { scope, .. } => *scope,
+            Obs::OpDone { .. } | Obs::Note(_) => Scope::Whole,
+        }
+    }
+}
+
+/// State a node keeps across a crash: its files (epoch files, logs). The
+/// engine holds the copy that is durable; a node changes it only through
+/// [`Ctx::persist`], and after a crash the model rebuilds the node from the
+/// engine's copy ([`Model::recover`]), so nothing is copied back by hand.
+pub trait Durable: Clone + Default + fmt::Debug {
+    /// One write (an append, a file replaced).
+    type Write: Clone + fmt::Debug;
+    /// Apply `w`.
+    fn apply(&mut self, w: &Self::Write);
+    /// Bytes `w` puts on disk, for the disk model's throughput term.
+    fn bytes(w: &Self::Write) -> u64 {
+        let _ = w;
+        0
+    }
+}
+
+/// No durable state.
+impl Durable for () {
+    type Write = ();
+    fn apply(&mut self, _: &()) {}
+}
+
+/// The write type of node type `N`.
+pub type WriteOf<N> = <<N as Node>::Durable as Durable>::Write;
+
 /// A sans-IO protocol state machine.
 pub trait Node {
     type Msg: Clone + fmt::Debug;
-    type Timer: fmt::Debug;
+    /// Timers are keyed by value: setting a timer replaces a pending one that
+    /// is equal to it ([`Ctx::set_timer`]).
+    type Timer: Clone + PartialEq + fmt::Debug;
     type Note: fmt::Debug;
+    type Durable: Durable;
 
-    /// The node boots, or reboots after a crash with only its durable state.
+    /// The node boots, or reboots after a crash (rebuilt by
+    /// [`Model::recover`] from its durable state).
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>);
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Self::Timer);
@@ -156,8 +275,14 @@ pub trait Node {
     fn on_link_reset(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
         let _ = (ctx, peer);
     }
-    /// The node crashes: drop every volatile field, keep what is durable.
-    fn on_crash(&mut self);
+    /// A write this node asked for with [`Ctx::persist`] is durable.
+    fn on_persisted(&mut self, ctx: &mut Ctx<'_, Self>, write: WriteOf<Self>) {
+        let _ = (ctx, write);
+    }
+    /// The durable state the node starts with (a fresh node: the default).
+    fn durable(&self) -> Self::Durable {
+        Self::Durable::default()
+    }
     /// The common observation of this node.
     fn view(&self) -> View;
 }
@@ -166,8 +291,10 @@ pub trait Node {
 /// the handler returns.
 pub(crate) struct Outbox<N: Node + ?Sized> {
     pub sends: Vec<(NodeId, N::Msg)>,
-    pub timers: Vec<(SimDuration, TimerId, N::Timer)>,
-    pub cancels: Vec<TimerId>,
+    /// (delay, token, timer): the token tells the pending timer of a key
+    /// from one it replaced.
+    pub timers: Vec<(SimDuration, u64, N::Timer)>,
+    pub persists: Vec<WriteOf<N>>,
     pub records: Vec<Obs<N::Note>>,
 }
 
@@ -176,7 +303,7 @@ impl<N: Node + ?Sized> Default for Outbox<N> {
         Outbox {
             sends: Vec::new(),
             timers: Vec::new(),
-            cancels: Vec::new(),
+            persists: Vec::new(),
             records: Vec::new(),
         }
     }
@@ -186,8 +313,11 @@ impl<N: Node + ?Sized> Default for Outbox<N> {
 pub struct Ctx<'a, N: Node + ?Sized> {
     now: SimTime,
     me: NodeId,
+    incarnation: u32,
     rng: &'a mut Rng,
     out: &'a mut Outbox<N>,
+    /// The node's pending timers: key and token of the one that will fire.
+    timers: &'a mut Vec<(N::Timer, u64)>,
     next_timer: &'a mut u64,
 }
 
@@ -195,15 +325,19 @@ impl<'a, N: Node + ?Sized> Ctx<'a, N> {
     pub(crate) fn new(
         now: SimTime,
         me: NodeId,
+        incarnation: u32,
         rng: &'a mut Rng,
         out: &'a mut Outbox<N>,
+        timers: &'a mut Vec<(N::Timer, u64)>,
         next_timer: &'a mut u64,
     ) -> Self {
         Ctx {
             now,
             me,
+            incarnation,
             rng,
             out,
+            timers,
             next_timer,
         }
     }
@@ -218,22 +352,44 @@ impl<'a, N: Node + ?Sized> Ctx<'a, N> {
         self.me
     }
 
+    /// How many times this node has crashed. A restarted process opens new
+    /// sockets, so protocol code can number its connections with it and never
+    /// mistake a packet of an old connection for one of a new.
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
     /// Send `msg` to `to`. A message to oneself is looped back with no latency.
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
         self.out.sends.push((to, msg));
     }
 
-    /// Fire `timer` after `after`.
-    pub fn set_timer(&mut self, after: SimDuration, timer: N::Timer) -> TimerId {
-        let id = TimerId(*self.next_timer);
+    /// Fire `timer` after `after`, replacing a pending timer equal to it.
+    pub fn set_timer(&mut self, after: SimDuration, timer: N::Timer) {
+        let token = *self.next_timer;
         *self.next_timer += 1;
-        self.out.timers.push((after, id, timer));
-        id
+        match self.timers.iter_mut().find(|(k, _)| *k == timer) {
+            Some(slot) => slot.1 = token,
+            None => self.timers.push((timer.clone(), token)),
+        }
+        self.out.timers.push((after, token, timer));
     }
 
-    /// Cancel a timer that has not fired yet (a no-op if it has).
-    pub fn cancel_timer(&mut self, id: TimerId) {
-        self.out.cancels.push(id);
+    /// Cancel the pending timer equal to `timer`, if any.
+    pub fn cancel_timer(&mut self, timer: &N::Timer) {
+        self.timers.retain(|(k, _)| k != timer);
+    }
+
+    /// Cancel every pending timer of this node (a change of role).
+    pub fn cancel_all_timers(&mut self) {
+        self.timers.clear();
+    }
+
+    /// Write `w` to this node's durable state. It is durable once the disk
+    /// model says so; then [`Node::on_persisted`] hears of it. A crash before
+    /// that loses it. The node applies `w` to its own working copy itself.
+    pub fn persist(&mut self, w: WriteOf<N>) {
+        self.out.persists.push(w);
     }
 
     /// This node's own random stream.
@@ -247,16 +403,92 @@ impl<'a, N: Node + ?Sized> Ctx<'a, N> {
     }
 }
 
+/// What the model sees when it resolves a fault target: the nodes, which are
+/// up, the topology, the last node faulted and the trial's fault stream.
+pub struct Targeting<'a, N> {
+    pub nodes: &'a [N],
+    pub up: &'a [bool],
+    pub topology: &'a Topology,
+    pub last_faulted: Option<NodeId>,
+    pub rng: &'a mut Rng,
+}
+
+impl<N: Node> Targeting<'_, N> {
+    /// The serving leader: the live server that says Leader, serving first,
+    /// then the highest term, then the highest id.
+    pub fn leader(&self) -> Option<usize> {
+        let mut best: Option<(bool, u64, usize)> = None;
+        for i in 0..self.topology.servers() {
+            if !self.up[i] {
+                continue;
+            }
+            let v = self.nodes[i].view();
+            if v.role == Role::Leader {
+                let key = (v.serving, v.term, i);
+                if best.is_none_or(|b| key > b) {
+                    best = Some(key);
+                }
+            }
+        }
+        best.map(|b| b.2)
+    }
+
+    /// A random live node of `range` other than `except`.
+    pub fn random_live(
+        &mut self,
+        range: std::ops::Range<usize>,
+        except: Option<usize>,
+    ) -> Option<usize> {
+        let live: Vec<usize> = range.filter(|&i| self.up[i] && Some(i) != except).collect();
+        (!live.is_empty()).then(|| live[rng::index(self.rng, live.len())])
+    }
+
+    /// The engine's resolution of every target but [`Target::Path`].
+    pub fn common(&mut self, target: &fault::Target) -> Option<usize> {
+        use fault::Target;
+        let servers = self.topology.servers();
+        match *target {
+            Target::Leader => self.leader(),
+            Target::Follower => {
+                let leader = self.leader();
+                self.random_live(0..servers, leader)
+            }
+            Target::Random => self.random_live(0..servers, None),
+            Target::Node(i) => (i < servers).then_some(i),
+            Target::LastFaulted => self.last_faulted.map(NodeId::index),
+            Target::Group(g) => self.random_live(self.topology.range(g), None),
+            Target::Path { .. } => None,
+        }
+    }
+}
+
 /// A modelled path: it builds the nodes of one trial and the checker that
 /// watches them.
 pub trait Model {
     type Node: Node;
     type Checker: Checker<Self::Node>;
 
-    /// Number of server nodes (ids `0..servers`).
+    /// Number of non-client nodes (ids `0..servers`).
     fn servers(&self) -> usize;
+    /// Sizes of the node groups; one group of all servers unless overridden.
+    fn topology(&self) -> Topology {
+        Topology::single("servers", self.servers())
+    }
     /// Build `servers + clients` nodes, servers first, and a fresh checker.
     fn build(&self, clients: usize) -> (Vec<Self::Node>, Self::Checker);
+    /// Node `id` after a crash: a fresh process with only `durable`.
+    fn recover(&self, id: NodeId, durable: &<Self::Node as Node>::Durable) -> Self::Node;
+    /// Which node a fault hits, and the scope the fault's metrics are about.
+    /// The default resolves the engine's words from the nodes' views; a path
+    /// with words of its own ([`crate::systems::TargetSpec`]) resolves them
+    /// here.
+    fn resolve(
+        &self,
+        target: &fault::Target,
+        t: &mut Targeting<'_, Self::Node>,
+    ) -> Option<(usize, Scope)> {
+        t.common(target).map(|i| (i, Scope::Whole))
+    }
 }
 
 /// What a checker found by the end of a trial.

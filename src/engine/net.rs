@@ -13,7 +13,7 @@
 //! on TCP and is a robustness knob only.
 
 use super::rng::{self, Rng};
-use super::SimDuration;
+use super::{SimDuration, SimTime};
 
 /// z-score of the 99th percentile of the standard normal distribution.
 pub const Z99: f64 = 2.326_347_874_040_841;
@@ -140,40 +140,171 @@ impl Default for NetConfig {
     }
 }
 
-/// Directed reachability between nodes. Several partitions may be active at
-/// once; a link is cut while any of them cuts it.
+/// Per-link state, kept only for the links in use: the last delivery time of
+/// each directed link (links are FIFO) and the workload's extra base
+/// latencies. A node's links are a vector sorted by peer, so a node that
+/// talks to a handful of peers pays a few comparisons and 100,000 clients
+/// cost memory only for the connections they open, not `n × n`.
+#[derive(Clone, Debug)]
+pub struct Links {
+    last: Vec<Vec<(u32, SimTime)>>,
+    /// `(from, to, base)`, sorted; usually empty.
+    base: Vec<(u32, u32, SimDuration)>,
+}
+
+impl Links {
+    pub fn new(n: usize) -> Self {
+        Links {
+            last: vec![Vec::new(); n],
+            base: Vec::new(),
+        }
+    }
+
+    /// Give the `from -> to` link an extra fixed latency.
+    pub fn set_base(&mut self, from: usize, to: usize, base: SimDuration) {
+        let key = (from as u32, to as u32);
+        match self.base.binary_search_by_key(&key, |e| (e.0, e.1)) {
+            Ok(i) => self.base[i].2 = base,
+            Err(i) => self.base.insert(i, (key.0, key.1, base)),
+        }
+    }
+
+    /// The extra fixed latency of `from -> to`.
+    pub fn base(&self, from: usize, to: usize) -> SimDuration {
+        if self.base.is_empty() {
+            return SimDuration::ZERO;
+        }
+        let key = (from as u32, to as u32);
+        self.base
+            .binary_search_by_key(&key, |e| (e.0, e.1))
+            .map_or(SimDuration::ZERO, |i| self.base[i].2)
+    }
+
+    /// When a message sent on `from -> to` that would arrive at `at` really
+    /// arrives: never before one sent earlier on the same link.
+    pub fn fifo(&mut self, from: usize, to: usize, at: SimTime) -> SimTime {
+        let links = &mut self.last[from];
+        let peer = to as u32;
+        match links.binary_search_by_key(&peer, |e| e.0) {
+            Ok(i) => {
+                let at = at.max(links[i].1);
+                links[i].1 = at;
+                at
+            }
+            Err(i) => {
+                links.insert(i, (peer, at));
+                at
+            }
+        }
+    }
+
+    /// Links in use, for memory estimates.
+    pub fn len(&self) -> usize {
+        self.last.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Identity of one active partition, to heal it alone.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CutId(u64);
+
+/// One active partition: the group of each server it names.
+#[derive(Clone, Debug)]
+struct Cut {
+    id: CutId,
+    /// Group of node `i`, or `u32::MAX` for nodes it does not name.
+    group_of: Vec<u32>,
+    one_way: bool,
+}
+
+/// Directed reachability between nodes. Several partitions and isolations may
+/// be active at once; a link is cut while any of them cuts it. Memory is per
+/// node and per partition, never `n × n`.
 #[derive(Clone, Debug)]
 pub struct Reachability {
-    n: usize,
-    cuts: Vec<u16>,
+    /// How many active isolations cut node `i` off from everyone.
+    isolated: Vec<u16>,
+    cuts: Vec<Cut>,
+    next: u64,
+    /// Nothing is cut: the common case costs one branch.
+    none: bool,
 }
 
 impl Reachability {
     pub fn new(n: usize) -> Self {
         Reachability {
-            n,
-            cuts: vec![0; n * n],
+            isolated: vec![0; n],
+            cuts: Vec::new(),
+            next: 0,
+            none: true,
         }
     }
 
     pub fn blocked(&self, from: usize, to: usize) -> bool {
-        self.cuts[from * self.n + to] > 0
-    }
-
-    /// Cut (`+1`) or restore (`-1`) the directed links `from -> to`.
-    pub fn apply(&mut self, links: &[(usize, usize)], cut: bool) {
-        for &(a, b) in links {
-            let c = &mut self.cuts[a * self.n + b];
-            *c = if cut {
-                c.saturating_add(1)
-            } else {
-                c.saturating_sub(1)
-            };
+        if self.none {
+            return false;
         }
+        if self.isolated[from] > 0 || self.isolated[to] > 0 {
+            return true;
+        }
+        self.cuts.iter().any(|c| {
+            let g = |i: usize| c.group_of.get(i).copied().unwrap_or(u32::MAX);
+            let (a, b) = (g(from), g(to));
+            a != u32::MAX && b != u32::MAX && a != b && (!c.one_way || a == 0)
+        })
     }
 
+    fn refresh(&mut self) {
+        self.none = self.cuts.is_empty() && self.isolated.iter().all(|&k| k == 0);
+    }
+
+    /// Cut node `i` off from every other node (`on`), or undo one such cut.
+    pub fn isolate(&mut self, i: usize, on: bool) {
+        let k = &mut self.isolated[i];
+        *k = if on {
+            k.saturating_add(1)
+        } else {
+            k.saturating_sub(1)
+        };
+        self.refresh();
+    }
+
+    /// Cut the links between `groups` (node indices); `one_way` cuts only
+    /// `groups[0] -> every other group`. Nodes not named keep every link.
+    pub fn partition(&mut self, groups: &[Vec<usize>], one_way: bool) -> CutId {
+        let len = groups.iter().flatten().map(|&i| i + 1).max().unwrap_or(0);
+        let mut group_of = vec![u32::MAX; len];
+        for (g, members) in groups.iter().enumerate() {
+            for &i in members {
+                group_of[i] = g as u32;
+            }
+        }
+        self.next += 1;
+        let id = CutId(self.next);
+        self.cuts.push(Cut {
+            id,
+            group_of,
+            one_way,
+        });
+        self.none = false;
+        id
+    }
+
+    /// Heal one partition.
+    pub fn remove(&mut self, id: CutId) {
+        self.cuts.retain(|c| c.id != id);
+        self.refresh();
+    }
+
+    /// Remove every partition and isolation.
     pub fn heal_all(&mut self) {
-        self.cuts.iter_mut().for_each(|c| *c = 0);
+        self.cuts.clear();
+        self.isolated.iter_mut().for_each(|k| *k = 0);
+        self.none = true;
     }
 }
 
@@ -216,12 +347,48 @@ mod tests {
     #[test]
     fn overlapping_partitions_need_every_heal() {
         let mut r = Reachability::new(3);
-        r.apply(&[(0, 1)], true);
-        r.apply(&[(0, 1), (1, 0)], true);
+        let one_way = r.partition(&[vec![0], vec![1]], true);
+        let both = r.partition(&[vec![0], vec![1]], false);
         assert!(r.blocked(0, 1) && r.blocked(1, 0) && !r.blocked(0, 2));
-        r.apply(&[(0, 1), (1, 0)], false);
+        r.remove(both);
         assert!(r.blocked(0, 1) && !r.blocked(1, 0));
-        r.heal_all();
+        r.remove(one_way);
         assert!(!r.blocked(0, 1));
+        r.isolate(2, true);
+        r.isolate(2, true);
+        assert!(r.blocked(2, 0) && r.blocked(1, 2) && !r.blocked(0, 1));
+        r.isolate(2, false);
+        assert!(r.blocked(0, 2));
+        r.heal_all();
+        assert!(!r.blocked(0, 2) && !r.blocked(2, 1));
+    }
+
+    #[test]
+    fn nodes_a_partition_does_not_name_keep_their_links() {
+        let mut r = Reachability::new(6);
+        r.partition(&[vec![0, 1], vec![2]], false);
+        assert!(r.blocked(0, 2) && r.blocked(2, 1));
+        assert!(!r.blocked(0, 1) && !r.blocked(0, 4) && !r.blocked(5, 2));
+    }
+
+    #[test]
+    fn links_are_fifo_per_direction_and_sparse() {
+        let mut l = Links::new(100_000);
+        let t = |ms: u64| SimTime(ms * 1_000_000);
+        assert_eq!(l.fifo(7, 99_999, t(5)), t(5));
+        assert_eq!(
+            l.fifo(7, 99_999, t(3)),
+            t(5),
+            "never before an earlier send"
+        );
+        assert_eq!(
+            l.fifo(99_999, 7, t(3)),
+            t(3),
+            "the other direction is its own link"
+        );
+        assert_eq!(l.len(), 2);
+        l.set_base(1, 2, SimDuration::from_ms(4));
+        assert_eq!(l.base(1, 2), SimDuration::from_ms(4));
+        assert_eq!(l.base(2, 1), SimDuration::ZERO);
     }
 }

@@ -19,15 +19,17 @@
 //! system, reset the connection instead.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
-use super::fault::{Action, FaultSpec, Target, When};
-use super::net::{LossMode, NetConfig, Reachability};
+use super::disk::DiskConfig;
+use super::fault::{Action, FaultSpec, When};
+use super::net::{CutId, Links, LossMode, NetConfig, Reachability};
 use super::rng::{self, Rng};
+use super::stats::ClientStats;
 use super::{
-    Checker, ClientOp, Ctx, Findings, Model, Node, NodeId, Obs, OpKind, Outbox, Role, SimDuration,
-    SimTime, TimerId,
+    Checker, ClientOp, Ctx, Durable, Findings, Model, Node, NodeId, Obs, OpKind, Outbox, Scope,
+    SimDuration, SimTime, Targeting, Topology, WriteOf,
 };
 
 /// Open-loop client load: each client issues operations at a fixed rate,
@@ -63,10 +65,35 @@ pub struct SimConfig {
     pub seed: u64,
     pub duration: SimDuration,
     pub net: NetConfig,
+    pub disk: DiskConfig,
     pub faults: Vec<FaultSpec>,
     pub load: LoadConfig,
     /// Keep a readable log of every event (slow; for replaying one trial).
     pub trace: bool,
+    /// Keep every finished client operation in [`SimOutput::records`] too
+    /// (tests); otherwise they are only folded into [`SimOutput::clients`].
+    pub record_ops: bool,
+    /// Keep the client timeline per 100 ms after the fault
+    /// ([`ClientStats::buckets`]).
+    pub timeline: bool,
+}
+
+impl Default for SimConfig {
+    /// One minute, the default network and disk, one client at 10 writes/s,
+    /// no faults.
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            duration: SimDuration::from_ms(60_000),
+            net: NetConfig::default(),
+            disk: DiskConfig::default(),
+            faults: Vec::new(),
+            load: LoadConfig::default(),
+            trace: false,
+            record_ops: false,
+            timeline: false,
+        }
+    }
 }
 
 /// A common observation with its time, node and the count of server-to-server
@@ -85,6 +112,9 @@ pub struct AppliedFault {
     pub at: SimTime,
     pub what: &'static str,
     pub node: Option<NodeId>,
+    /// What the fault's metrics are about (the model's resolution of the
+    /// target; the whole system for untargeted faults).
+    pub scope: Scope,
     /// False when there was nothing to hit (no leader yet, node already down…).
     pub applied: bool,
     pub protocol_msgs: u64,
@@ -101,7 +131,11 @@ pub struct Violation {
 /// What one trial produced.
 #[derive(Clone, Debug)]
 pub struct SimOutput {
+    /// Common observations in the order recorded; client operations only
+    /// with [`SimConfig::record_ops`].
     pub records: Vec<Record>,
+    /// Client outcomes, folded in as operations finished.
+    pub clients: ClientStats,
     pub faults: Vec<AppliedFault>,
     pub violations: Vec<Violation>,
     pub findings: Findings,
@@ -130,10 +164,11 @@ const RTO_MAX: SimDuration = SimDuration::from_ms(120_000);
 enum Undo {
     Restart(NodeId),
     Resume(NodeId),
-    Heal(Vec<(usize, usize)>),
+    Unisolate(NodeId),
+    Heal(CutId),
 }
 
-enum Ev<M, T> {
+enum Ev<M, T, W> {
     Deliver {
         from: NodeId,
         to: NodeId,
@@ -145,7 +180,7 @@ enum Ev<M, T> {
     Timer {
         node: NodeId,
         incarnation: u32,
-        id: TimerId,
+        token: u64,
         timer: T,
     },
     ClientTick(NodeId),
@@ -155,12 +190,20 @@ enum Ev<M, T> {
     },
     Fault(usize),
     Undo(Undo),
+    /// A write reached the disk of `node`; `applied` once the durable copy
+    /// has it (the callback waits while the node is paused).
+    Persisted {
+        node: NodeId,
+        incarnation: u32,
+        write: W,
+        applied: bool,
+    },
 }
 
-struct Entry<M, T> {
+struct Entry<M, T, W> {
     at: SimTime,
     seq: u64,
-    ev: Ev<M, T>,
+    ev: Ev<M, T, W>,
 }
 
 /// Heap key: 24 bytes, so sifting moves little; the event itself waits in a
@@ -187,14 +230,14 @@ impl Ord for Key {
 }
 
 /// The event queue: a binary heap keyed `(time, seq)` over a slab of events.
-pub struct EventQueue<M, T> {
+pub struct EventQueue<M, T, W> {
     heap: BinaryHeap<Key>,
-    slots: Vec<Option<Ev<M, T>>>,
+    slots: Vec<Option<Ev<M, T, W>>>,
     free: Vec<u32>,
     seq: u64,
 }
 
-impl<M, T> Default for EventQueue<M, T> {
+impl<M, T, W> Default for EventQueue<M, T, W> {
     fn default() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
@@ -205,8 +248,8 @@ impl<M, T> Default for EventQueue<M, T> {
     }
 }
 
-impl<M, T> EventQueue<M, T> {
-    fn push(&mut self, at: SimTime, ev: Ev<M, T>) {
+impl<M, T, W> EventQueue<M, T, W> {
+    fn push(&mut self, at: SimTime, ev: Ev<M, T, W>) {
         self.seq += 1;
         let slot = match self.free.pop() {
             Some(s) => {
@@ -225,7 +268,7 @@ impl<M, T> EventQueue<M, T> {
         });
     }
 
-    fn pop(&mut self) -> Option<Entry<M, T>> {
+    fn pop(&mut self) -> Option<Entry<M, T, W>> {
         let k = self.heap.pop()?;
         let ev = self.slots[k.slot as usize]
             .take()
@@ -250,7 +293,7 @@ impl<M, T> EventQueue<M, T> {
 /// A bare `(time, seq)` queue with a `u64` payload, exposed for the engine
 /// benchmark.
 #[derive(Default)]
-pub struct BareQueue(EventQueue<u64, ()>);
+pub struct BareQueue(EventQueue<u64, (), ()>);
 
 impl BareQueue {
     pub fn push(&mut self, at: SimTime, payload: u64) {
@@ -282,15 +325,20 @@ impl BareQueue {
     }
 }
 
-type NodeEntry<M> = Entry<<<M as Model>::Node as Node>::Msg, <<M as Model>::Node as Node>::Timer>;
+type NodeOf<M> = <M as Model>::Node;
+type NodeEntry<M> = Entry<<NodeOf<M> as Node>::Msg, <NodeOf<M> as Node>::Timer, WriteOf<NodeOf<M>>>;
+type NodeQueue<M> =
+    EventQueue<<NodeOf<M> as Node>::Msg, <NodeOf<M> as Node>::Timer, WriteOf<NodeOf<M>>>;
 
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// One simulated trial.
 pub struct Sim<'m, M: Model> {
+    model: &'m M,
     cfg: &'m SimConfig,
     nodes: Vec<M::Node>,
     checker: M::Checker,
+    topology: Topology,
     servers: usize,
     up: Vec<bool>,
     paused: Vec<bool>,
@@ -301,12 +349,18 @@ pub struct Sim<'m, M: Model> {
     net_normals: rng::Normals,
     fault_rng: Rng,
     load_rngs: Vec<Rng>,
-    queue: EventQueue<<M::Node as Node>::Msg, <M::Node as Node>::Timer>,
+    queue: NodeQueue<M>,
     reach: Reachability,
-    /// Last delivery time per directed link, to keep links FIFO.
-    link_last: Vec<SimTime>,
-    link_base: Vec<SimDuration>,
-    cancelled: BTreeSet<TimerId>,
+    /// Per-link FIFO state and base latencies, sparse: only the links in use.
+    links: Links,
+    /// Pending timers of each node: key and the token of the one that fires.
+    timers: Vec<Vec<(<M::Node as Node>::Timer, u64)>>,
+    /// Durable state of each node: what survives a crash.
+    stable: Vec<<M::Node as Node>::Durable>,
+    /// When each node's disk is free (writes complete in issue order).
+    disk_free: Vec<SimTime>,
+    disk_rngs: Vec<Rng>,
+    disk_normals: rng::Normals,
     /// Messages waiting for a cut link to heal, in send order.
     held: Vec<Held<<M::Node as Node>::Msg>>,
     next_timer: u64,
@@ -321,17 +375,28 @@ impl<'m, M: Model> Sim<'m, M> {
     pub fn new(model: &'m M, cfg: &'m SimConfig) -> Self {
         let (nodes, checker) = model.build(cfg.load.clients);
         let n = nodes.len();
+        let topology = model.topology();
         let servers = model.servers();
         assert!(servers <= n, "model built fewer nodes than its servers");
-        let mut link_base = vec![SimDuration::ZERO; n * n];
+        assert_eq!(topology.servers(), servers, "topology covers every server");
+        let mut links = Links::new(n);
         for l in &cfg.net.links {
             if l.from < n && l.to < n {
-                link_base[l.from * n + l.to] = l.base;
+                links.set_base(l.from, l.to, l.base);
             }
         }
+        let disk_rngs = if cfg.disk.is_instant() {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|i| rng::stream(cfg.seed, "disk", i as u64))
+                .collect()
+        };
         Sim {
+            model,
             cfg,
             checker,
+            topology,
             servers,
             up: vec![true; n],
             paused: vec![false; n],
@@ -348,9 +413,12 @@ impl<'m, M: Model> Sim<'m, M> {
                 .collect(),
             queue: EventQueue::default(),
             reach: Reachability::new(n),
-            link_last: vec![SimTime::ZERO; n * n],
-            link_base,
-            cancelled: BTreeSet::new(),
+            links,
+            timers: (0..n).map(|_| Vec::new()).collect(),
+            stable: nodes.iter().map(Node::durable).collect(),
+            disk_free: vec![SimTime::ZERO; n],
+            disk_rngs,
+            disk_normals: rng::Normals::default(),
             held: Vec::new(),
             next_timer: 0,
             op_seq: vec![0; n],
@@ -358,6 +426,7 @@ impl<'m, M: Model> Sim<'m, M> {
             outbox: Outbox::default(),
             out: SimOutput {
                 records: Vec::new(),
+                clients: ClientStats::new(cfg.timeline),
                 faults: Vec::new(),
                 violations: Vec::new(),
                 findings: Findings::default(),
@@ -467,14 +536,11 @@ impl<'m, M: Model> Sim<'m, M> {
             Ev::Timer {
                 node,
                 incarnation,
-                id,
+                token,
                 timer,
             } => {
                 let i = node.index();
                 if !self.up[i] || self.incarnation[i] != incarnation {
-                    return;
-                }
-                if !self.cancelled.is_empty() && self.cancelled.remove(&id) {
                     return;
                 }
                 if self.paused[i] {
@@ -484,12 +550,19 @@ impl<'m, M: Model> Sim<'m, M> {
                         ev: Ev::Timer {
                             node,
                             incarnation,
-                            id,
+                            token,
                             timer,
                         },
                     });
                     return;
                 }
+                // Only the newest timer of a key fires; one it replaced, or
+                // one cancelled, is dropped here.
+                let keys = &mut self.timers[i];
+                let Some(k) = keys.iter().position(|(_, t)| *t == token) else {
+                    return;
+                };
+                keys.swap_remove(k);
                 self.hash(2, node);
                 if self.cfg.trace {
                     self.out
@@ -529,6 +602,41 @@ impl<'m, M: Model> Sim<'m, M> {
                 self.hash(5, NodeId(0));
                 self.undo(u);
             }
+            Ev::Persisted {
+                node,
+                incarnation,
+                write,
+                applied,
+            } => {
+                let i = node.index();
+                if self.incarnation[i] != incarnation {
+                    return; // the process died before the write was durable
+                }
+                if !applied {
+                    self.stable[i].apply(&write);
+                }
+                if self.paused[i] {
+                    // Durable already; the process hears of it on waking.
+                    self.stash[i].push(Entry {
+                        at: e.at,
+                        seq: e.seq,
+                        ev: Ev::Persisted {
+                            node,
+                            incarnation,
+                            write,
+                            applied: true,
+                        },
+                    });
+                    return;
+                }
+                self.hash(7, node);
+                if self.cfg.trace {
+                    self.out
+                        .trace
+                        .push(format!("{} {} durable {:?}", self.now, node, write));
+                }
+                self.dispatch(node, |n, ctx| n.on_persisted(ctx, write));
+            }
         }
     }
 
@@ -540,29 +648,86 @@ impl<'m, M: Model> Sim<'m, M> {
             let mut ctx = Ctx::new(
                 self.now,
                 id,
+                self.incarnation[i],
                 &mut self.node_rngs[i],
                 &mut out,
+                &mut self.timers[i],
                 &mut self.next_timer,
             );
             f(&mut self.nodes[i], &mut ctx);
         }
+        let durable_now = self.apply(id, out);
+        // A write on an instant disk is durable as the handler returns: the
+        // node hears of it before anything else happens.
+        for write in durable_now {
+            self.persisted_now(id, write);
+        }
+    }
+
+    /// [`Node::on_persisted`] of a write that became durable at once (not
+    /// generic, so it may recurse: the handler may write again).
+    fn persisted_now(&mut self, id: NodeId, write: WriteOf<M::Node>) {
+        let i = id.index();
+        let mut out = std::mem::take(&mut self.outbox);
+        {
+            let mut ctx = Ctx::new(
+                self.now,
+                id,
+                self.incarnation[i],
+                &mut self.node_rngs[i],
+                &mut out,
+                &mut self.timers[i],
+                &mut self.next_timer,
+            );
+            self.nodes[i].on_persisted(&mut ctx, write);
+        }
+        for write in self.apply(id, out) {
+            self.persisted_now(id, write);
+        }
+    }
+
+    /// Apply what node `id` asked for in one handler call; returns the writes
+    /// that are durable at once.
+    fn apply(&mut self, id: NodeId, mut out: Outbox<M::Node>) -> Vec<WriteOf<M::Node>> {
+        let i = id.index();
         for (to, msg) in out.sends.drain(..) {
             self.send(id, to, msg);
         }
-        for (after, tid, timer) in out.timers.drain(..) {
+        for (after, token, timer) in out.timers.drain(..) {
             let incarnation = self.incarnation[i];
             self.queue.push(
                 self.now + after,
                 Ev::Timer {
                     node: id,
                     incarnation,
-                    id: tid,
+                    token,
                     timer,
                 },
             );
         }
-        for tid in out.cancels.drain(..) {
-            self.cancelled.insert(tid);
+        let mut durable_now = Vec::new();
+        for write in out.persists.drain(..) {
+            if self.cfg.disk.is_instant() {
+                self.stable[i].apply(&write);
+                durable_now.push(write);
+            } else {
+                let cost = self.cfg.disk.cost(
+                    <M::Node as Node>::Durable::bytes(&write),
+                    &mut self.disk_rngs[i],
+                    &mut self.disk_normals,
+                );
+                let done = self.now.max(self.disk_free[i]) + cost;
+                self.disk_free[i] = done;
+                self.queue.push(
+                    done,
+                    Ev::Persisted {
+                        node: id,
+                        incarnation: self.incarnation[i],
+                        write,
+                        applied: false,
+                    },
+                );
+            }
         }
         for obs in out.records.drain(..) {
             if let Some(what) = self.checker.on_record(self.now, id, &obs, &self.nodes) {
@@ -573,11 +738,34 @@ impl<'m, M: Model> Sim<'m, M> {
                 });
             }
             let common = match obs {
-                Obs::Detected { suspect } => Obs::Detected { suspect },
-                Obs::ElectionRound { term } => Obs::ElectionRound { term },
-                Obs::Elected { leader, term } => Obs::Elected { leader, term },
-                Obs::Serving { leader, term } => Obs::Serving { leader, term },
-                Obs::OpDone { op, ok } => Obs::OpDone { op, ok },
+                Obs::Detected { suspect, scope } => Obs::Detected { suspect, scope },
+                Obs::ElectionRound { term, scope } => Obs::ElectionRound { term, scope },
+                Obs::Elected {
+                    leader,
+                    term,
+                    scope,
+                } => Obs::Elected {
+                    leader,
+                    term,
+                    scope,
+                },
+                Obs::Serving {
+                    leader,
+                    term,
+                    scope,
+                } => Obs::Serving {
+                    leader,
+                    term,
+                    scope,
+                },
+                Obs::Phase { name, scope } => Obs::Phase { name, scope },
+                Obs::OpDone { op, ok } => {
+                    self.out.clients.on_op(self.now, &op, ok);
+                    if !self.cfg.record_ops && !self.cfg.trace {
+                        continue;
+                    }
+                    Obs::OpDone { op, ok }
+                }
                 Obs::Note(_) => continue,
             };
             if self.cfg.trace {
@@ -593,6 +781,7 @@ impl<'m, M: Model> Sim<'m, M> {
             });
         }
         self.outbox = out;
+        durable_now
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: <M::Node as Node>::Msg) {
@@ -655,8 +844,21 @@ impl<'m, M: Model> Sim<'m, M> {
         self.deliver_later(from, to, to_incarnation, self.now, delay, msg);
     }
 
-    /// Put `msg` on the `from -> to` link: network latency plus the link's base
-    /// latency, never before a message sent earlier on the same link.
+    /// One network hop from `from` to `to` starting now: the latency draw
+    /// plus the link's base latency and `extra`, never before what was sent
+    /// earlier on the same link.
+    fn hop(&mut self, from: usize, to: usize, extra: SimDuration) -> SimTime {
+        let latency = self
+            .cfg
+            .net
+            .latency
+            .sample_with(&mut self.net_rng, &mut self.net_normals)
+            + self.links.base(from, to)
+            + extra;
+        self.links.fifo(from, to, self.now + latency)
+    }
+
+    /// Put `msg` on the `from -> to` link.
     fn deliver_later(
         &mut self,
         from: NodeId,
@@ -666,17 +868,7 @@ impl<'m, M: Model> Sim<'m, M> {
         extra: SimDuration,
         msg: <M::Node as Node>::Msg,
     ) {
-        let n = self.nodes.len();
-        let link = from.index() * n + to.index();
-        let latency = self
-            .cfg
-            .net
-            .latency
-            .sample_with(&mut self.net_rng, &mut self.net_normals)
-            + self.link_base[link]
-            + extra;
-        let at = (self.now + latency).max(self.link_last[link]);
-        self.link_last[link] = at;
+        let at = self.hop(from.index(), to.index(), extra);
         self.queue.push(
             at,
             Ev::Deliver {
@@ -749,44 +941,19 @@ impl<'m, M: Model> Sim<'m, M> {
         self.dispatch(client, |n, ctx| n.on_client(ctx, op));
     }
 
-    fn leader(&self) -> Option<usize> {
-        let mut best: Option<(bool, u64, usize)> = None;
-        for i in 0..self.servers {
-            if !self.up[i] {
-                continue;
-            }
-            let v = self.nodes[i].view();
-            if v.role == Role::Leader {
-                let key = (v.serving, v.term, i);
-                if best.is_none_or(|b| key > b) {
-                    best = Some(key);
-                }
-            }
-        }
-        best.map(|b| b.2)
+    /// The model resolves the fault's target against the nodes' views.
+    fn resolve(&mut self, k: usize) -> Option<(usize, Scope)> {
+        let mut t = Targeting {
+            nodes: &self.nodes,
+            up: &self.up,
+            topology: &self.topology,
+            last_faulted: self.last_faulted,
+            rng: &mut self.fault_rng,
+        };
+        self.model.resolve(&self.cfg.faults[k].target, &mut t)
     }
 
-    fn resolve(&mut self, target: &Target) -> Option<usize> {
-        match *target {
-            Target::Leader => self.leader(),
-            Target::Follower => {
-                let leader = self.leader();
-                let live: Vec<usize> = (0..self.servers)
-                    .filter(|&i| self.up[i] && Some(i) != leader)
-                    .collect();
-                (!live.is_empty()).then(|| live[rng::index(&mut self.fault_rng, live.len())])
-            }
-            Target::Random => {
-                let live: Vec<usize> = (0..self.servers).filter(|&i| self.up[i]).collect();
-                (!live.is_empty()).then(|| live[rng::index(&mut self.fault_rng, live.len())])
-            }
-            Target::Node(i) => (i < self.servers).then_some(i),
-            Target::LastFaulted => self.last_faulted.map(NodeId::index),
-            Target::Group(_) | Target::Path { .. } => None,
-        }
-    }
-
-    fn log_fault(&mut self, what: &'static str, node: Option<usize>, applied: bool) {
+    fn log_fault(&mut self, what: &'static str, node: Option<usize>, scope: Scope, applied: bool) {
         if self.cfg.trace {
             self.out.trace.push(format!(
                 "{} fault {} on {:?} applied={}",
@@ -796,10 +963,14 @@ impl<'m, M: Model> Sim<'m, M> {
                 applied
             ));
         }
+        if applied && self.out.clients.fault_at.is_none() {
+            self.out.clients.on_fault(self.now);
+        }
         self.out.faults.push(AppliedFault {
             at: self.now,
             what,
             node: node.map(|i| NodeId(i as u32)),
+            scope,
             applied,
             protocol_msgs: self.out.protocol_msgs,
         });
@@ -810,10 +981,10 @@ impl<'m, M: Model> Sim<'m, M> {
         let duration = spec.duration;
         match spec.action.clone() {
             Action::Crash { host_alive } => {
-                let t = self.resolve(&spec.target);
-                let ok = t.is_some_and(|i| self.up[i]);
-                self.log_fault("crash", t, ok);
-                if let (true, Some(i)) = (ok, t) {
+                let t = self.resolve(k);
+                let ok = t.is_some_and(|(i, _)| self.up[i]);
+                self.log_fault("crash", t.map(|x| x.0), scope_of(t), ok);
+                if let (true, Some((i, _))) = (ok, t) {
                     self.crash(i, host_alive);
                     if let Some(d) = duration {
                         self.queue
@@ -822,18 +993,18 @@ impl<'m, M: Model> Sim<'m, M> {
                 }
             }
             Action::Restart => {
-                let t = self.resolve(&spec.target);
-                let ok = t.is_some_and(|i| !self.up[i]);
-                self.log_fault("restart", t, ok);
-                if let (true, Some(i)) = (ok, t) {
+                let t = self.resolve(k);
+                let ok = t.is_some_and(|(i, _)| !self.up[i]);
+                self.log_fault("restart", t.map(|x| x.0), scope_of(t), ok);
+                if let (true, Some((i, _))) = (ok, t) {
                     self.restart(NodeId(i as u32));
                 }
             }
             Action::Pause => {
-                let t = self.resolve(&spec.target);
-                let ok = t.is_some_and(|i| self.up[i] && !self.paused[i]);
-                self.log_fault("pause", t, ok);
-                if let (true, Some(i)) = (ok, t) {
+                let t = self.resolve(k);
+                let ok = t.is_some_and(|(i, _)| self.up[i] && !self.paused[i]);
+                self.log_fault("pause", t.map(|x| x.0), scope_of(t), ok);
+                if let (true, Some((i, _))) = (ok, t) {
                     self.paused[i] = true;
                     self.last_faulted = Some(NodeId(i as u32));
                     if let Some(d) = duration {
@@ -843,55 +1014,37 @@ impl<'m, M: Model> Sim<'m, M> {
                 }
             }
             Action::Resume => {
-                let t = self.resolve(&spec.target);
-                let ok = t.is_some_and(|i| self.paused[i]);
-                self.log_fault("resume", t, ok);
-                if let (true, Some(i)) = (ok, t) {
+                let t = self.resolve(k);
+                let ok = t.is_some_and(|(i, _)| self.paused[i]);
+                self.log_fault("resume", t.map(|x| x.0), scope_of(t), ok);
+                if let (true, Some((i, _))) = (ok, t) {
                     self.resume(NodeId(i as u32));
                 }
             }
             Action::Isolate => {
-                let t = self.resolve(&spec.target);
-                self.log_fault("isolate", t, t.is_some());
-                if let Some(i) = t {
+                let t = self.resolve(k);
+                self.log_fault("isolate", t.map(|x| x.0), scope_of(t), t.is_some());
+                if let Some((i, _)) = t {
                     self.last_faulted = Some(NodeId(i as u32));
-                    let n = self.nodes.len();
-                    let links: Vec<(usize, usize)> = (0..n)
-                        .filter(|&j| j != i)
-                        .flat_map(|j| [(i, j), (j, i)])
-                        .collect();
-                    self.cut(links, duration);
+                    self.reach.isolate(i, true);
+                    if let Some(d) = duration {
+                        self.queue
+                            .push(self.now + d, Ev::Undo(Undo::Unisolate(NodeId(i as u32))));
+                    }
                 }
             }
             Action::Partition { groups, one_way } => {
-                self.log_fault("partition", None, true);
-                let mut links = Vec::new();
-                for (a, ga) in groups.iter().enumerate() {
-                    for (b, gb) in groups.iter().enumerate() {
-                        if a == b || (one_way && a != 0) {
-                            continue;
-                        }
-                        for &x in ga {
-                            for &y in gb {
-                                links.push((x, y));
-                            }
-                        }
-                    }
+                self.log_fault("partition", None, Scope::Whole, true);
+                let id = self.reach.partition(&groups, one_way);
+                if let Some(d) = duration {
+                    self.queue.push(self.now + d, Ev::Undo(Undo::Heal(id)));
                 }
-                self.cut(links, duration);
             }
             Action::Heal => {
-                self.log_fault("heal", None, true);
+                self.log_fault("heal", None, Scope::Whole, true);
                 self.reach.heal_all();
                 self.release_held();
             }
-        }
-    }
-
-    fn cut(&mut self, links: Vec<(usize, usize)>, duration: Option<SimDuration>) {
-        self.reach.apply(&links, true);
-        if let Some(d) = duration {
-            self.queue.push(self.now + d, Ev::Undo(Undo::Heal(links)));
         }
     }
 
@@ -899,32 +1052,40 @@ impl<'m, M: Model> Sim<'m, M> {
         match u {
             Undo::Restart(id) => {
                 let ok = !self.up[id.index()];
-                self.log_fault("restart", Some(id.index()), ok);
+                self.log_fault("restart", Some(id.index()), Scope::Whole, ok);
                 if ok {
                     self.restart(id);
                 }
             }
             Undo::Resume(id) => {
                 let ok = self.paused[id.index()];
-                self.log_fault("resume", Some(id.index()), ok);
+                self.log_fault("resume", Some(id.index()), Scope::Whole, ok);
                 if ok {
                     self.resume(id);
                 }
             }
-            Undo::Heal(links) => {
-                self.log_fault("heal", None, true);
-                self.reach.apply(&links, false);
+            Undo::Unisolate(id) => {
+                self.log_fault("heal", None, Scope::Whole, true);
+                self.reach.isolate(id.index(), false);
+                self.release_held();
+            }
+            Undo::Heal(cut) => {
+                self.log_fault("heal", None, Scope::Whole, true);
+                self.reach.remove(cut);
                 self.release_held();
             }
         }
     }
 
     fn crash(&mut self, i: usize, host_alive: bool) {
-        self.nodes[i].on_crash();
+        // The process is gone: the node is rebuilt from what is durable.
+        self.nodes[i] = self.model.recover(NodeId(i as u32), &self.stable[i]);
         self.up[i] = false;
         self.paused[i] = false;
         self.incarnation[i] += 1;
         self.stash[i].clear();
+        self.timers[i].clear();
+        self.disk_free[i] = self.now;
         self.held
             .retain(|h| h.from.index() != i && h.to.index() != i);
         self.last_faulted = Some(NodeId(i as u32));
@@ -936,14 +1097,7 @@ impl<'m, M: Model> Sim<'m, M> {
                 if j == i || !self.up[j] || self.reach.blocked(i, j) {
                     continue;
                 }
-                let latency = self
-                    .cfg
-                    .net
-                    .latency
-                    .sample_with(&mut self.net_rng, &mut self.net_normals)
-                    + self.link_base[i * n + j];
-                let at = (self.now + latency).max(self.link_last[i * n + j]);
-                self.link_last[i * n + j] = at;
+                let at = self.hop(i, j, SimDuration::ZERO);
                 self.queue.push(
                     at,
                     Ev::Reset {
@@ -996,6 +1150,10 @@ impl<'m, M: Model> Sim<'m, M> {
             self.queue.push(self.now, e.ev);
         }
     }
+}
+
+fn scope_of(t: Option<(usize, Scope)>) -> Scope {
+    t.map_or(Scope::Whole, |x| x.1)
 }
 
 /// Run one trial of `model` under `cfg`.

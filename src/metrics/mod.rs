@@ -6,12 +6,15 @@ pub mod summary;
 
 use std::collections::BTreeSet;
 
-use crate::engine::sim::SimOutput;
-use crate::engine::{Obs, OpKind, SimTime};
+use crate::engine::sim::{Record, SimOutput};
+use crate::engine::stats::BUCKET;
+use crate::engine::{NodeId, Obs, Scope, SimDuration, SimTime};
+
+use summary::Accumulator;
 
 /// The metrics of one trial. `None` is "not applicable" (no fault applied, no
 /// election happened, no client succeeded): written as an empty cell, never 0.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrialMetrics {
     /// Time of the first applied fault.
     pub fault_at_ms: Option<f64>,
@@ -29,23 +32,108 @@ pub struct TrialMetrics {
     pub writes_failed: u64,
     pub reads_ok: u64,
     pub reads_failed: u64,
-    /// Latency of every successful write, from its intended send time, in µs,
-    /// in completion order.
-    pub commit_latencies_us: Vec<u64>,
+    /// Exact (nearest-rank) p50, p99, p999 and max of the trial's write
+    /// latencies from their intended send time, in µs.
+    pub commit_latency_us: [Option<u64>; 4],
+    /// Every write latency of the trial (µs), for the summary over trials.
+    pub commit_latency_acc: Accumulator,
 }
 
-impl TrialMetrics {
-    /// Exact percentile `q` (0..=1) of the trial's commit latencies, in µs
-    /// (nearest rank).
-    pub fn commit_latency_us(&self, q: f64) -> Option<u64> {
-        let mut v = self.commit_latencies_us.clone();
-        if v.is_empty() {
-            return None;
+impl Default for TrialMetrics {
+    fn default() -> Self {
+        TrialMetrics {
+            fault_at_ms: None,
+            detect_ms: None,
+            elect_ms: None,
+            recover_ms: None,
+            failover_ms: None,
+            unavailable_ms: None,
+            election_rounds: None,
+            messages: None,
+            lost_acked_writes: 0,
+            violations: 0,
+            throughput_ops_s: 0.0,
+            writes_ok: 0,
+            writes_failed: 0,
+            reads_ok: 0,
+            reads_failed: 0,
+            commit_latency_us: [None; 4],
+            commit_latency_acc: Accumulator::new(1.0),
         }
-        v.sort_unstable();
-        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        Some(v[rank - 1])
     }
+}
+
+/// The quantiles of [`TrialMetrics::commit_latency_us`].
+pub const LATENCY_QUANTILES: [f64; 4] = [0.5, 0.99, 0.999, 1.0];
+
+/// Exact nearest-rank quantiles `qs` of `v` (reordered in place).
+pub fn nearest_rank(v: &mut [u64], qs: &[f64]) -> Vec<Option<u64>> {
+    qs.iter()
+        .map(|&q| {
+            if v.is_empty() {
+                return None;
+            }
+            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+            Some(*v.select_nth_unstable(rank - 1).1)
+        })
+        .collect()
+}
+
+/// One row of a trial's failover timeline: a common observation or phase of
+/// one node, or (with `ops`) the client operations that finished in one
+/// 100 ms bucket after the fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    pub at: SimTime,
+    pub node: Option<NodeId>,
+    pub scope: Scope,
+    /// `detected`, `election_round`, `elected`, `serving`, a path's phase
+    /// name, or `client_ops` for a bucket.
+    pub event: &'static str,
+    /// The term of an election round, an election or a serving leader.
+    pub term: Option<u64>,
+    /// (succeeded, failed) client operations of the bucket starting at `at`.
+    pub ops: Option<(u32, u32)>,
+}
+
+/// The timeline of a trial: every common observation and phase in the order
+/// recorded, then the client buckets from the first applied fault on.
+pub fn timeline(out: &SimOutput) -> Vec<TimelineEvent> {
+    let mut events: Vec<TimelineEvent> = out
+        .records
+        .iter()
+        .filter_map(|r| {
+            let (event, term) = match r.obs {
+                Obs::Detected { .. } => ("detected", None),
+                Obs::ElectionRound { term, .. } => ("election_round", Some(term)),
+                Obs::Elected { term, .. } => ("elected", Some(term)),
+                Obs::Serving { term, .. } => ("serving", Some(term)),
+                Obs::Phase { name, .. } => (name, None),
+                Obs::OpDone { .. } | Obs::Note(_) => return None,
+            };
+            Some(TimelineEvent {
+                at: r.at,
+                node: Some(r.node),
+                scope: r.obs.scope(),
+                event,
+                term,
+                ops: None,
+            })
+        })
+        .collect();
+    if let Some(t0) = out.clients.fault_at {
+        for (k, &(ok, failed)) in out.clients.buckets.iter().enumerate() {
+            events.push(TimelineEvent {
+                at: t0 + SimDuration(BUCKET.0 * k as u64),
+                node: None,
+                scope: Scope::Whole,
+                event: "client_ops",
+                term: None,
+                ops: Some((ok, failed)),
+            });
+        }
+    }
+    events
 }
 
 fn ms_between(later: SimTime, earlier: SimTime) -> f64 {
@@ -53,31 +141,24 @@ fn ms_between(later: SimTime, earlier: SimTime) -> f64 {
 }
 
 /// Compute a trial's metrics. `load_start` is when clients began issuing.
-pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
+/// Takes the output to drop the trial's latencies once summarised.
+pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
+    let c = &mut out.clients;
     let mut m = TrialMetrics {
         lost_acked_writes: out.findings.lost_acked_writes,
         violations: out.violations.len() as u64,
+        writes_ok: c.writes_ok,
+        writes_failed: c.writes_failed,
+        reads_ok: c.reads_ok,
+        reads_failed: c.reads_failed,
         ..TrialMetrics::default()
     };
-
-    // Client outcomes.
-    let mut successes: Vec<SimTime> = Vec::new();
-    for r in &out.records {
-        if let Obs::OpDone { op, ok } = r.obs {
-            match (op.kind, ok) {
-                (OpKind::Write, true) => {
-                    m.writes_ok += 1;
-                    m.commit_latencies_us.push(r.at.since(op.issued).0 / 1_000);
-                }
-                (OpKind::Write, false) => m.writes_failed += 1,
-                (OpKind::Read, true) => m.reads_ok += 1,
-                (OpKind::Read, false) => m.reads_failed += 1,
-            }
-            if ok {
-                successes.push(r.at);
-            }
-        }
+    for &v in &c.write_latencies_us {
+        m.commit_latency_acc.record(v as f64);
     }
+    let q = nearest_rank(&mut c.write_latencies_us, &LATENCY_QUANTILES);
+    m.commit_latency_us = [q[0], q[1], q[2], q[3]];
+    c.write_latencies_us = Vec::new();
     let active_s = out.end.since(load_start).as_ms_f64() / 1e3;
     if active_s > 0.0 {
         m.throughput_ops_s = m.writes_ok as f64 / active_s;
@@ -88,8 +169,11 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
     };
     let t0 = fault.at;
     m.fault_at_ms = Some(t0.as_ms_f64());
+    // The common columns are about what the fault hit: the whole system, or
+    // the partition (shard, group) the model resolved the target to.
+    let scoped = |r: &&Record| r.obs.scope() == fault.scope;
 
-    let detect = out.records.iter().find_map(|r| match r.obs {
+    let detect = out.records.iter().filter(scoped).find_map(|r| match r.obs {
         Obs::Detected { .. } if r.at >= t0 => Some(r.at),
         _ => None,
     });
@@ -98,6 +182,7 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
     let serving = out
         .records
         .iter()
+        .filter(scoped)
         .find(|r| r.at > t0 && matches!(r.obs, Obs::Serving { .. }));
     let window_end = serving.map_or(out.end, |r| r.at);
     let msgs_end = serving.map_or(out.protocol_msgs, |r| r.protocol_msgs);
@@ -105,9 +190,10 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
     let rounds: BTreeSet<u64> = out
         .records
         .iter()
+        .filter(scoped)
         .filter(|r| r.at >= t0 && r.at <= window_end)
         .filter_map(|r| match r.obs {
-            Obs::ElectionRound { term } => Some(term),
+            Obs::ElectionRound { term, .. } => Some(term),
             _ => None,
         })
         .collect();
@@ -120,6 +206,7 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
         let elected = out
             .records
             .iter()
+            .filter(scoped)
             .filter(|r| r.at >= t0 && r.at <= s.at)
             .filter(|r| matches!(r.obs, Obs::Elected { leader: l, .. } if l == leader))
             .map(|r| r.at)
@@ -131,39 +218,19 @@ pub fn compute(out: &SimOutput, load_start: SimTime) -> TrialMetrics {
     }
 
     // What a client sees: the first write issued after the fault that succeeds.
-    m.failover_ms = out
-        .records
-        .iter()
-        .find(|r| matches!(r.obs, Obs::OpDone { op, ok: true } if op.kind == OpKind::Write && op.issued >= t0))
-        .map(|r| ms_between(r.at, t0));
-
-    // The longest gap between successful operations that ends after the fault
-    // (not applicable without clients).
-    if m.writes_ok + m.writes_failed + m.reads_ok + m.reads_failed == 0 {
-        return m;
-    }
-    let before = successes
-        .iter()
-        .rev()
-        .find(|t| **t <= t0)
-        .copied()
-        .unwrap_or(t0);
-    let mut prev = before;
-    let mut gap = 0u64;
-    for &t in successes.iter().filter(|t| **t > t0) {
-        gap = gap.max(t.since(prev).0);
-        prev = t;
-    }
-    gap = gap.max(out.end.since(prev).0);
-    m.unavailable_ms = Some(gap as f64 / 1e6);
+    m.failover_ms = c.first_write_after.map(|t| ms_between(t, t0));
+    // The longest gap between successful operations that ends after the
+    // fault (not applicable without clients).
+    m.unavailable_ms = c.unavailable(out.end).map(|d| d.as_ms_f64());
     m
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::sim::{AppliedFault, Record};
-    use crate::engine::{ClientOp, Findings, NodeId};
+    use crate::engine::sim::AppliedFault;
+    use crate::engine::stats::ClientStats;
+    use crate::engine::{ClientOp, Findings, NodeId, OpKind, Scope};
 
     fn ms(x: u64) -> SimTime {
         SimTime(x * 1_000_000)
@@ -194,13 +261,22 @@ mod tests {
     }
 
     fn output(records: Vec<Record>, fault_at: Option<u64>) -> SimOutput {
+        let ops: Vec<_> = records
+            .iter()
+            .filter_map(|r| match r.obs {
+                Obs::OpDone { op, ok } => Some((r.at, op, ok)),
+                _ => None,
+            })
+            .collect();
         SimOutput {
+            clients: ClientStats::replay(&ops, fault_at.map(ms)),
             records,
             faults: fault_at
                 .map(|t| AppliedFault {
                     at: ms(t),
                     what: "crash",
                     node: Some(NodeId(4)),
+                    scope: Scope::Whole,
                     applied: true,
                     protocol_msgs: 100,
                 })
@@ -223,35 +299,15 @@ mod tests {
         let recs = vec![
             write(9_000, 9_001, true),
             write(10_100, 10_100, false),
-            rec(
-                20_000,
-                150,
-                Obs::Detected {
-                    suspect: Some(NodeId(4)),
-                },
-            ),
-            rec(20_000, 150, Obs::ElectionRound { term: 2 }),
-            rec(20_001, 151, Obs::ElectionRound { term: 2 }),
-            rec(
-                20_200,
-                170,
-                Obs::Elected {
-                    leader: NodeId(3),
-                    term: 2,
-                },
-            ),
-            rec(
-                20_205,
-                180,
-                Obs::Serving {
-                    leader: NodeId(3),
-                    term: 2,
-                },
-            ),
+            rec(20_000, 150, Obs::detected(Some(NodeId(4)))),
+            rec(20_000, 150, Obs::round(2)),
+            rec(20_001, 151, Obs::round(2)),
+            rec(20_200, 170, Obs::elected(NodeId(3), 2)),
+            rec(20_205, 180, Obs::serving(NodeId(3), 2)),
             write(20_300, 20_302, true),
             write(20_400, 20_401, true),
         ];
-        let m = compute(&output(recs, Some(10_000)), SimTime::ZERO);
+        let m = compute(&mut output(recs, Some(10_000)), SimTime::ZERO);
         assert_eq!(m.detect_ms, Some(10_000.0));
         assert_eq!(m.elect_ms, Some(200.0));
         assert_eq!(m.recover_ms, Some(5.0));
@@ -262,14 +318,14 @@ mod tests {
         // Longest gap: the last success before the fault (9.001 s) to 20.302 s,
         // unless the tail after the last success (30 s - 20.401 s) is longer.
         assert_eq!(m.unavailable_ms, Some(11_301.0));
-        assert_eq!(m.commit_latencies_us, vec![1_000, 2_000, 1_000]);
-        assert_eq!(m.commit_latency_us(0.5), Some(1_000));
-        assert_eq!(m.commit_latency_us(1.0), Some(2_000));
+        assert_eq!(m.commit_latency_us[0], Some(1_000), "p50");
+        assert_eq!(m.commit_latency_us[3], Some(2_000), "max");
+        assert_eq!(m.commit_latency_acc.stats().unwrap().count, 3);
     }
 
     #[test]
     fn without_a_fault_failover_metrics_are_empty_not_zero() {
-        let m = compute(&output(vec![write(1, 2, true)], None), SimTime::ZERO);
+        let m = compute(&mut output(vec![write(1, 2, true)], None), SimTime::ZERO);
         assert_eq!(m.fault_at_ms, None);
         assert_eq!(m.detect_ms, None);
         assert_eq!(m.elect_ms, None);
@@ -279,8 +335,8 @@ mod tests {
 
     #[test]
     fn without_clients_there_is_no_unavailability_to_report() {
-        let recs = vec![rec(10_100, 0, Obs::Detected { suspect: None })];
-        let m = compute(&output(recs, Some(10_000)), SimTime::ZERO);
+        let recs = vec![rec(10_100, 0, Obs::detected(None))];
+        let m = compute(&mut output(recs, Some(10_000)), SimTime::ZERO);
         assert_eq!(m.detect_ms, Some(100.0));
         assert_eq!(m.unavailable_ms, None);
         assert_eq!(m.failover_ms, None);
@@ -289,7 +345,7 @@ mod tests {
     #[test]
     fn a_fault_without_election_has_no_elect_or_recover_time() {
         let recs = vec![write(5_000, 5_001, true), write(10_500, 10_501, true)];
-        let m = compute(&output(recs, Some(10_000)), SimTime::ZERO);
+        let m = compute(&mut output(recs, Some(10_000)), SimTime::ZERO);
         assert_eq!(m.elect_ms, None);
         assert_eq!(m.recover_ms, None);
         assert_eq!(m.election_rounds, Some(0));
@@ -301,7 +357,7 @@ mod tests {
         // Issued before the fault, acknowledged after it: not what a client
         // that starts writing after the fault sees.
         let recs = vec![write(9_999, 10_001, true), write(12_000, 12_003, true)];
-        let m = compute(&output(recs, Some(10_000)), SimTime::ZERO);
+        let m = compute(&mut output(recs, Some(10_000)), SimTime::ZERO);
         assert_eq!(m.failover_ms, Some(2_003.0));
     }
 }

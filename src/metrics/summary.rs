@@ -20,7 +20,7 @@ pub struct Stats {
 
 /// Accumulates values of one metric; `scale` converts a value to the integer
 /// the histogram records (1000 keeps three decimals of a millisecond value).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Accumulator {
     scale: f64,
     hist: Histogram<u64>,
@@ -54,6 +54,23 @@ impl Accumulator {
         self.sum_sq += v * v;
         self.min = self.min.min(v);
         self.max = self.max.max(v);
+    }
+
+    /// Add every value `other` recorded (same scale), as if recorded here
+    /// after this accumulator's own.
+    pub fn merge(&mut self, other: &Accumulator) {
+        debug_assert_eq!(self.scale, other.scale, "merge needs one scale");
+        if other.count == 0 {
+            return;
+        }
+        self.hist
+            .add(&other.hist)
+            .expect("an auto-resizing histogram takes any other");
+        self.count += other.count;
+        self.sum += other.sum;
+        self.sum_sq += other.sum_sq;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
     }
 
     pub fn stats(&self) -> Option<Stats> {

@@ -17,13 +17,16 @@ use std::path::{Path, PathBuf};
 use crate::metrics::summary::{Accumulator, Stats};
 use crate::metrics::TrialMetrics;
 use crate::runner::{RunOutput, TrialRow};
-use crate::systems::fmt_num;
+use crate::systems::{fmt_num, ColumnSpec};
 use crate::workload::Plan;
 
 pub use provenance::Provenance;
 
 /// Version of the CSV schema; bumped on any change of columns or meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the path columns after the common ones, `timeline.csv`,
+/// and no longer folds a timer that a newer one of the same key replaced into
+/// `trace_hash`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Provenance columns that start every row of both CSV files.
 pub const PROVENANCE_COLUMNS: &[&str] = &[
@@ -50,8 +53,8 @@ fn opt_u64(v: Option<u64>) -> String {
     v.map_or_else(String::new, |x| x.to_string())
 }
 
-fn latency(m: &TrialMetrics, q: f64) -> String {
-    opt_u64(m.commit_latency_us(q))
+fn latency(m: &TrialMetrics, k: usize) -> String {
+    opt_u64(m.commit_latency_us[k])
 }
 
 /// The metric columns of `raw.csv`, in order, with how each cell is written.
@@ -71,10 +74,10 @@ pub const RAW_METRIC_COLUMNS: &[(&str, Cell)] = &[
     ("throughput_ops_s", |r| {
         format!("{:.3}", r.metrics.throughput_ops_s)
     }),
-    ("commit_latency_us_p50", |r| latency(&r.metrics, 0.5)),
-    ("commit_latency_us_p99", |r| latency(&r.metrics, 0.99)),
-    ("commit_latency_us_p999", |r| latency(&r.metrics, 0.999)),
-    ("commit_latency_us_max", |r| latency(&r.metrics, 1.0)),
+    ("commit_latency_us_p50", |r| latency(&r.metrics, 0)),
+    ("commit_latency_us_p99", |r| latency(&r.metrics, 1)),
+    ("commit_latency_us_p999", |r| latency(&r.metrics, 2)),
+    ("commit_latency_us_max", |r| latency(&r.metrics, 3)),
     ("writes_ok", |r| r.metrics.writes_ok.to_string()),
     ("writes_failed", |r| r.metrics.writes_failed.to_string()),
     ("reads_ok", |r| r.metrics.reads_ok.to_string()),
@@ -176,7 +179,13 @@ pub fn raw_header(plan: &Plan) -> String {
     cols.extend(["point", "trial", "trial_seed"].map(String::from));
     cols.extend(axis_columns(plan).iter().map(|(_, c)| c.to_string()));
     cols.extend(RAW_METRIC_COLUMNS.iter().map(|(c, _)| c.to_string()));
+    cols.extend(path_columns(plan).iter().map(|c| c.name.to_string()));
     join(cols)
+}
+
+/// The columns the plan's path adds after the common ones.
+fn path_columns(plan: &Plan) -> &'static [ColumnSpec] {
+    plan.points[0].workload.path.columns
 }
 
 /// `raw.csv`: one row per finished trial, in (point, trial) order.
@@ -187,6 +196,7 @@ pub fn raw_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
         cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
         cells.extend(axis_cells(plan, r.point));
         cells.extend(RAW_METRIC_COLUMNS.iter().map(|(_, f)| f(r)));
+        cells.extend(r.columns.iter().map(|v| opt_ms(*v)));
         s.push_str(&join(cells));
     }
     s
@@ -202,7 +212,10 @@ pub fn summary_header(plan: &Plan) -> String {
 }
 
 /// Statistics of every summary metric at one sweep point.
-pub fn point_stats(rows: &[&TrialRow]) -> Vec<(&'static str, &'static str, Option<Stats>)> {
+pub fn point_stats(
+    rows: &[&TrialRow],
+    columns: &'static [ColumnSpec],
+) -> Vec<(&'static str, &'static str, Option<Stats>)> {
     let mut out = Vec::new();
     for (name, unit, scale, get) in SUMMARY_METRICS {
         let mut acc = Accumulator::new(*scale);
@@ -215,12 +228,61 @@ pub fn point_stats(rows: &[&TrialRow]) -> Vec<(&'static str, &'static str, Optio
     }
     let mut lat = Accumulator::new(1.0);
     for r in rows {
-        for &v in &r.metrics.commit_latencies_us {
-            lat.record(v as f64);
-        }
+        lat.merge(&r.metrics.commit_latency_acc);
     }
     out.push(("commit_latency_us", "us", lat.stats()));
+    for (k, c) in columns.iter().enumerate() {
+        let mut acc = Accumulator::new(1000.0);
+        for r in rows {
+            if let Some(v) = r.columns.get(k).copied().flatten() {
+                acc.record(v);
+            }
+        }
+        out.push((c.name, c.unit, acc.stats()));
+    }
     out
+}
+
+/// The header of `timeline.csv`.
+pub const TIMELINE_COLUMNS: &[&str] = &[
+    "point",
+    "trial",
+    "trial_seed",
+    "at_ms",
+    "since_fault_ms",
+    "node",
+    "scope",
+    "event",
+    "term",
+    "ops_ok",
+    "ops_failed",
+];
+
+/// `timeline.csv`: one row per trial × event (`--timeline`), in (point,
+/// trial) order and, within a trial, in the order recorded, then the client
+/// buckets. Nodes are numbered from 1, as in workload files.
+pub fn timeline_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
+    let mut cols: Vec<String> = PROVENANCE_COLUMNS.iter().map(|s| s.to_string()).collect();
+    cols.extend(TIMELINE_COLUMNS.iter().map(|s| s.to_string()));
+    let mut s = join(cols);
+    for r in &run.rows {
+        let prov = provenance_cells(p, plan, r.point);
+        for e in &r.timeline {
+            let mut cells = prov.clone();
+            cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
+            cells.push(format!("{:.3}", e.at.as_ms_f64()));
+            let since = r.metrics.fault_at_ms.map(|f| e.at.as_ms_f64() - f);
+            cells.push(opt_ms(since));
+            cells.push(e.node.map_or_else(String::new, |n| (n.0 + 1).to_string()));
+            cells.push(e.scope.to_string());
+            cells.push(e.event.to_string());
+            cells.push(opt_u64(e.term));
+            cells.push(opt_u64(e.ops.map(|o| u64::from(o.0))));
+            cells.push(opt_u64(e.ops.map(|o| u64::from(o.1))));
+            s.push_str(&join(cells));
+        }
+    }
+    s
 }
 
 fn stat(v: f64, unit: &str) -> String {
@@ -239,7 +301,7 @@ pub fn summary_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
         if rows.is_empty() {
             continue;
         }
-        for (metric, unit, st) in point_stats(&rows) {
+        for (metric, unit, st) in point_stats(&rows, path_columns(plan)) {
             let mut cells = provenance_cells(p, plan, point);
             cells.push(point.to_string());
             cells.extend(axis_cells(plan, point));
@@ -348,7 +410,7 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
             "  {:<20} {:>6} {:>12} {:>12} {:>12}",
             "metric", "count", "p50", "p99", "max"
         );
-        for (metric, unit, st) in point_stats(&rows) {
+        for (metric, unit, st) in point_stats(&rows, path_columns(plan)) {
             if !SHOWN.contains(&metric) {
                 continue;
             }

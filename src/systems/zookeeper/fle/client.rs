@@ -34,7 +34,6 @@ pub struct Client {
     next: usize,
     state: State,
     conn_seq: u64,
-    gen: u64,
     last_zxid: Zxid,
     pending: BTreeMap<u64, ClientOp>,
     last_recv: SimTime,
@@ -53,7 +52,6 @@ impl Client {
             next: 0,
             state: State::Waiting,
             conn_seq: 0,
-            gen: 0,
             last_zxid: Zxid(0),
             pending: BTreeMap::new(),
             last_recv: SimTime::ZERO,
@@ -89,7 +87,7 @@ impl Client {
         let server = self.servers[self.next % self.servers.len()];
         self.next += 1;
         self.conn_seq += 1;
-        self.gen += 1;
+        ctx.cancel_all_timers();
         let conn = self.conn_seq;
         self.state = State::Connecting { server, conn };
         ctx.send(
@@ -99,8 +97,7 @@ impl Client {
                 last_zxid: self.last_zxid,
             },
         );
-        let gen = self.gen;
-        ctx.set_timer(self.connect_timeout, Timer::ClientConnect { gen });
+        ctx.set_timer(self.connect_timeout, Timer::ClientConnect);
     }
 
     /// The connection is gone: fail what is in flight, sleep 0–1 s, reconnect.
@@ -109,10 +106,9 @@ impl Client {
             ctx.record(Obs::OpDone { op, ok: false });
         }
         self.state = State::Waiting;
-        self.gen += 1;
-        let gen = self.gen;
+        ctx.cancel_all_timers();
         let sleep = SimDuration::from_ms(rng::range_inclusive(ctx.rng(), 0, 999));
-        ctx.set_timer(sleep, Timer::ClientReconnect { gen });
+        ctx.set_timer(sleep, Timer::ClientReconnect);
     }
 
     fn conn(&self) -> Option<(NodeId, u64)> {
@@ -146,10 +142,9 @@ impl Client {
                 self.state = State::Connected { server, conn };
                 self.last_recv = now;
                 self.last_sent = now;
-                self.gen += 1;
-                let gen = self.gen;
-                ctx.set_timer(self.read_timeout, Timer::ClientRead { gen });
-                ctx.set_timer(self.ping_interval, Timer::ClientPing { gen });
+                ctx.cancel_all_timers();
+                ctx.set_timer(self.read_timeout, Timer::ClientRead);
+                ctx.set_timer(self.ping_interval, Timer::ClientPing);
             }
             Msg::ClientClose { conn: c } if c == conn && from == server => self.disconnect(ctx),
             Msg::Reply {
@@ -175,28 +170,28 @@ impl Client {
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, ZkNode>, timer: Timer) {
         let now = ctx.now();
         match timer {
-            Timer::ClientConnect { gen } if gen == self.gen => {
+            Timer::ClientConnect => {
                 if let State::Connecting { .. } = self.state {
                     self.disconnect(ctx);
                 }
             }
-            Timer::ClientReconnect { gen } if gen == self.gen => self.connect(ctx),
-            Timer::ClientRead { gen } if gen == self.gen => {
+            Timer::ClientReconnect => self.connect(ctx),
+            Timer::ClientRead => {
                 let due = self.last_recv + self.read_timeout;
                 if now >= due {
                     self.disconnect(ctx);
                 } else {
-                    ctx.set_timer(due.since(now), Timer::ClientRead { gen });
+                    ctx.set_timer(due.since(now), Timer::ClientRead);
                 }
             }
-            Timer::ClientPing { gen } if gen == self.gen => {
+            Timer::ClientPing => {
                 if let State::Connected { server, conn } = self.state {
                     if now >= self.last_sent + self.ping_interval {
                         self.last_sent = now;
                         ctx.send(server, Msg::ClientPing { conn });
                     }
                     let due = self.last_sent + self.ping_interval;
-                    ctx.set_timer(due.since(now), Timer::ClientPing { gen });
+                    ctx.set_timer(due.since(now), Timer::ClientPing);
                 }
             }
             _ => {}

@@ -55,6 +55,7 @@
 
 mod checker;
 mod client;
+mod durable;
 mod msg;
 mod params;
 mod server;
@@ -65,6 +66,7 @@ mod tests;
 
 pub use checker::ZkChecker;
 pub use client::Client;
+pub use durable::{ZkDurable, ZkWrite};
 pub use msg::{Msg, Txn};
 pub use params::ZkParams;
 pub use server::Server;
@@ -97,19 +99,24 @@ pub const PATH: PathInfo = PathInfo {
 /// The result columns this path adds.
 const COLUMNS: &[ColumnSpec] = &[];
 
-/// Timers of servers and clients. `gen` is the owner's role generation when
-/// the timer was set; a timer of an older generation is ignored.
-#[derive(Clone, Copy, Debug)]
+/// Timers of servers and clients, keyed by value: setting one replaces the
+/// pending timer equal to it, and a change of role cancels them all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
-    Poll { gen: u64 },
-    ReadCheck { gen: u64 },
-    Reconnect { gen: u64 },
-    LeaderPhase { gen: u64, phase: u8 },
-    Tick { gen: u64 },
-    ClientConnect { gen: u64 },
-    ClientReconnect { gen: u64 },
-    ClientRead { gen: u64 },
-    ClientPing { gen: u64 },
+    Poll,
+    ReadCheck,
+    /// The follower's `attempt`-th connection attempt to its leader.
+    Reconnect {
+        attempt: u32,
+    },
+    LeaderPhase {
+        phase: u8,
+    },
+    Tick,
+    ClientConnect,
+    ClientReconnect,
+    ClientRead,
+    ClientPing,
 }
 
 /// Facts for [`ZkChecker`].
@@ -156,6 +163,7 @@ impl Node for ZkNode {
     type Msg = Msg;
     type Timer = Timer;
     type Note = ZkNote;
+    type Durable = ZkDurable;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         match self {
@@ -191,10 +199,16 @@ impl Node for ZkNode {
         }
     }
 
-    fn on_crash(&mut self) {
+    fn on_persisted(&mut self, ctx: &mut Ctx<'_, Self>, write: ZkWrite) {
+        if let ZkNode::Server(s) = self {
+            s.on_persisted(ctx, write);
+        }
+    }
+
+    fn durable(&self) -> ZkDurable {
         match self {
-            ZkNode::Server(s) => s.on_crash(),
-            ZkNode::Client(_) => unreachable!("clients are never faulted"),
+            ZkNode::Server(s) => s.durable().clone(),
+            ZkNode::Client(_) => ZkDurable::default(),
         }
     }
 
@@ -250,5 +264,15 @@ impl Model for Fle {
             (0..clients).map(|_| ZkNode::Client(Box::new(Client::new(self.servers, &self.params)))),
         );
         (nodes, ZkChecker::default())
+    }
+
+    fn recover(&self, id: NodeId, durable: &ZkDurable) -> ZkNode {
+        assert!(id.index() < self.servers, "clients are never faulted");
+        ZkNode::Server(Box::new(Server::recover(
+            id,
+            self.servers,
+            self.params.clone(),
+            durable,
+        )))
     }
 }

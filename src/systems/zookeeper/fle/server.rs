@@ -3,13 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::engine::{
-    ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, TimerId, View,
-};
+use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
 
 use super::msg::{Msg, Notification, SyncMode, Txn};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, Zxid};
-use super::{Timer, ZkNode, ZkNote, ZkParams};
+use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
 type C<'a> = Ctx<'a, ZkNode>;
 
@@ -20,15 +18,12 @@ pub struct Server {
     voters: usize,
     p: ZkParams,
 
-    // Durable: survives a crash (the `acceptedEpoch`/`currentEpoch` files and
-    // the transaction log).
-    accepted_epoch: u64,
-    current_epoch: u64,
-    log: Vec<Txn>,
+    /// Working copy of the durable state (the `acceptedEpoch` and
+    /// `currentEpoch` files and the transaction log); the engine keeps what
+    /// has reached the disk ([`ZkDurable`]).
+    d: ZkDurable,
 
     // Volatile.
-    /// Bumped on every change of role; timers carry the value they were set in.
-    gen: u64,
     role: PeerRole,
     logical_clock: u64,
     current_vote: Option<Vote>,
@@ -61,7 +56,8 @@ struct Election {
     draining: bool,
     /// When the current poll comes back empty.
     deadline: SimTime,
-    timer: Option<(SimTime, TimerId)>,
+    /// When the pending poll timer fires, if one is pending.
+    timer: Option<SimTime>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +76,12 @@ struct Following {
     connect_started: SimTime,
     last_heard: SimTime,
     read_timeout: SimDuration,
-    /// The pending read-timeout check, if any.
-    read_timer: Option<(SimTime, TimerId)>,
+    /// When the pending read-timeout check fires, if one is pending.
+    read_timer: Option<SimTime>,
+    /// Written the epoch of LEADERINFO; ACKEPOCH goes once it is durable.
+    ack_epoch_pending: bool,
+    /// Written the epoch of NEWLEADER; its ACK goes once it is durable.
+    ack_newleader_pending: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -138,10 +138,7 @@ impl Server {
             me,
             voters,
             p,
-            accepted_epoch: 0,
-            current_epoch: 0,
-            log: Vec::new(),
-            gen: 0,
+            d: ZkDurable::default(),
             role: PeerRole::Looking(Election::idle()),
             logical_clock: 0,
             current_vote: None,
@@ -155,10 +152,26 @@ impl Server {
     /// Give a fresh server a durable history, as if it had restarted with it.
     #[cfg(test)]
     pub(super) fn set_durable(&mut self, accepted_epoch: u64, current_epoch: u64, log: Vec<Txn>) {
-        self.accepted_epoch = accepted_epoch;
-        self.current_epoch = current_epoch;
-        self.log = log;
+        self.d = ZkDurable {
+            accepted_epoch,
+            current_epoch,
+            log,
+        };
         self.last_processed = self.last_logged_zxid();
+    }
+
+    /// A restarted server: a fresh process with only its files. It replays its
+    /// whole log (FileTxnSnapLog restore), so it has processed all of it.
+    pub fn recover(me: NodeId, voters: usize, p: ZkParams, d: &ZkDurable) -> Self {
+        let mut s = Server::new(me, voters, p);
+        s.d = d.clone();
+        s.last_processed = s.last_logged_zxid();
+        s
+    }
+
+    /// The working copy of the durable state.
+    pub fn durable(&self) -> &ZkDurable {
+        &self.d
     }
 
     /// `myid` of this server.
@@ -167,21 +180,21 @@ impl Server {
     }
 
     pub fn current_epoch(&self) -> u64 {
-        self.current_epoch
+        self.d.current_epoch
     }
 
     pub fn accepted_epoch(&self) -> u64 {
-        self.accepted_epoch
+        self.d.accepted_epoch
     }
 
     /// Every logged transaction, committed or not, in zxid order.
     pub fn log(&self) -> &[Txn] {
-        &self.log
+        &self.d.log
     }
 
     /// `lastLoggedZxid`: includes proposals logged but never committed.
     pub fn last_logged_zxid(&self) -> Zxid {
-        self.log.last().map_or(Zxid(0), |t| t.zxid)
+        self.d.log.last().map_or(Zxid(0), |t| t.zxid)
     }
 
     pub fn state(&self) -> ServerState {
@@ -215,7 +228,7 @@ impl Server {
             },
             PeerRole::Following(f) => View {
                 role: Role::Follower,
-                term: self.accepted_epoch,
+                term: self.d.accepted_epoch,
                 leader: Some(f.leader),
                 serving: f.stage == FollowStage::Serving,
             },
@@ -242,23 +255,6 @@ impl Server {
         self.look_for_leader(ctx);
     }
 
-    pub fn on_crash(&mut self) {
-        let fresh = Server::new(self.me, self.voters, self.p.clone());
-        let durable = (
-            self.accepted_epoch,
-            self.current_epoch,
-            std::mem::take(&mut self.log),
-        );
-        let next_conn = self.next_conn;
-        *self = fresh;
-        (self.accepted_epoch, self.current_epoch, self.log) = durable;
-        // A restarted server opens new sockets: packets of its old connections
-        // can never arrive on them, so connection numbers are never reused.
-        self.next_conn = next_conn;
-        // A restarted server replays its whole log (FileTxnSnapLog restore).
-        self.last_processed = self.last_logged_zxid();
-    }
-
     /// Leave FOLLOWING/LEADING: close every connection and start an election.
     fn shutdown(&mut self, ctx: &mut C<'_>) {
         match &self.role {
@@ -281,16 +277,15 @@ impl Server {
     // ---------------------------------------------------------------- election
 
     fn init_vote(&self) -> (Sid, Zxid, u64) {
-        (self.sid(), self.last_logged_zxid(), self.current_epoch)
+        (self.sid(), self.last_logged_zxid(), self.d.current_epoch)
     }
 
     /// FastLeaderElection.java `lookForLeader`, entry.
     fn look_for_leader(&mut self, ctx: &mut C<'_>) {
-        self.gen += 1;
+        ctx.cancel_all_timers();
         self.logical_clock += 1;
-        ctx.record(Obs::ElectionRound {
-            term: self.logical_clock,
-        });
+        ctx.record(Obs::phase("looking"));
+        ctx.record(Obs::round(self.logical_clock));
         let not_timeout = self.p.min_notification_interval;
         self.role = PeerRole::Looking(Election {
             proposal: self.init_vote(),
@@ -317,18 +312,14 @@ impl Server {
 
     /// Make sure a poll timer fires at the election's deadline.
     fn arm_poll(&mut self, ctx: &mut C<'_>) {
-        let gen = self.gen;
         let PeerRole::Looking(e) = &mut self.role else {
             return;
         };
-        if let Some((at, id)) = e.timer {
-            if at <= e.deadline {
-                return; // fires first, then re-arms for the deadline
-            }
-            ctx.cancel_timer(id);
+        if e.timer.is_some_and(|at| at <= e.deadline) {
+            return; // fires first, then re-arms for the deadline
         }
-        let id = ctx.set_timer(e.deadline.since(ctx.now()), Timer::Poll { gen });
-        e.timer = Some((e.deadline, id));
+        ctx.set_timer(e.deadline.since(ctx.now()), Timer::Poll);
+        e.timer = Some(e.deadline);
     }
 
     fn on_poll(&mut self, ctx: &mut C<'_>) {
@@ -420,9 +411,7 @@ impl Server {
             ServerState::Looking => {
                 if n.election_epoch > self.logical_clock {
                     self.logical_clock = n.election_epoch;
-                    ctx.record(Obs::ElectionRound {
-                        term: self.logical_clock,
-                    });
+                    ctx.record(Obs::round(self.logical_clock));
                     let init = self.init_vote();
                     let PeerRole::Looking(e) = &mut self.role else {
                         unreachable!()
@@ -538,11 +527,9 @@ impl Server {
             ..end
         };
         self.current_vote = Some(end);
+        ctx.record(Obs::phase("decided"));
         if end.leader == self.sid() {
-            ctx.record(Obs::Elected {
-                leader: self.me,
-                term: self.logical_clock,
-            });
+            ctx.record(Obs::elected(self.me, self.logical_clock));
             ctx.record(Obs::Note(ZkNote::Decided {
                 leader: self.me,
                 peer_epoch: end.peer_epoch,
@@ -558,9 +545,12 @@ impl Server {
     // ---------------------------------------------------------------- follower
 
     fn follow(&mut self, ctx: &mut C<'_>, leader: NodeId) {
-        self.gen += 1;
+        ctx.cancel_all_timers();
+        // A restarted process opens new sockets: numbering connections with
+        // the incarnation means a packet of an old one is never taken for one
+        // of a new.
         self.next_conn += 1;
-        let conn = self.next_conn;
+        let conn = u64::from(ctx.incarnation()) << 32 | self.next_conn;
         self.role = PeerRole::Following(Following {
             leader,
             conn,
@@ -569,12 +559,14 @@ impl Server {
             last_heard: ctx.now(),
             read_timeout: self.p.connect_timeout(),
             read_timer: None,
+            ack_epoch_pending: false,
+            ack_newleader_pending: false,
         });
         ctx.send(
             leader,
             Msg::FollowerInfo {
                 conn,
-                accepted_epoch: self.accepted_epoch,
+                accepted_epoch: self.d.accepted_epoch,
             },
         );
         self.arm_read_check(ctx);
@@ -583,19 +575,15 @@ impl Server {
     /// Make sure a check fires when the leader has been silent for the read
     /// timeout (the socket's SO_TIMEOUT).
     fn arm_read_check(&mut self, ctx: &mut C<'_>) {
-        let gen = self.gen;
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
         let due = f.last_heard + f.read_timeout;
-        if let Some((at, id)) = f.read_timer {
-            if at <= due {
-                return; // fires first, then re-arms
-            }
-            ctx.cancel_timer(id);
+        if f.read_timer.is_some_and(|at| at <= due) {
+            return; // fires first, then re-arms
         }
-        let id = ctx.set_timer(due.since(ctx.now()), Timer::ReadCheck { gen });
-        f.read_timer = Some((due, id));
+        ctx.set_timer(due.since(ctx.now()), Timer::ReadCheck);
+        f.read_timer = Some(due);
     }
 
     fn on_read_check(&mut self, ctx: &mut C<'_>) {
@@ -605,9 +593,7 @@ impl Server {
         f.read_timer = None;
         if ctx.now() >= f.last_heard + f.read_timeout {
             let leader = f.leader;
-            ctx.record(Obs::Detected {
-                suspect: Some(leader),
-            });
+            ctx.record(Obs::detected(Some(leader)));
             self.shutdown(ctx);
         } else {
             self.arm_read_check(ctx);
@@ -615,7 +601,7 @@ impl Server {
     }
 
     fn on_reconnect(&mut self, ctx: &mut C<'_>) {
-        let accepted_epoch = self.accepted_epoch;
+        let accepted_epoch = self.d.accepted_epoch;
         if let PeerRole::Following(f) = &mut self.role {
             if let FollowStage::Connecting { .. } = f.stage {
                 ctx.send(
@@ -646,7 +632,6 @@ impl Server {
         if !self.is_my_leader(from, conn, now) {
             return;
         }
-        let gen = self.gen;
         let PeerRole::Following(f) = &mut self.role else {
             unreachable!()
         };
@@ -660,31 +645,31 @@ impl Server {
                         f.stage = FollowStage::Connecting {
                             attempt: attempt + 1,
                         };
-                        ctx.set_timer(self.p.leader_connect_retry_delay, Timer::Reconnect { gen });
+                        ctx.set_timer(
+                            self.p.leader_connect_retry_delay,
+                            Timer::Reconnect {
+                                attempt: attempt + 1,
+                            },
+                        );
                         return;
                     }
                 }
                 let leader = f.leader;
-                ctx.record(Obs::Detected {
-                    suspect: Some(leader),
-                });
+                ctx.record(Obs::detected(Some(leader)));
                 self.shutdown(ctx);
             }
             Msg::LeaderInfo { new_epoch, .. } => {
                 f.stage = FollowStage::Discovery;
                 f.read_timeout = self.p.init_timeout();
                 let (leader, conn) = (f.leader, f.conn);
-                if new_epoch > self.accepted_epoch {
-                    self.accepted_epoch = new_epoch;
-                    ctx.send(
-                        leader,
-                        Msg::AckEpoch {
-                            conn,
-                            current_epoch: Some(self.current_epoch),
-                            last_zxid: self.last_logged_zxid(),
-                        },
-                    );
-                } else if new_epoch == self.accepted_epoch {
+                ctx.record(Obs::phase("leader_bound"));
+                if new_epoch > self.d.accepted_epoch {
+                    // Learner.registerWithLeader: the acceptedEpoch file is
+                    // written (and fsynced) before ACKEPOCH goes out.
+                    f.ack_epoch_pending = true;
+                    self.write(ctx, ZkWrite::AcceptedEpoch(new_epoch));
+                    return;
+                } else if new_epoch == self.d.accepted_epoch {
                     ctx.send(
                         leader,
                         Msg::AckEpoch {
@@ -706,34 +691,37 @@ impl Server {
                 txns,
                 ..
             } => {
-                match mode {
-                    SyncMode::Snap => self.log = txns,
-                    SyncMode::Trunc | SyncMode::Diff => {
-                        if mode == SyncMode::Trunc {
-                            self.log.retain(|t| t.zxid <= truncate_to);
-                        }
-                        let last = self.last_logged_zxid();
-                        self.log.extend(txns.into_iter().filter(|t| t.zxid > last));
-                    }
-                }
+                self.write(
+                    ctx,
+                    ZkWrite::Sync {
+                        mode,
+                        truncate_to,
+                        txns,
+                    },
+                );
                 self.last_processed = self.last_processed.min(self.last_logged_zxid());
             }
             Msg::NewLeader { epoch, .. } => {
-                // Transactions of the sync are in the log: take the epoch, ack.
-                self.current_epoch = epoch;
+                // The sync's transactions are in the log; the currentEpoch
+                // file is written, then NEWLEADER is acked.
                 f.stage = FollowStage::Synced;
                 f.read_timeout = self.p.sync_timeout();
-                ctx.send(f.leader, Msg::AckNewLeader { conn: f.conn });
-                self.arm_read_check(ctx);
+                f.ack_newleader_pending = true;
+                self.write(ctx, ZkWrite::CurrentEpoch(epoch));
             }
             Msg::UpToDate { .. } => {
                 f.stage = FollowStage::Serving;
                 self.last_processed = self.last_processed.max(self.last_logged_zxid());
+                ctx.record(Obs::phase("serving"));
             }
             Msg::Proposal { txn, .. } => {
                 let (leader, conn) = (f.leader, f.conn);
                 if txn.zxid > self.last_logged_zxid() {
-                    self.log.push(txn);
+                    // SyncRequestProcessor logs it; SendAckRequestProcessor
+                    // acks once the log is flushed.
+                    let fsync = self.p.force_sync;
+                    self.write(ctx, ZkWrite::Append { txn, fsync });
+                    return;
                 }
                 ctx.send(
                     leader,
@@ -755,9 +743,12 @@ impl Server {
         if zxid <= self.last_processed {
             return;
         }
-        let start = self.log.partition_point(|t| t.zxid <= self.last_processed);
-        let end = self.log.partition_point(|t| t.zxid <= zxid);
-        for t in &self.log[start..end] {
+        let start = self
+            .d
+            .log
+            .partition_point(|t| t.zxid <= self.last_processed);
+        let end = self.d.log.partition_point(|t| t.zxid <= zxid);
+        for t in &self.d.log[start..end] {
             if t.origin != self.me {
                 continue;
             }
@@ -779,9 +770,9 @@ impl Server {
     // ---------------------------------------------------------------- leader
 
     fn lead(&mut self, ctx: &mut C<'_>) {
-        self.gen += 1;
+        ctx.cancel_all_timers();
         let l = Leading {
-            epoch_candidate: self.accepted_epoch + 1,
+            epoch_candidate: self.d.accepted_epoch + 1,
             new_epoch: None,
             connecting: BTreeSet::from([self.me]),
             electing: BTreeSet::new(),
@@ -794,7 +785,7 @@ impl Server {
             counter: 0,
             outstanding: VecDeque::new(),
             last_committed: Zxid(0),
-            summary: (self.current_epoch, self.last_logged_zxid()),
+            summary: (self.d.current_epoch, self.last_logged_zxid()),
         };
         self.role = PeerRole::Leading(Box::new(l));
         self.arm_phase(ctx, 0);
@@ -809,8 +800,7 @@ impl Server {
     }
 
     fn arm_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
-        let gen = self.gen;
-        ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { gen, phase });
+        ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { phase });
     }
 
     fn on_leader_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
@@ -851,7 +841,7 @@ impl Server {
             }
         }
         l.electing.insert(me);
-        self.accepted_epoch = epoch;
+        self.write(ctx, ZkWrite::AcceptedEpoch(epoch));
         self.arm_phase(ctx, 1);
         self.try_epoch_quorum(ctx);
     }
@@ -879,7 +869,8 @@ impl Server {
             summary: self.leading().summary,
             quorum: self.leading().electing.iter().copied().collect(),
         }));
-        self.current_epoch = epoch;
+        ctx.record(Obs::phase("epoch_agreed"));
+        self.write(ctx, ZkWrite::CurrentEpoch(epoch));
         self.arm_phase(ctx, 2);
         for id in waiting {
             self.sync_learner(ctx, id);
@@ -898,15 +889,15 @@ impl Server {
         let (mode, truncate_to, txns) = if peer_last == leader_last {
             (SyncMode::Diff, Zxid(0), Vec::new())
         } else {
-            let idx = self.log.partition_point(|t| t.zxid < peer_last);
-            let found = self.log.get(idx).is_some_and(|t| t.zxid == peer_last);
+            let idx = self.d.log.partition_point(|t| t.zxid < peer_last);
+            let found = self.d.log.get(idx).is_some_and(|t| t.zxid == peer_last);
             if found || peer_last == Zxid(0) {
                 let from = if found { idx + 1 } else { 0 };
-                let missing = self.log.len() - from;
+                let missing = self.d.log.len() - from;
                 if missing > commit_log_count {
-                    (SyncMode::Snap, Zxid(0), self.log.clone())
+                    (SyncMode::Snap, Zxid(0), self.d.log.clone())
                 } else {
-                    (SyncMode::Diff, Zxid(0), self.log[from..].to_vec())
+                    (SyncMode::Diff, Zxid(0), self.d.log[from..].to_vec())
                 }
             } else {
                 // The learner has transactions this leader never had.
@@ -914,16 +905,16 @@ impl Server {
                 let truncate_to = if keep == 0 {
                     Zxid(0)
                 } else {
-                    self.log[keep - 1].zxid
+                    self.d.log[keep - 1].zxid
                 };
-                if keep == 0 || self.log.len() - keep > commit_log_count {
-                    (SyncMode::Snap, Zxid(0), self.log.clone())
+                if keep == 0 || self.d.log.len() - keep > commit_log_count {
+                    (SyncMode::Snap, Zxid(0), self.d.log.clone())
                 } else {
-                    (SyncMode::Trunc, truncate_to, self.log[keep..].to_vec())
+                    (SyncMode::Trunc, truncate_to, self.d.log[keep..].to_vec())
                 }
             }
         };
-        let epoch = self.current_epoch;
+        let epoch = self.d.current_epoch;
         ctx.send(
             id,
             Msg::Sync {
@@ -961,13 +952,9 @@ impl Server {
             }
         }
         self.last_processed = last;
-        ctx.record(Obs::Serving {
-            leader: me,
-            term: epoch,
-        });
+        ctx.record(Obs::serving(me, epoch));
         ctx.record(Obs::Note(ZkNote::Established { leader: me, epoch }));
-        let gen = self.gen;
-        ctx.set_timer(half(self.p.tick), Timer::Tick { gen });
+        ctx.set_timer(half(self.p.tick), Timer::Tick);
     }
 
     /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
@@ -986,7 +973,7 @@ impl Server {
                 .count();
             if !is_quorum(synced, voters) {
                 // "Not sufficient followers synced"
-                ctx.record(Obs::Detected { suspect: None });
+                ctx.record(Obs::detected(None));
                 self.shutdown(ctx);
                 return;
             }
@@ -1001,8 +988,7 @@ impl Server {
                 ctx.send(id, Msg::Ping { conn: h.conn });
             }
         }
-        let gen = self.gen;
-        ctx.set_timer(half(self.p.tick), Timer::Tick { gen });
+        ctx.set_timer(half(self.p.tick), Timer::Tick);
     }
 
     fn leader_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
@@ -1119,8 +1105,7 @@ impl Server {
 
     /// Leader.java `propose`: log, self-ack, send PROPOSAL to the followers.
     fn propose(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
-        let me = self.me;
-        let epoch = self.current_epoch;
+        let epoch = self.d.current_epoch;
         let l = self.leading();
         l.counter += 1;
         if l.counter >= 0xffff_ffff {
@@ -1134,14 +1119,16 @@ impl Server {
             client,
             op: op.id,
         };
-        l.outstanding.push_back((txn.zxid, BTreeSet::from([me])));
+        // The leader's own ACK counts once its log write is durable
+        // (`on_persisted`).
+        l.outstanding.push_back((txn.zxid, BTreeSet::new()));
         for (&id, h) in &l.handlers {
             if h.forwarding() {
                 ctx.send(id, Msg::Proposal { conn: h.conn, txn });
             }
         }
-        self.log.push(txn);
-        self.try_commit(ctx);
+        let fsync = self.p.force_sync;
+        self.write(ctx, ZkWrite::Append { txn, fsync });
     }
 
     /// Commit, in zxid order, every outstanding proposal a quorum acked.
@@ -1254,33 +1241,71 @@ impl Server {
     }
 
     pub fn on_timer(&mut self, ctx: &mut C<'_>, timer: Timer) {
-        let gen = match timer {
-            Timer::Poll { gen }
-            | Timer::ReadCheck { gen }
-            | Timer::Reconnect { gen }
-            | Timer::LeaderPhase { gen, .. }
-            | Timer::Tick { gen } => gen,
-            _ => unreachable!("client timer on a server"),
-        };
-        if gen != self.gen {
-            return;
-        }
         match timer {
-            Timer::Poll { .. } => self.on_poll(ctx),
-            Timer::ReadCheck { .. } => self.on_read_check(ctx),
+            Timer::Poll => self.on_poll(ctx),
+            Timer::ReadCheck => self.on_read_check(ctx),
             Timer::Reconnect { .. } => self.on_reconnect(ctx),
-            Timer::LeaderPhase { phase, .. } => self.on_leader_phase(ctx, phase),
-            Timer::Tick { .. } => self.on_tick(ctx),
-            _ => unreachable!(),
+            Timer::LeaderPhase { phase } => self.on_leader_phase(ctx, phase),
+            Timer::Tick => self.on_tick(ctx),
+            _ => unreachable!("client timer on a server"),
+        }
+    }
+
+    /// Apply `w` to the working copy and ask the engine to make it durable.
+    fn write(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+        use crate::engine::Durable;
+        self.d.apply(&w);
+        ctx.persist(w);
+    }
+
+    /// A write reached the disk: send what waited for it.
+    pub fn on_persisted(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+        let me = self.me;
+        let current_epoch = self.d.current_epoch;
+        let last_zxid = self.last_logged_zxid();
+        match (&mut self.role, w) {
+            (PeerRole::Following(f), ZkWrite::AcceptedEpoch(_)) if f.ack_epoch_pending => {
+                f.ack_epoch_pending = false;
+                let (leader, conn) = (f.leader, f.conn);
+                ctx.send(
+                    leader,
+                    Msg::AckEpoch {
+                        conn,
+                        current_epoch: Some(current_epoch),
+                        last_zxid,
+                    },
+                );
+                self.arm_read_check(ctx);
+            }
+            (PeerRole::Following(f), ZkWrite::CurrentEpoch(_)) if f.ack_newleader_pending => {
+                f.ack_newleader_pending = false;
+                ctx.send(f.leader, Msg::AckNewLeader { conn: f.conn });
+                ctx.record(Obs::phase("synced"));
+                self.arm_read_check(ctx);
+            }
+            (PeerRole::Following(f), ZkWrite::Append { txn, .. }) => {
+                ctx.send(
+                    f.leader,
+                    Msg::Ack {
+                        conn: f.conn,
+                        zxid: txn.zxid,
+                    },
+                );
+            }
+            (PeerRole::Leading(l), ZkWrite::Append { txn, .. }) => {
+                if let Ok(i) = l.outstanding.binary_search_by_key(&txn.zxid, |(z, _)| *z) {
+                    l.outstanding[i].1.insert(me);
+                    self.try_commit(ctx);
+                }
+            }
+            _ => {}
         }
     }
 
     pub fn on_link_reset(&mut self, ctx: &mut C<'_>, peer: NodeId) {
         match &mut self.role {
             PeerRole::Following(f) if f.leader == peer => {
-                ctx.record(Obs::Detected {
-                    suspect: Some(peer),
-                });
+                ctx.record(Obs::detected(Some(peer)));
                 self.shutdown(ctx);
             }
             PeerRole::Leading(l) => {

@@ -21,7 +21,8 @@ fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfi
             rate_per_s: 20.0,
             ..LoadConfig::default()
         },
-        trace: false,
+        record_ops: true,
+        ..SimConfig::default()
     }
 }
 
@@ -43,7 +44,7 @@ fn serving(out: &SimOutput) -> Vec<(f64, NodeId, u64)> {
     out.records
         .iter()
         .filter_map(|r| match r.obs {
-            Obs::Serving { leader, term } => Some((r.at.as_ms_f64(), leader, term)),
+            Obs::Serving { leader, term, .. } => Some((r.at.as_ms_f64(), leader, term)),
             _ => None,
         })
         .collect()
@@ -276,7 +277,7 @@ fn an_isolated_leader_steps_down_and_the_majority_elects_another() {
     let stepped_down = out.records.iter().any(|r| {
         r.node == NodeId(4)
             && r.at.as_ms_f64() > 5_000.0
-            && matches!(r.obs, Obs::Detected { suspect: None })
+            && matches!(r.obs, Obs::Detected { suspect: None, .. })
     });
     assert!(stepped_down);
     let s = serving(&out);
@@ -326,6 +327,10 @@ mod properties {
 
         fn servers(&self) -> usize {
             self.inner.servers
+        }
+
+        fn recover(&self, id: Id, durable: &crate::systems::zookeeper::fle::ZkDurable) -> ZkNode {
+            self.inner.recover(id, durable)
         }
 
         fn build(&self, clients: usize) -> (Vec<ZkNode>, ZkChecker) {
