@@ -1,44 +1,31 @@
 //! Where a result comes from: electbench version, git commit and whether the
-//! tree was dirty, and (for the sidecar) the machine and the wall clock.
+//! tree was dirty (all three fixed when the binary is built), and (for the
+//! sidecar) the machine and the wall clock.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The provenance columns that do not come from the workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provenance {
     pub electbench_version: String,
-    /// Full git commit hash of the source tree, or `unknown`.
+    /// Full git commit hash of the source tree the binary was built from, or
+    /// `unknown`.
     pub commit: String,
-    /// `true`/`false`: tracked files differ from the commit; empty if unknown.
+    /// `true`/`false`: at build time the crate's tracked sources differed
+    /// from the commit; empty if unknown.
     pub dirty: String,
 }
 
 impl Provenance {
-    /// Ask git about the tree this binary was built from.
+    /// The tree this binary was built from, as `build.rs` saw it at build
+    /// time. Nothing is asked of git here: the checkout the binary happens to
+    /// run in may be at another commit, and results must describe the code
+    /// that produced them.
     pub fn detect() -> Self {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        };
-        let commit = git(&["rev-parse", "HEAD"]);
-        let dirty = commit
-            .as_ref()
-            .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
-            .map(|s| (!s.is_empty()).to_string())
-            .unwrap_or_default();
         Provenance {
             electbench_version: env!("CARGO_PKG_VERSION").to_string(),
-            commit: commit.unwrap_or_else(|| "unknown".into()),
-            dirty,
+            commit: env!("ELECTBENCH_GIT_COMMIT").to_string(),
+            dirty: env!("ELECTBENCH_GIT_DIRTY").to_string(),
         }
     }
 }
