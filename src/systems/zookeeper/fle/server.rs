@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
 
 use super::msg::{Msg, Notification, SyncMode, Txn};
-use super::vote::{beats, is_quorum, ServerState, Sid, Vote, Zxid};
+use super::vote::{beats, is_quorum, ServerState, Sid, Vote, VoteSet, Zxid};
 use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
 type C<'a> = Ctx<'a, ZkNode>;
@@ -48,8 +48,8 @@ enum PeerRole {
 struct Election {
     /// (leader, zxid, peer epoch) currently proposed.
     proposal: (Sid, Zxid, u64),
-    recvset: BTreeMap<Sid, Vote>,
-    outofelection: BTreeMap<Sid, Vote>,
+    recvset: VoteSet,
+    outofelection: VoteSet,
     /// Current poll timeout (`notTimeout`), doubling on each empty poll.
     not_timeout: SimDuration,
     /// True while draining the queue for `finalizeWait` after a quorum agreed.
@@ -289,8 +289,8 @@ impl Server {
         let not_timeout = self.p.min_notification_interval;
         self.role = PeerRole::Looking(Election {
             proposal: self.init_vote(),
-            recvset: BTreeMap::new(),
-            outofelection: BTreeMap::new(),
+            recvset: VoteSet::default(),
+            outofelection: VoteSet::default(),
             not_timeout,
             draining: false,
             deadline: ctx.now() + not_timeout,
@@ -449,7 +449,7 @@ impl Server {
                     },
                 );
                 let target = e.vote(clock);
-                let agree = e.recvset.values().filter(|v| v.matches(&target)).count();
+                let agree = e.recvset.matching(&target);
                 if is_quorum(agree, self.voters) {
                     e.draining = true;
                     e.deadline = now + finalize_wait;
@@ -498,7 +498,7 @@ impl Server {
         };
         if n.election_epoch == clock {
             e.recvset.insert(n.sid, vote);
-            let agree = e.recvset.values().filter(|v| v.matches(&vote)).count();
+            let agree = e.recvset.matching(&vote);
             if is_quorum(agree, voters)
                 && check_leader(&e.recvset, n.leader, n.election_epoch, me, clock)
             {
@@ -506,11 +506,7 @@ impl Server {
             }
         }
         e.outofelection.insert(n.sid, vote);
-        let agree = e
-            .outofelection
-            .values()
-            .filter(|v| v.matches(&vote))
-            .count();
+        let agree = e.outofelection.matching(&vote);
         if is_quorum(agree, voters)
             && check_leader(&e.outofelection, n.leader, n.election_epoch, me, clock)
         {
@@ -1344,8 +1340,8 @@ impl Election {
     fn idle() -> Self {
         Election {
             proposal: (0, Zxid(0), 0),
-            recvset: BTreeMap::new(),
-            outofelection: BTreeMap::new(),
+            recvset: VoteSet::default(),
+            outofelection: VoteSet::default(),
             not_timeout: SimDuration::ZERO,
             draining: false,
             deadline: SimTime::ZERO,
@@ -1360,13 +1356,7 @@ fn half(d: SimDuration) -> SimDuration {
 
 /// FastLeaderElection.java `checkLeader`: a candidate other than me must be in
 /// the vote set saying LEADING; if it is me, the election epoch must be mine.
-fn check_leader(
-    votes: &BTreeMap<Sid, Vote>,
-    leader: Sid,
-    election_epoch: u64,
-    me: Sid,
-    clock: u64,
-) -> bool {
+fn check_leader(votes: &VoteSet, leader: Sid, election_epoch: u64, me: Sid, clock: u64) -> bool {
     if leader != me {
         votes
             .get(&leader)

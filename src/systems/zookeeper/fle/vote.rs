@@ -1,5 +1,6 @@
 //! Identifiers and the vote rules of FastLeaderElection.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A ZooKeeper transaction id: `epoch << 32 | counter` (ZxidUtils.java).
@@ -61,6 +62,87 @@ impl Vote {
         } else {
             self.leader == other.leader && self.peer_epoch == other.peer_epoch
         }
+    }
+}
+
+/// Full key of a vote: what two votes share when either is LOOKING.
+type FullKey = (Sid, Zxid, u64, u64);
+
+fn full_key(v: &Vote) -> FullKey {
+    (v.leader, v.zxid, v.election_epoch, v.peer_epoch)
+}
+
+/// The votes one election holds (`recvset`, `outofelection`): the latest vote
+/// of each server, with tallies kept as votes come and go, so "how many votes
+/// match this one" costs a map lookup instead of a scan of every server's
+/// vote. `lookForLeader`'s `termPredicate` scans; the count is the same
+/// ([`Vote::matches`] on each vote), only cheaper for large ensembles.
+#[derive(Clone, Debug, Default)]
+pub struct VoteSet {
+    by_sid: BTreeMap<Sid, Vote>,
+    /// Every vote by full key.
+    full: BTreeMap<FullKey, u32>,
+    /// LOOKING votes by full key.
+    looking: BTreeMap<FullKey, u32>,
+    /// FOLLOWING/LEADING votes by (leader, peer epoch).
+    settled: BTreeMap<(Sid, u64), u32>,
+}
+
+fn bump<K: Ord>(m: &mut BTreeMap<K, u32>, k: K, up: bool) {
+    if up {
+        *m.entry(k).or_insert(0) += 1;
+    } else if let Some(c) = m.get_mut(&k) {
+        *c -= 1;
+        if *c == 0 {
+            m.remove(&k);
+        }
+    }
+}
+
+impl VoteSet {
+    fn count(&mut self, v: &Vote, up: bool) {
+        bump(&mut self.full, full_key(v), up);
+        if v.state == ServerState::Looking {
+            bump(&mut self.looking, full_key(v), up);
+        } else {
+            bump(&mut self.settled, (v.leader, v.peer_epoch), up);
+        }
+    }
+
+    /// Record `v` as `sid`'s latest vote.
+    pub fn insert(&mut self, sid: Sid, v: Vote) {
+        if let Some(old) = self.by_sid.insert(sid, v) {
+            self.count(&old, false);
+        }
+        self.count(&v, true);
+    }
+
+    pub fn clear(&mut self) {
+        *self = VoteSet::default();
+    }
+
+    pub fn get(&self, sid: &Sid) -> Option<&Vote> {
+        self.by_sid.get(sid)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Sid, &Vote)> {
+        self.by_sid.iter()
+    }
+
+    /// How many held votes match `target` ([`Vote::matches`]).
+    pub fn matching(&self, target: &Vote) -> usize {
+        let get = |m: &BTreeMap<FullKey, u32>| m.get(&full_key(target)).copied().unwrap_or(0);
+        let n = if target.state == ServerState::Looking {
+            get(&self.full)
+        } else {
+            get(&self.looking)
+                + self
+                    .settled
+                    .get(&(target.leader, target.peer_epoch))
+                    .copied()
+                    .unwrap_or(0)
+        };
+        n as usize
     }
 }
 
@@ -127,6 +209,33 @@ mod tests {
         let f = v(3, 10, 4, 1, Following);
         assert!(f.matches(&v(3, 99, 7, 1, Leading)));
         assert!(!f.matches(&v(3, 10, 4, 2, Leading)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vote_set_counts_what_a_scan_counts(
+            ops in proptest::collection::vec(
+                (1u64..6, 1u64..4, 0u64..3, 1u64..3, 1u64..3, 0u8..3),
+                0..60,
+            ),
+            target in (1u64..4, 0u64..3, 1u64..3, 1u64..3, 0u8..3),
+        ) {
+            let state = |k: u8| match k {
+                0 => ServerState::Looking,
+                1 => ServerState::Following,
+                _ => ServerState::Leading,
+            };
+            let mut set = VoteSet::default();
+            let mut naive: BTreeMap<Sid, Vote> = BTreeMap::new();
+            for (sid, leader, zxid, ee, pe, st) in ops {
+                let vote = v(leader, zxid, ee, pe, state(st));
+                set.insert(sid, vote);
+                naive.insert(sid, vote);
+            }
+            let t = v(target.0, target.1, target.2, target.3, state(target.4));
+            let want = naive.values().filter(|x| x.matches(&t)).count();
+            proptest::prop_assert_eq!(set.matching(&t), want);
+        }
     }
 
     #[test]
