@@ -41,9 +41,20 @@ impl DiskConfig {
             && self.throughput_bytes_per_s.is_none()
     }
 
-    /// Time one write of `bytes` takes on an idle disk.
-    pub fn cost(&self, bytes: u64, rng: &mut Rng, normals: &mut rng::Normals) -> SimDuration {
-        let fsync = self.fsync.sample_with(rng, normals);
+    /// Time one write of `bytes` takes on an idle disk; `fsync` false skips
+    /// the fsync (and its draw).
+    pub fn cost(
+        &self,
+        bytes: u64,
+        fsync: bool,
+        rng: &mut Rng,
+        normals: &mut rng::Normals,
+    ) -> SimDuration {
+        let fsync = if fsync {
+            self.fsync.sample_with(rng, normals)
+        } else {
+            SimDuration::ZERO
+        };
         let size = match self.throughput_bytes_per_s {
             Some(bps) if bps > 0.0 => SimDuration::from_ms_f64(bytes as f64 / bps * 1e3),
             _ => SimDuration::ZERO,
@@ -62,7 +73,7 @@ mod tests {
         assert!(d.is_instant());
         let mut r = rng::stream(1, "t", 0);
         assert_eq!(
-            d.cost(1 << 30, &mut r, &mut rng::Normals::default()),
+            d.cost(1 << 30, true, &mut r, &mut rng::Normals::default()),
             SimDuration::ZERO
         );
     }
@@ -77,8 +88,13 @@ mod tests {
         let mut r = rng::stream(1, "t", 0);
         // 50 MB at 100 MB/s is 500 ms, plus the 2 ms fsync.
         assert_eq!(
-            d.cost(50_000_000, &mut r, &mut rng::Normals::default()),
+            d.cost(50_000_000, true, &mut r, &mut rng::Normals::default()),
             SimDuration::from_ms(502)
+        );
+        assert_eq!(
+            d.cost(50_000_000, false, &mut r, &mut rng::Normals::default()),
+            SimDuration::from_ms(500),
+            "without fsync only the size costs"
         );
     }
 }

@@ -14,6 +14,8 @@ pub mod net;
 pub mod rng;
 pub mod sim;
 pub mod stats;
+#[cfg(test)]
+mod tests;
 mod time;
 
 use std::fmt;
@@ -239,6 +241,13 @@ pub trait Durable: Clone + Default + fmt::Debug {
     fn bytes(w: &Self::Write) -> u64 {
         let _ = w;
         0
+    }
+    /// Whether `w` waits for an fsync (a system may turn fsync off, like
+    /// ZooKeeper's `zookeeper.forceSync = no`; the write then costs only its
+    /// size).
+    fn fsync(w: &Self::Write) -> bool {
+        let _ = w;
+        true
     }
 }
 

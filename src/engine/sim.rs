@@ -713,6 +713,7 @@ impl<'m, M: Model> Sim<'m, M> {
             } else {
                 let cost = self.cfg.disk.cost(
                     <M::Node as Node>::Durable::bytes(&write),
+                    <M::Node as Node>::Durable::fsync(&write),
                     &mut self.disk_rngs[i],
                     &mut self.disk_normals,
                 );

@@ -48,6 +48,10 @@ impl ZkDurable {
 impl Durable for ZkDurable {
     type Write = ZkWrite;
 
+    fn fsync(w: &ZkWrite) -> bool {
+        !matches!(w, ZkWrite::Append { fsync: false, .. })
+    }
+
     fn apply(&mut self, w: &ZkWrite) {
         match w {
             ZkWrite::AcceptedEpoch(e) => self.accepted_epoch = *e,

@@ -71,8 +71,10 @@ pub use msg::{Msg, Txn};
 pub use params::ZkParams;
 pub use server::Server;
 
+use crate::engine::sim::SimOutput;
 use crate::engine::{ClientOp, Ctx, Model, Node, NodeId, View};
-use crate::systems::{ColumnSpec, GroupSpec, Params, PathInfo};
+use crate::engine::{Obs, Scope};
+use crate::systems::{Better, ColumnSpec, GroupSpec, Params, PathInfo};
 use crate::workload::Workload;
 
 use vote::Zxid;
@@ -96,8 +98,67 @@ pub const PATH: PathInfo = PathInfo {
     prepare: crate::runner::prepare::<Fle>,
 };
 
-/// The result columns this path adds.
-const COLUMNS: &[ColumnSpec] = &[];
+/// The result columns this path adds: `recover_ms` split into Zab's two
+/// phases.
+const COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec {
+        name: "discovery_ms",
+        unit: "ms",
+        better: Better::Lower,
+        doc: "Zab discovery after the fault: from the new leader's election to a quorum's \
+              ACKEPOCH for its epoch (`epoch_agreed`); empty without a new leader serving.",
+    },
+    ColumnSpec {
+        name: "sync_ms",
+        unit: "ms",
+        better: Better::Lower,
+        doc: "Zab synchronisation after the fault: from `epoch_agreed` to a quorum's ACK of \
+              NEWLEADER (the leader serves); discovery_ms + sync_ms = recover_ms.",
+    },
+];
+
+/// `discovery_ms` and `sync_ms` of a trial: the phases of the leader that
+/// first serves after the first applied fault.
+fn zab_phases(out: &SimOutput) -> Vec<Option<f64>> {
+    let none = vec![None, None];
+    let Some(t0) = out.faults.iter().find(|f| f.applied).map(|f| f.at) else {
+        return none;
+    };
+    let Some((served, leader)) = out.records.iter().find_map(|r| match r.obs {
+        Obs::Serving {
+            leader,
+            scope: Scope::Whole,
+            ..
+        } if r.at > t0 => Some((r.at, leader)),
+        _ => None,
+    }) else {
+        return none;
+    };
+    let last = |want: &dyn Fn(&Obs<()>) -> bool| {
+        out.records
+            .iter()
+            .filter(|r| r.node == leader && r.at >= t0 && r.at <= served && want(&r.obs))
+            .map(|r| r.at)
+            .next_back()
+    };
+    let elected = last(&|o| matches!(o, Obs::Elected { .. }));
+    let agreed = last(&|o| {
+        matches!(
+            o,
+            Obs::Phase {
+                name: "epoch_agreed",
+                ..
+            }
+        )
+    });
+    match (elected, agreed) {
+        (Some(e), Some(a)) => vec![
+            Some(a.since(e).as_ms_f64()),
+            Some(served.since(a).as_ms_f64()),
+        ],
+        _ => none,
+    }
+}
 
 /// Timers of servers and clients, keyed by value: setting one replaces the
 /// pending timer equal to it, and a change of role cancels them all.
@@ -239,6 +300,10 @@ impl Fle {
 impl crate::runner::FromWorkload for Fle {
     fn from_workload(w: &Workload) -> Self {
         Fle::new(w.nodes, &w.params)
+    }
+
+    fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
+        zab_phases(out)
     }
 }
 

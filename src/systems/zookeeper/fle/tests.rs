@@ -399,3 +399,75 @@ mod properties {
         }
     }
 }
+
+mod disk {
+    //! The fsync points: a follower writes acceptedEpoch before ACKEPOCH, the
+    //! sync and currentEpoch before acking NEWLEADER, and each proposal
+    //! before acking it; the leader counts its own ACK once its log write is
+    //! durable.
+
+    use super::*;
+    use crate::engine::disk::DiskConfig;
+    use crate::engine::net::Latency;
+    use crate::engine::SimTime;
+    use crate::metrics::{self, TrialMetrics};
+
+    fn failover(fsync_ms: f64, force_sync: &str) -> TrialMetrics {
+        let mut p = PATH.default_params(&[5]);
+        p.set_value(
+            "zookeeper.forceSync",
+            &crate::systems::ParamValue::Enum(if force_sync == "yes" { "yes" } else { "no" }),
+            &[5],
+        )
+        .unwrap();
+        let model = Fle::new(5, &p);
+        let c = SimConfig {
+            net: NetConfig {
+                latency: Latency::Constant { ms: 0.5 },
+                ..NetConfig::default()
+            },
+            disk: DiskConfig {
+                fsync: Latency::Constant { ms: fsync_ms },
+                throughput_bytes_per_s: None,
+            },
+            ..cfg(
+                11,
+                20,
+                1,
+                vec![at(
+                    8_000,
+                    Action::Crash { host_alive: true },
+                    Target::Leader,
+                    None,
+                )],
+            )
+        };
+        let mut out = run_trial(&model, &c, None);
+        assert_clean(&out);
+        metrics::compute(&mut out, SimTime::ZERO)
+    }
+
+    #[test]
+    fn fsync_time_lands_between_election_and_serving() {
+        let none = failover(0.0, "yes");
+        let slow = failover(10.0, "yes");
+        let recover = |m: &TrialMetrics| m.recover_ms.expect("a new leader serves");
+        // Discovery waits for one fsync (acceptedEpoch), sync for two (the
+        // log, then currentEpoch) on the followers of the quorum.
+        assert!(recover(&none) < 10.0, "{}", recover(&none));
+        assert!(recover(&slow) >= 30.0, "{}", recover(&slow));
+        // A write is acked after the leader's and a follower's fsync.
+        assert!(slow.commit_latency_us[0].unwrap() >= 10_000);
+        assert!(none.commit_latency_us[0].unwrap() < 10_000);
+    }
+
+    #[test]
+    fn force_sync_no_skips_the_log_fsync_but_not_the_epoch_files() {
+        let unsynced = failover(10.0, "no");
+        assert!(unsynced.commit_latency_us[0].unwrap() < 10_000);
+        assert!(
+            unsynced.recover_ms.unwrap() >= 10.0,
+            "epoch files still fsync"
+        );
+    }
+}
