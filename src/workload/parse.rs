@@ -46,6 +46,7 @@ const TOP_KEYS: &[&str] = &[
     "seed",
     "trials",
     "nodes",
+    "topology",
     "duration_ms",
     "network",
     "clients",
@@ -97,7 +98,14 @@ pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
 
 /// Parse and validate workload `text`; `file` labels errors and the plan.
 pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
-    let mut r = Reader::new(file, text);
+    parse_in(file, text, systems::paths())
+}
+
+/// [`parse`] with `paths` standing for the registry. The tests use it to
+/// exercise rules (several node groups, path target words, typed parameters)
+/// that no registered path needs yet.
+fn parse_in(file: &str, text: &str, paths: &'static [PathInfo]) -> Result<Plan, WorkloadError> {
+    let mut r = Reader::new(file, text, paths);
     let doc = ImDocument::parse(text).map_err(|e| {
         let line = e.span().map(|s| r.line(s.start));
         let message = e
@@ -129,11 +137,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
     let mut points = Vec::with_capacity(total);
     points.push(Point {
         index: 0,
-        values: r
-            .sweeps
-            .iter()
-            .map(|s| AxisValue::Num(s.elems[0].v))
-            .collect(),
+        values: r.sweeps.iter().map(|s| s.elems[0].axis()).collect(),
         workload: first,
     });
     for index in 1..total {
@@ -145,11 +149,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         let (workload, _) = r.workload(&root)?;
         points.push(Point {
             index,
-            values: r
-                .sweeps
-                .iter()
-                .map(|s| AxisValue::Num(s.elems[s.chosen].v))
-                .collect(),
+            values: r.sweeps.iter().map(|s| s.elems[s.chosen].axis()).collect(),
             workload,
         });
     }
@@ -160,7 +160,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         .map(|s| Axis {
             column: s.column.clone(),
             line: s.line,
-            values: s.elems.iter().map(|e| AxisValue::Num(e.v)).collect(),
+            values: s.elems.iter().map(Elem::axis).collect(),
         })
         .collect();
     Ok(Plan {
@@ -240,24 +240,64 @@ struct Num {
     at: Lit,
 }
 
-/// A list of numbers standing for one sweep axis.
+/// One value of a sweepable field: a number, or the bool or word of a typed
+/// parameter.
+#[derive(Clone, Debug)]
+enum Scalar {
+    Num(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// A sweepable value as read, with its place in the file.
+#[derive(Clone, Debug)]
+struct Elem {
+    v: Scalar,
+    at: Lit,
+}
+
+impl Elem {
+    /// The value as an axis value: bools and words become text, so a result
+    /// column shows them as written.
+    fn axis(&self) -> AxisValue {
+        match &self.v {
+            Scalar::Num(v) => AxisValue::Num(*v),
+            Scalar::Bool(b) => AxisValue::Text(b.to_string()),
+            Scalar::Str(s) => AxisValue::Text(s.clone()),
+        }
+    }
+
+    /// The number of an element read as [`Kind::Int`] or [`Kind::Float`].
+    fn into_num(self) -> Num {
+        match self.v {
+            Scalar::Num(v) => Num { v, at: self.at },
+            other => unreachable!("a numeric field read a non-number: {other:?}"),
+        }
+    }
+}
+
+/// A list of values standing for one sweep axis.
 struct Sweep {
     column: String,
     /// Byte offset of the list, for document order.
     offset: usize,
     line: usize,
-    elems: Vec<Num>,
+    elems: Vec<Elem>,
     /// Index of the value the current walk uses.
     chosen: usize,
 }
 
-/// What a numeric field accepts.
+/// What a sweepable field accepts.
 #[derive(Copy, Clone, PartialEq, Eq)]
 enum Kind {
     /// A TOML integer only.
     Int,
     /// A TOML integer or float.
     Float,
+    /// A TOML boolean.
+    Bool,
+    /// A TOML string.
+    Str,
 }
 
 impl Kind {
@@ -265,6 +305,8 @@ impl Kind {
         match self {
             Kind::Int => "an integer",
             Kind::Float => "a number",
+            Kind::Bool => "true or false",
+            Kind::Str => "a string",
         }
     }
 }
@@ -277,12 +319,14 @@ struct Reader<'a> {
     sweeps: Vec<Sweep>,
     /// True during the first walk, which registers the sweep lists.
     discovering: bool,
+    /// The paths a file may name (the registry, outside tests).
+    paths: &'static [PathInfo],
 }
 
 type Res<T> = Result<T, WorkloadError>;
 
 impl<'a> Reader<'a> {
-    fn new(file: &'a str, text: &'a str) -> Self {
+    fn new(file: &'a str, text: &'a str, paths: &'static [PathInfo]) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -292,6 +336,7 @@ impl<'a> Reader<'a> {
             line_starts,
             sweeps: Vec::new(),
             discovering: true,
+            paths,
         }
     }
 
@@ -467,12 +512,26 @@ impl<'a> Reader<'a> {
     }
 
     fn num_item(&mut self, field: &str, key: &Key, item: &Item, kind: Kind) -> Res<Num> {
+        self.sweep_item(field, key, item, kind, kind.expected())
+            .map(Elem::into_num)
+    }
+
+    /// One value of `kind`, or a sweep list of them; `expected` says what is
+    /// allowed when the value has the wrong type.
+    fn sweep_item(
+        &mut self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        kind: Kind,
+        expected: &str,
+    ) -> Res<Elem> {
         let Item::Value(v) = item else {
-            return Err(self.wrong_type(field, key, item, kind.expected()));
+            return Err(self.wrong_type(field, key, item, expected));
         };
         let line = self.item_line(key, item);
         let Value::Array(list) = v else {
-            return self.scalar(field, v, kind, line, "");
+            return self.scalar(field, v, kind, expected, line, "");
         };
         if !self.discovering {
             let s = self
@@ -487,8 +546,8 @@ impl<'a> Reader<'a> {
         }
         let elems = list
             .iter()
-            .map(|e| self.scalar(field, e, kind, line, " in the sweep list"))
-            .collect::<Res<Vec<Num>>>()?;
+            .map(|e| self.scalar(field, e, kind, expected, line, " in the sweep list"))
+            .collect::<Res<Vec<Elem>>>()?;
         debug_assert!(
             self.sweeps.iter().all(|s| s.column != field),
             "a column is swept twice: {field}"
@@ -504,23 +563,32 @@ impl<'a> Reader<'a> {
         Ok(first)
     }
 
-    fn scalar(&self, field: &str, v: &Value, kind: Kind, line: usize, within: &str) -> Res<Num> {
+    fn scalar(
+        &self,
+        field: &str,
+        v: &Value,
+        kind: Kind,
+        expected: &str,
+        line: usize,
+        within: &str,
+    ) -> Res<Elem> {
         let x = match (v, kind) {
-            (Value::Integer(i), _) => *i.value() as f64,
-            (Value::Float(f), Kind::Float) => *f.value(),
+            (Value::Integer(i), Kind::Int | Kind::Float) => Scalar::Num(*i.value() as f64),
+            (Value::Float(f), Kind::Float) => Scalar::Num(*f.value()),
+            (Value::Boolean(b), Kind::Bool) => Scalar::Bool(*b.value()),
+            (Value::String(s), Kind::Str) => Scalar::Str(s.value().clone()),
             _ => {
                 return Err(self.err(
                     self.span_line(v.span(), line),
                     field,
                     format!(
-                        "expected {}{within}, found {}",
-                        kind.expected(),
+                        "expected {expected}{within}, found {}",
                         self.describe_value(v)
                     ),
                 ))
             }
         };
-        Ok(Num {
+        Ok(Elem {
             v: x,
             at: self.lit(v, line),
         })
@@ -624,7 +692,7 @@ impl<'a> Reader<'a> {
             .map_or(String::new(), |d| d.0);
 
         let all_paths = || {
-            systems::paths()
+            self.paths
                 .iter()
                 .map(|p| p.path)
                 .collect::<Vec<_>>()
@@ -633,9 +701,13 @@ impl<'a> Reader<'a> {
         let (path_name, path_at) = self.string(root, "path")?.ok_or_else(|| {
             self.missing(root, "path", &format!("allowed paths: {}", all_paths()))
         })?;
-        let path: &'static PathInfo = systems::find(&path_name).ok_or_else(|| {
-            self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
-        })?;
+        let path: &'static PathInfo =
+            self.paths
+                .iter()
+                .find(|p| p.path == path_name)
+                .ok_or_else(|| {
+                    self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
+                })?;
 
         let runtime = match self.string(root, "runtime")? {
             None => Runtime::Sim,
@@ -667,30 +739,8 @@ impl<'a> Reader<'a> {
             }
         };
 
-        let nodes_num = self.num(root, "nodes", Kind::Int)?.ok_or_else(|| {
-            self.missing(
-                root,
-                "nodes",
-                &format!(
-                    "{} needs {}..={} servers",
-                    path.path,
-                    path.primary().min,
-                    path.primary().max
-                ),
-            )
-        })?;
-        self.check(
-            &nodes_num,
-            "nodes",
-            nodes_num.v >= path.primary().min as f64 && nodes_num.v <= path.primary().max as f64,
-            format!(
-                "{} needs {}..={} servers",
-                path.path,
-                path.primary().min,
-                path.primary().max
-            ),
-        )?;
-        let nodes = nodes_num.v as usize;
+        let topology = self.topology(root, path)?;
+        let nodes = topology.servers();
 
         let duration_ms = match self.num(root, "duration_ms", Kind::Float)? {
             None => 60_000.0,
@@ -710,14 +760,13 @@ impl<'a> Reader<'a> {
 
         let net = match self.table(root, "network")? {
             None => NetConfig::default(),
-            Some(t) => self.network(&t, nodes)?,
+            Some(t) => self.network(&t, &topology)?,
         };
         let load = match self.table(root, "clients")? {
             None => LoadConfig::default(),
             Some(t) => self.clients(&t)?,
         };
-        let faults = self.faults(root, nodes, duration_ms)?;
-        let topology = Topology::single(path.primary().name, nodes);
+        let faults = self.faults(root, &topology, duration_ms)?;
         let mut params = path.default_params(&topology.sizes());
         if let Some(t) = self.table(root, "params")? {
             self.params(&t, path, &mut params)?;
@@ -741,7 +790,87 @@ impl<'a> Reader<'a> {
         Ok((workload, description))
     }
 
-    fn network(&mut self, t: &Tbl, nodes: usize) -> Res<NetConfig> {
+    /// The size of every node group of `path`: the first from `nodes` or
+    /// `[topology]`, the others from `[topology]` or their defaults.
+    fn topology(&mut self, root: &Tbl, path: &'static PathInfo) -> Res<Topology> {
+        let primary = path.primary();
+        let table = self.table(root, "topology")?;
+        if let Some(t) = &table {
+            let names: Vec<&str> = path.groups.iter().map(|g| g.name).collect();
+            for (key, _) in t.entries() {
+                if !names.contains(&key.get()) {
+                    return Err(self.err(
+                        self.key_line(key),
+                        t.field(key.get()),
+                        format!(
+                            "unknown node group of {}; allowed keys here: {}",
+                            path.path,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            // `nodes` is a short form of `[topology] <first group>`; both at
+            // once would leave one of them silently ignored.
+            if let (Some((nodes_key, _)), Some((key, _))) = (root.get("nodes"), t.get(primary.name))
+            {
+                return Err(self.err(
+                    self.key_line(key),
+                    t.field(primary.name),
+                    format!(
+                        "sizes the same group as nodes (line {}); give one of them",
+                        self.key_line(nodes_key)
+                    ),
+                ));
+            }
+        }
+
+        let mut groups = Vec::with_capacity(path.groups.len());
+        for (i, g) in path.groups.iter().enumerate() {
+            let needs = format!("{} needs {}..={} {}", path.path, g.min, g.max, g.name);
+            let given = if i == 0 && root.has("nodes") {
+                self.num(root, "nodes", Kind::Int)?
+                    .map(|n| (n, "nodes".to_string()))
+            } else {
+                match &table {
+                    Some(t) => self
+                        .num(t, g.name, Kind::Int)?
+                        .map(|n| (n, t.field(g.name))),
+                    None => None,
+                }
+            };
+            let size = match (given, g.default) {
+                (Some((n, field)), _) => {
+                    self.check(
+                        &n,
+                        &field,
+                        n.v >= g.min as f64 && n.v <= g.max as f64,
+                        &needs,
+                    )?;
+                    n.v as usize
+                }
+                (None, Some(d)) => d,
+                (None, None) if i == 0 => {
+                    return Err(self.missing(
+                        root,
+                        "nodes",
+                        &format!("{needs}; give nodes = N or [topology] {} = N", g.name),
+                    ))
+                }
+                (None, None) => {
+                    let (line, field) = match &table {
+                        Some(t) => (t.line, t.field(g.name)),
+                        None => (root.line, format!("topology.{}", g.name)),
+                    };
+                    return Err(self.err(line, field, format!("required key is missing; {needs}")));
+                }
+            };
+            groups.push((g.name, size));
+        }
+        Ok(Topology { groups })
+    }
+
+    fn network(&mut self, t: &Tbl, topology: &Topology) -> Res<NetConfig> {
         self.check_keys(t, NETWORK_KEYS, "")?;
         let mut net = NetConfig::default();
         if let Some(lt) = self.table(t, "latency")? {
@@ -787,8 +916,8 @@ impl<'a> Reader<'a> {
         }
         for link in self.tables(t, "links")? {
             self.check_keys(&link, LINK_KEYS, "")?;
-            let from = self.server(&link, "from", nodes)?;
-            let to = self.server(&link, "to", nodes)?;
+            let from = self.server(&link, "from", topology)?;
+            let to = self.server(&link, "to", topology)?;
             let (Some((from, _)), Some((to, to_at))) = (from, to) else {
                 let absent = if link.has("from") { "to" } else { "from" };
                 return Err(self.missing(&link, absent, "a link needs from, to and base_ms"));
@@ -797,7 +926,10 @@ impl<'a> Reader<'a> {
                 return Err(self.refuse(
                     &to_at,
                     &link.field("to"),
-                    "a link joins two different servers (from != to)",
+                    format!(
+                        "a link joins two different {}s (from != to)",
+                        noun(topology)
+                    ),
                 ));
             }
             let base = self.num(&link, "base_ms", Kind::Float)?.ok_or_else(|| {
@@ -818,24 +950,21 @@ impl<'a> Reader<'a> {
         Ok(net)
     }
 
-    /// A 1-based server number, returned 0-based.
-    fn server(&self, t: &Tbl, key: &str, nodes: usize) -> Res<Option<(usize, Lit)>> {
+    /// A 1-based node number, returned 0-based.
+    fn server(&self, t: &Tbl, key: &str, topology: &Topology) -> Res<Option<(usize, Lit)>> {
         let Some((n, at)) = self.int(t, key)? else {
             return Ok(None);
         };
-        let n = self.server_number(n, &at, &t.field(key), nodes)?;
+        let n = self.server_number(n, &at, &t.field(key), topology)?;
         Ok(Some((n, at)))
     }
 
-    fn server_number(&self, n: i64, at: &Lit, field: &str, nodes: usize) -> Res<usize> {
+    fn server_number(&self, n: i64, at: &Lit, field: &str, topology: &Topology) -> Res<usize> {
+        let nodes = topology.servers();
         if n >= 1 && n as u64 <= nodes as u64 {
             Ok(n as usize - 1)
         } else {
-            Err(self.refuse(
-                at,
-                field,
-                format!("server numbers are 1..={nodes} (nodes = {nodes})"),
-            ))
+            Err(self.refuse(at, field, numbers_text(topology)))
         }
     }
 
@@ -1017,15 +1146,15 @@ impl<'a> Reader<'a> {
         Ok(load)
     }
 
-    fn faults(&mut self, root: &Tbl, nodes: usize, duration_ms: f64) -> Res<Vec<FaultSpec>> {
+    fn faults(&mut self, root: &Tbl, topology: &Topology, duration_ms: f64) -> Res<Vec<FaultSpec>> {
         let mut faults = Vec::new();
         for t in self.tables(root, "faults")? {
-            faults.push(self.fault(&t, nodes, duration_ms)?);
+            faults.push(self.fault(&t, topology, duration_ms)?);
         }
         Ok(faults)
     }
 
-    fn fault(&mut self, t: &Tbl, nodes: usize, duration_ms: f64) -> Res<FaultSpec> {
+    fn fault(&mut self, t: &Tbl, topology: &Topology, duration_ms: f64) -> Res<FaultSpec> {
         self.check_keys(t, FAULT_KEYS, "")?;
         let kinds = FAULT_KINDS.join(", ");
         let (kind, kind_at) = self
@@ -1064,8 +1193,9 @@ impl<'a> Reader<'a> {
                     t,
                     "target",
                     &format!(
-                        "kind = \"{kind}\" needs one of {} or a server number 1..={nodes}",
-                        TARGET_WORDS.join(", ")
+                        "kind = \"{kind}\" needs one of {} or {}",
+                        TARGET_WORDS.join(", "),
+                        number_phrase(topology)
                     ),
                 ))
             }
@@ -1075,7 +1205,8 @@ impl<'a> Reader<'a> {
                     self.key_line(k),
                     t.field("target"),
                     format!(
-                        "not allowed for kind = \"{kind}\": it names no single server{}",
+                        "not allowed for kind = \"{kind}\": it names no single {}{}",
+                        noun(topology),
                         if kind == "partition" {
                             "; use groups"
                         } else {
@@ -1084,7 +1215,7 @@ impl<'a> Reader<'a> {
                     ),
                 ))
             }
-            Some((k, item)) => self.target(&t.field("target"), k, item, nodes)?,
+            Some((k, item)) => self.target(&t.field("target"), k, item, topology)?,
         };
 
         let when = self.when(t, duration_ms)?;
@@ -1111,7 +1242,7 @@ impl<'a> Reader<'a> {
             "resume" => Action::Resume,
             "isolate" => Action::Isolate,
             "partition" => Action::Partition {
-                groups: self.groups(t, nodes)?,
+                groups: self.groups(t, topology)?,
                 one_way: self.boolean(t, "one_way")?.unwrap_or(false),
             },
             "heal" => Action::Heal,
@@ -1125,10 +1256,11 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn target(&self, field: &str, key: &Key, item: &Item, nodes: usize) -> Res<Target> {
+    fn target(&self, field: &str, key: &Key, item: &Item, topology: &Topology) -> Res<Target> {
         let allowed = format!(
-            "allowed: {} or a server number 1..={nodes}",
-            TARGET_WORDS.join(", ")
+            "allowed: {} or {}",
+            TARGET_WORDS.join(", "),
+            number_phrase(topology)
         );
         match item {
             Item::Value(v @ Value::String(s)) => match s.value().as_str() {
@@ -1139,7 +1271,7 @@ impl<'a> Reader<'a> {
                 _ => Err(self.refuse(&self.lit(v, 1), field, allowed)),
             },
             Item::Value(v @ Value::Integer(i)) => {
-                let n = self.server_number(*i.value(), &self.lit(v, 1), field, nodes)?;
+                let n = self.server_number(*i.value(), &self.lit(v, 1), field, topology)?;
                 Ok(Target::Node(n))
             }
             Item::Value(v @ Value::Array(_)) => Err(self.refuse(
@@ -1204,20 +1336,26 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    fn groups(&self, t: &Tbl, nodes: usize) -> Res<Vec<Vec<usize>>> {
+    fn groups(&self, t: &Tbl, topology: &Topology) -> Res<Vec<Vec<usize>>> {
         let field = t.field("groups");
-        let shape = "give at least two lists of server numbers, e.g. [[1], [2, 3]]";
+        let noun = noun(topology);
+        let shape = format!("give at least two lists of {noun} numbers, e.g. [[1], [2, 3]]");
         let (key, item) = t.get("groups").ok_or_else(|| {
             self.missing(t, "groups", &format!("a partition needs groups: {shape}"))
         })?;
         let line = self.item_line(key, item);
         let Item::Value(v @ Value::Array(outer)) = item else {
-            return Err(self.wrong_type(&field, key, item, "an array of arrays of server numbers"));
+            return Err(self.wrong_type(
+                &field,
+                key,
+                item,
+                &format!("an array of arrays of {noun} numbers"),
+            ));
         };
         if outer.len() < 2 {
-            return Err(self.refuse(&self.lit(v, line), &field, shape));
+            return Err(self.refuse(&self.lit(v, line), &field, &shape));
         }
-        let mut owner: Vec<Option<usize>> = vec![None; nodes];
+        let mut owner: Vec<Option<usize>> = vec![None; topology.servers()];
         let mut groups = Vec::with_capacity(outer.len());
         for (gi, g) in outer.iter().enumerate() {
             let Value::Array(members) = g else {
@@ -1225,7 +1363,7 @@ impl<'a> Reader<'a> {
                     self.span_line(g.span(), line),
                     &field,
                     format!(
-                        "expected an array of server numbers, found {}",
+                        "expected an array of {noun} numbers, found {}",
                         self.describe_value(g)
                     ),
                 ));
@@ -1234,7 +1372,7 @@ impl<'a> Reader<'a> {
                 return Err(self.refuse(
                     &self.lit(g, line),
                     &field,
-                    "a group needs at least one server",
+                    format!("a group needs at least one {noun}"),
                 ));
             }
             let mut group = Vec::with_capacity(members.len());
@@ -1243,17 +1381,17 @@ impl<'a> Reader<'a> {
                     return Err(self.err(
                         self.span_line(m.span(), line),
                         &field,
-                        format!("expected a server number, found {}", self.describe_value(m)),
+                        format!("expected a {noun} number, found {}", self.describe_value(m)),
                     ));
                 };
                 let at = self.lit(m, line);
-                let n = self.server_number(*i.value(), &at, &field, nodes)?;
+                let n = self.server_number(*i.value(), &at, &field, topology)?;
                 if let Some(prev) = owner[n] {
                     let why = if prev == gi {
-                        format!("server {} appears twice in group {}", n + 1, gi + 1)
+                        format!("{noun} {} appears twice in group {}", n + 1, gi + 1)
                     } else {
                         format!(
-                            "server {} is already in group {}; a server may be in one group only",
+                            "{noun} {} is already in group {}; a {noun} may be in one group only",
                             n + 1,
                             prev + 1
                         )
@@ -1341,6 +1479,54 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(total)
+    }
+}
+
+/// What a node number in a file counts: `server` on paths of one node group
+/// (the words the schema had before paths had several groups), `node` on
+/// paths with several, where numbers run across the groups.
+fn noun(topology: &Topology) -> &'static str {
+    if topology.groups.len() == 1 {
+        "server"
+    } else {
+        "node"
+    }
+}
+
+/// Which numbers belong to which group: `servers 1..=5, sentinels 6..=8`.
+fn group_ranges(topology: &Topology) -> String {
+    (0..topology.groups.len())
+        .map(|g| {
+            let r = topology.range(g);
+            let name = topology.groups[g].0;
+            if r.is_empty() {
+                format!("no {name}")
+            } else {
+                format!("{name} {}..={}", r.start + 1, r.end)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rule for node numbers, for a refused number.
+fn numbers_text(topology: &Topology) -> String {
+    let n = topology.servers();
+    if topology.groups.len() == 1 {
+        format!("server numbers are 1..={n} (nodes = {n})")
+    } else {
+        format!("node numbers are 1..={n}: {}", group_ranges(topology))
+    }
+}
+
+/// The node numbers a field may hold: `a server number 1..=3`, or `a node
+/// number 1..=8 (servers 1..=5, sentinels 6..=8)`.
+fn number_phrase(topology: &Topology) -> String {
+    let n = topology.servers();
+    if topology.groups.len() == 1 {
+        format!("a server number 1..={n}")
+    } else {
+        format!("a node number 1..={n} ({})", group_ranges(topology))
     }
 }
 

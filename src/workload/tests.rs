@@ -4,6 +4,7 @@
 use super::*;
 use crate::engine::fault::{Action, Target, When};
 use crate::engine::net::{Latency, LinkLatency};
+use crate::systems::{GroupSpec, ParamDefault, ParamKind, ParamSpec, TargetSpec};
 
 /// Three lines every bad-input case builds on; additions start at line 4.
 const BASE: &str = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = 3\n";
@@ -310,7 +311,7 @@ fn unknown_top_level_key_lists_allowed_keys() {
         &with("netwrok = 1\n"),
         4,
         "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
-         trials, nodes, duration_ms, network, clients, faults, params",
+         trials, nodes, topology, duration_ms, network, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
 }
@@ -746,4 +747,293 @@ fn loss_mode_and_rto_parse_and_are_checked() {
     assert!(e.message.contains("retransmit, drop"), "{e}");
     let e = parse("w.toml", &ok.replace("rto_ms = 300", "rto_ms = 0")).unwrap_err();
     assert_eq!((e.line, e.field.as_str()), (Some(7), "network.rto_ms"));
+}
+
+// ---- paths with several node groups, path target words and typed
+// parameters, which no registered path has yet ----
+
+const TEST_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "down-after-milliseconds",
+        kind: ParamKind::Int {
+            min: 1,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(30_000),
+        unit: "ms",
+        doc: "",
+    },
+    ParamSpec {
+        name: "unclean.leader.election.enable",
+        kind: ParamKind::Bool,
+        default: ParamDefault::Bool(false),
+        unit: "",
+        doc: "",
+    },
+    ParamSpec {
+        name: "acks",
+        kind: ParamKind::Enum(&["0", "1", "all"]),
+        default: ParamDefault::Enum("all"),
+        unit: "",
+        doc: "",
+    },
+    ParamSpec {
+        name: "replica-priority",
+        kind: ParamKind::PerNode {
+            group: "sentinels",
+            min: 0,
+            max: 1000,
+        },
+        default: ParamDefault::Each(100),
+        unit: "",
+        doc: "",
+    },
+];
+
+/// Two paths for the parser's sake: `test/sentinel` has a required first
+/// group and a second group with a default, plus path target words;
+/// `test/kraft` has a first group with a default and a required second group.
+static TEST_PATHS: [PathInfo; 2] = [
+    PathInfo {
+        path: "test/sentinel",
+        system: "test",
+        summary: "two groups, path words, typed parameters",
+        groups: &[
+            GroupSpec {
+                name: "servers",
+                word: "server",
+                min: 1,
+                max: 9,
+                default: None,
+                doc: "",
+            },
+            GroupSpec {
+                name: "sentinels",
+                word: "sentinel",
+                min: 1,
+                max: 5,
+                default: Some(3),
+                doc: "",
+            },
+        ],
+        params: TEST_PARAMS,
+        targets: &[
+            TargetSpec {
+                word: "master",
+                takes_number: false,
+                doc: "",
+            },
+            TargetSpec {
+                word: "shard-leader",
+                takes_number: true,
+                doc: "",
+            },
+        ],
+        columns: &[],
+        prepare: crate::runner::prepare::<crate::systems::zookeeper::fle::Fle>,
+    },
+    PathInfo {
+        path: "test/kraft",
+        system: "test",
+        summary: "a first group with a default, a required second group",
+        groups: &[
+            GroupSpec {
+                name: "brokers",
+                word: "broker",
+                min: 1,
+                max: 9,
+                default: Some(3),
+                doc: "",
+            },
+            GroupSpec {
+                name: "controllers",
+                word: "controller",
+                min: 0,
+                max: 5,
+                default: None,
+                doc: "",
+            },
+        ],
+        params: &[],
+        targets: &[],
+        columns: &[],
+        prepare: crate::runner::prepare::<crate::systems::zookeeper::fle::Fle>,
+    },
+];
+
+/// The first lines of a `test/sentinel` file; additions start at line 4.
+const SENTINEL: &str = "name = \"t\"\npath = \"test/sentinel\"\nnodes = 5\n";
+
+fn ok_t(text: &str) -> Plan {
+    parse_in("x.toml", text, &TEST_PATHS).unwrap_or_else(|e| panic!("should parse, got: {e}"))
+}
+
+/// [`refused`] against the test paths.
+fn refused_t(text: &str, line: usize, needle: &str) -> WorkloadError {
+    let e = parse_in("x.toml", text, &TEST_PATHS).expect_err("should be refused");
+    assert_eq!(e.line, Some(line), "wrong line in: {e}");
+    assert!(e.to_string().contains(needle), "{e:?} lacks {needle:?}");
+    assert!(
+        e.to_string().starts_with(&format!("x.toml:{line}: ")),
+        "{e}"
+    );
+    e
+}
+
+fn sentinel(extra: &str) -> String {
+    format!("{SENTINEL}{extra}")
+}
+
+#[test]
+fn topology_sizes_every_group_in_declaration_order() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 5), ("sentinels", 3)]);
+    assert_eq!(w.nodes, 8);
+
+    let w = &ok_t(&sentinel("[topology]\nsentinels = 4\n")).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 5), ("sentinels", 4)]);
+    assert_eq!(w.nodes, 9);
+
+    // The first group may be sized in [topology] instead of by `nodes`.
+    let text = "name = \"t\"\npath = \"test/sentinel\"\n[topology]\nservers = 2\nsentinels = 1\n";
+    let w = &ok_t(text).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 2), ("sentinels", 1)]);
+
+    // A one-group path fills its one group from `nodes`, or from [topology].
+    let w = &ok(BASE).points[0].workload;
+    assert_eq!(w.topology, Topology::single("servers", 3));
+    let text = "name = \"t\"\npath = \"zookeeper/fle\"\n[topology]\nservers = 4\n";
+    let w = &ok(text).points[0].workload;
+    assert_eq!(
+        (w.topology.groups.as_slice(), w.nodes),
+        (&[("servers", 4)][..], 4)
+    );
+
+    // Groups with defaults may all be left out; required ones may not.
+    let w = &ok_t("name = \"t\"\npath = \"test/kraft\"\n[topology]\ncontrollers = 0\n").points[0]
+        .workload;
+    assert_eq!(w.topology.groups, [("brokers", 3), ("controllers", 0)]);
+    assert_eq!(w.nodes, 3);
+}
+
+#[test]
+fn topology_sizes_sweep_under_their_own_columns() {
+    let plan = ok_t(&sentinel("[topology]\nsentinels = [1, 3]\n"));
+    assert_eq!(plan.axes.len(), 1);
+    assert_eq!(plan.axes[0].column, "topology.sentinels");
+    assert_eq!(plan.axes[0].line, 5);
+    assert_eq!(plan.axes[0].values, [1.0, 3.0]);
+    let nodes: Vec<usize> = plan.points.iter().map(|p| p.workload.nodes).collect();
+    assert_eq!(nodes, [6, 8]);
+
+    // `nodes` keeps its column on a path with several groups.
+    let text = "name = \"t\"\npath = \"test/sentinel\"\nnodes = [1, 2]\n";
+    assert_eq!(ok_t(text).axes[0].column, "nodes");
+}
+
+#[test]
+fn topology_refuses_the_first_group_twice_unknown_groups_and_bad_sizes() {
+    let e = refused_t(
+        &sentinel("\n[topology]\nservers = 5\n"),
+        6,
+        "topology.servers: sizes the same group as nodes (line 3); give one of them",
+    );
+    assert_eq!(e.field, "topology.servers");
+    refused_t(
+        &sentinel("[topology]\nsentinel = 3\n"),
+        5,
+        "topology.sentinel: unknown node group of test/sentinel; allowed keys here: servers, \
+         sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = 6\n"),
+        5,
+        "topology.sentinels: 6 is not allowed: test/sentinel needs 1..=5 sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = [2,\n 0]\n"),
+        6,
+        "topology.sentinels: 0 is not allowed: test/sentinel needs 1..=5 sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = 2.0\n"),
+        5,
+        "topology.sentinels: expected an integer, found float 2.0",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/sentinel\"\n[topology]\nsentinels = 2\n",
+        1,
+        "nodes: required key is missing; test/sentinel needs 1..=9 servers; give nodes = N or \
+         [topology] servers = N",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/kraft\"\nnodes = 3\n",
+        1,
+        "topology.controllers: required key is missing; test/kraft needs 0..=5 controllers",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/kraft\"\n\n[topology]\nbrokers = 3\n",
+        4,
+        "topology.controllers: required key is missing",
+    );
+    refused_t(
+        &sentinel("topology = 3\n"),
+        4,
+        "topology: expected a table, found integer 3",
+    );
+}
+
+#[test]
+fn node_numbers_run_across_groups_and_messages_say_so() {
+    let plan = ok_t(&sentinel(
+        "[topology]\nsentinels = 3\n\
+         [[network.links]]\nfrom = 8\nto = 1\nbase_ms = 1\n\
+         [[faults]]\nkind = \"crash\"\ntarget = 7\nat_ms = 1\n\
+         [[faults]]\nkind = \"partition\"\ngroups = [[1, 6], [2, 7]]\nat_ms = 2\n",
+    ));
+    let w = &plan.points[0].workload;
+    assert_eq!((w.net.links[0].from, w.net.links[0].to), (7, 0));
+    assert_eq!(w.faults[0].target, Target::Node(6));
+    assert_eq!(
+        w.faults[1].action,
+        Action::Partition {
+            groups: vec![vec![0, 5], vec![1, 6]],
+            one_way: false
+        }
+    );
+
+    let numbers = "node numbers are 1..=8: servers 1..=5, sentinels 6..=8";
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\ntarget = 9\nat_ms = 1\n"),
+        6,
+        &format!("faults.1.target: 9 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[network.links]]\nfrom = 0\nto = 1\nbase_ms = 1\n"),
+        5,
+        &format!("network.links.1.from: 0 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"partition\"\ngroups = [[1], [2, 9]]\nat_ms = 1\n"),
+        6,
+        &format!("faults.1.groups: 9 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"partition\"\ngroups = [[1, 6], [6]]\nat_ms = 1\n"),
+        6,
+        "6 is not allowed: node 6 is already in group 1; a node may be in one group only",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\nat_ms = 1\n"),
+        4,
+        "or a node number 1..=8 (servers 1..=5, sentinels 6..=8)",
+    );
+    // With a group swept, the numbering is that of each point.
+    refused_t(
+        &sentinel(
+            "[topology]\nsentinels = [3, 2]\n[[faults]]\nkind = \"crash\"\ntarget = 8\nat_ms = 1\n",
+        ),
+        8,
+        "8 is not allowed: node numbers are 1..=7: servers 1..=5, sentinels 6..=7",
+    );
 }
