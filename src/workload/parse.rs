@@ -83,7 +83,6 @@ const FAULT_KINDS: &[&str] = &[
     "partition",
     "heal",
 ];
-const TARGET_WORDS: &[&str] = &["leader", "follower", "random", "last"];
 
 /// Read the workload file at `path`; errors name the path as given.
 pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
@@ -766,7 +765,7 @@ impl<'a> Reader<'a> {
             None => LoadConfig::default(),
             Some(t) => self.clients(&t)?,
         };
-        let faults = self.faults(root, &topology, duration_ms)?;
+        let faults = self.faults(root, path, &topology, duration_ms)?;
         let mut params = path.default_params(&topology.sizes());
         if let Some(t) = self.table(root, "params")? {
             self.params(&t, path, &mut params)?;
@@ -1146,15 +1145,27 @@ impl<'a> Reader<'a> {
         Ok(load)
     }
 
-    fn faults(&mut self, root: &Tbl, topology: &Topology, duration_ms: f64) -> Res<Vec<FaultSpec>> {
+    fn faults(
+        &mut self,
+        root: &Tbl,
+        path: &PathInfo,
+        topology: &Topology,
+        duration_ms: f64,
+    ) -> Res<Vec<FaultSpec>> {
         let mut faults = Vec::new();
         for t in self.tables(root, "faults")? {
-            faults.push(self.fault(&t, topology, duration_ms)?);
+            faults.push(self.fault(&t, path, topology, duration_ms)?);
         }
         Ok(faults)
     }
 
-    fn fault(&mut self, t: &Tbl, topology: &Topology, duration_ms: f64) -> Res<FaultSpec> {
+    fn fault(
+        &mut self,
+        t: &Tbl,
+        path: &PathInfo,
+        topology: &Topology,
+        duration_ms: f64,
+    ) -> Res<FaultSpec> {
         self.check_keys(t, FAULT_KEYS, "")?;
         let kinds = FAULT_KINDS.join(", ");
         let (kind, kind_at) = self
@@ -1194,7 +1205,7 @@ impl<'a> Reader<'a> {
                     "target",
                     &format!(
                         "kind = \"{kind}\" needs one of {} or {}",
-                        TARGET_WORDS.join(", "),
+                        path.target_words().join(", "),
                         number_phrase(topology)
                     ),
                 ))
@@ -1215,7 +1226,7 @@ impl<'a> Reader<'a> {
                     ),
                 ))
             }
-            Some((k, item)) => self.target(&t.field("target"), k, item, topology)?,
+            Some((k, item)) => self.target(&t.field("target"), k, item, path, topology)?,
         };
 
         let when = self.when(t, duration_ms)?;
@@ -1256,20 +1267,20 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn target(&self, field: &str, key: &Key, item: &Item, topology: &Topology) -> Res<Target> {
-        let allowed = format!(
-            "allowed: {} or {}",
-            TARGET_WORDS.join(", "),
-            number_phrase(topology)
-        );
+    fn target(
+        &self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        path: &PathInfo,
+        topology: &Topology,
+    ) -> Res<Target> {
+        let words = path.target_words().join(", ");
+        let allowed = format!("allowed: {words} or {}", number_phrase(topology));
         match item {
-            Item::Value(v @ Value::String(s)) => match s.value().as_str() {
-                "leader" => Ok(Target::Leader),
-                "follower" => Ok(Target::Follower),
-                "random" => Ok(Target::Random),
-                "last" => Ok(Target::LastFaulted),
-                _ => Err(self.refuse(&self.lit(v, 1), field, allowed)),
-            },
+            Item::Value(v @ Value::String(s)) => {
+                self.target_word(s.value(), &self.lit(v, 1), field, path, topology, &allowed)
+            }
             Item::Value(v @ Value::Integer(i)) => {
                 let n = self.server_number(*i.value(), &self.lit(v, 1), field, topology)?;
                 Ok(Target::Node(n))
@@ -1283,9 +1294,80 @@ impl<'a> Reader<'a> {
                 field,
                 key,
                 item,
-                "a string (leader, follower, random, last) or a server number",
+                &format!("a string ({words}) or a {} number", noun(topology)),
             )),
         }
+    }
+
+    /// A target written as a word: an engine word, a group word (`sentinel`,
+    /// or `sentinel:2` for that group's second node), or a word of the path
+    /// (`master`, `partition-leader:7`). Words are matched exactly.
+    fn target_word(
+        &self,
+        word: &str,
+        at: &Lit,
+        field: &str,
+        path: &PathInfo,
+        topology: &Topology,
+        allowed: &str,
+    ) -> Res<Target> {
+        match word {
+            "leader" => return Ok(Target::Leader),
+            "follower" => return Ok(Target::Follower),
+            "random" => return Ok(Target::Random),
+            "last" => return Ok(Target::LastFaulted),
+            _ => {}
+        }
+        if let Some(g) = path.groups.iter().position(|g| g.word == word) {
+            return Ok(Target::Group(g));
+        }
+        if let Some(t) = path.targets.iter().find(|t| t.word == word) {
+            return Ok(Target::Path {
+                word: t.word,
+                arg: None,
+            });
+        }
+        let Some((head, number)) = word.split_once(':') else {
+            return Err(self.refuse(at, field, allowed));
+        };
+        // Only ASCII digits make a number: `from_str` would also take a
+        // leading `+`, which no documented form has.
+        let digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+        if let Some(g) = path.groups.iter().position(|g| g.word == head) {
+            let (name, size) = topology.groups[g];
+            let why = if size == 0 {
+                format!("{head}:N names a node of {name}, and this topology has no {name}")
+            } else {
+                format!("{head}:N needs N in 1..={size} ({name} has {size} nodes)")
+            };
+            return match number.parse::<usize>() {
+                Ok(n) if digits && (1..=size).contains(&n) => {
+                    Ok(Target::Node(topology.range(g).start + n - 1))
+                }
+                _ => Err(self.refuse(at, field, why)),
+            };
+        }
+        if let Some(t) = path.targets.iter().find(|t| t.word == head) {
+            if !t.takes_number {
+                return Err(self.refuse(
+                    at,
+                    field,
+                    format!("{head} takes no number; write \"{head}\""),
+                ));
+            }
+            return match number.parse::<u32>() {
+                Ok(n) if digits => Ok(Target::Path {
+                    word: t.word,
+                    arg: Some(n),
+                }),
+                _ => Err(self.refuse(
+                    at,
+                    field,
+                    format!("{head}:N needs a whole number N in 0..={}", u32::MAX),
+                )),
+            };
+        }
+        Err(self.refuse(at, field, allowed))
     }
 
     fn when(&mut self, t: &Tbl, duration_ms: f64) -> Res<When> {

@@ -491,7 +491,7 @@ fn target_out_of_range_is_refused() {
     refused(
         &with("[[faults]]\nkind = \"crash\"\ntarget = \"boss\"\nat_ms = 1\n"),
         6,
-        "allowed: leader, follower, random, last or a server number 1..=3",
+        "allowed: leader, follower, random, last, server, server:N or a server number 1..=3",
     );
     // With nodes swept, the check runs per point and still names the target's line.
     let text = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = [5, 3]\n\
@@ -1035,5 +1035,143 @@ fn node_numbers_run_across_groups_and_messages_say_so() {
         ),
         8,
         "8 is not allowed: node numbers are 1..=7: servers 1..=5, sentinels 6..=7",
+    );
+}
+
+/// The targets of every fault of `extra` added to a `test/sentinel` file.
+fn sentinel_targets(extra: &str) -> Vec<Target> {
+    ok_t(&sentinel(extra)).points[0]
+        .workload
+        .faults
+        .iter()
+        .map(|f| f.target.clone())
+        .collect()
+}
+
+#[test]
+fn target_words_come_from_the_path() {
+    let fault =
+        |target: &str| format!("[[faults]]\nkind = \"crash\"\ntarget = \"{target}\"\nat_ms = 1\n");
+    let words = [
+        "leader",
+        "server",
+        "sentinel",
+        "server:5",
+        "sentinel:2",
+        "master",
+        "shard-leader",
+        "shard-leader:7",
+        "shard-leader:0",
+    ];
+    let text: String = words.iter().map(|w| fault(w)).collect();
+    assert_eq!(
+        sentinel_targets(&text),
+        [
+            Target::Leader,
+            Target::Group(0),
+            Target::Group(1),
+            Target::Node(4),
+            // Servers are nodes 1..=5, so the second sentinel is node 7.
+            Target::Node(6),
+            Target::Path {
+                word: "master",
+                arg: None
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: None
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: Some(7)
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: Some(0)
+            },
+        ]
+    );
+    // `WORD:N` of a group counts within the group as the topology has it.
+    assert_eq!(
+        sentinel_targets(&format!(
+            "[topology]\nsentinels = 5\n{}",
+            fault("sentinel:5")
+        )),
+        [Target::Node(9)]
+    );
+
+    // The one group of zookeeper/fle has its word too.
+    let plan = ok(&with(
+        "[[faults]]\nkind = \"crash\"\ntarget = \"server:2\"\nat_ms = 1\n\
+         [[faults]]\nkind = \"pause\"\ntarget = \"server\"\nat_ms = 2\n",
+    ));
+    let t: Vec<&Target> = plan.points[0]
+        .workload
+        .faults
+        .iter()
+        .map(|f| &f.target)
+        .collect();
+    assert_eq!(t, [&Target::Node(1), &Target::Group(0)]);
+}
+
+#[test]
+fn target_words_are_refused_with_the_path_list() {
+    let at6 = |target: &str, needle: &str| {
+        refused_t(
+            &sentinel(&format!(
+                "[[faults]]\nkind = \"crash\"\ntarget = \"{target}\"\nat_ms = 1\n"
+            )),
+            6,
+            needle,
+        );
+    };
+    let list = "allowed: leader, follower, random, last, server, server:N, sentinel, sentinel:N, \
+                master, shard-leader:N or a node number 1..=8 (servers 1..=5, sentinels 6..=8)";
+    // Words are matched exactly: no case folding, no trimming.
+    at6(
+        "Leader",
+        &format!("faults.1.target: \"Leader\" is not allowed: {list}"),
+    );
+    at6("sentinel ", list);
+    at6("boss:1", list);
+    at6("3", list);
+    at6(
+        "sentinel:4",
+        "\"sentinel:4\" is not allowed: sentinel:N needs N in 1..=3 (sentinels has 3 nodes)",
+    );
+    at6("sentinel:0", "sentinel:N needs N in 1..=3");
+    at6("server:", "server:N needs N in 1..=5 (servers has 5 nodes)");
+    at6("server:+1", "server:N needs N in 1..=5");
+    at6(
+        "master:1",
+        "\"master:1\" is not allowed: master takes no number; write \"master\"",
+    );
+    at6(
+        "shard-leader:-1",
+        "shard-leader:N needs a whole number N in 0..=4294967295",
+    );
+    at6("shard-leader:x", "shard-leader:N needs a whole number N");
+    at6(
+        "shard-leader:4294967296",
+        "shard-leader:N needs a whole number N",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\nat_ms = 1\n"),
+        4,
+        "faults.1.target: required key is missing; kind = \"crash\" needs one of leader, \
+         follower, random, last, server, server:N, sentinel, sentinel:N, master, shard-leader:N \
+         or a node number",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\ntarget = true\nat_ms = 1\n"),
+        6,
+        "faults.1.target: expected a string (leader, follower, random, last, server, server:N, \
+         sentinel, sentinel:N, master, shard-leader:N) or a node number, found boolean true",
+    );
+    // A one-group path names its numbers as before.
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = \"server:4\"\nat_ms = 1\n"),
+        6,
+        "server:N needs N in 1..=3 (servers has 3 nodes)",
     );
 }
