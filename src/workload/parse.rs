@@ -49,6 +49,7 @@ const TOP_KEYS: &[&str] = &[
     "topology",
     "duration_ms",
     "network",
+    "disk",
     "clients",
     "faults",
     "params",
@@ -62,6 +63,10 @@ const NETWORK_KEYS: &[&str] = &[
     "links",
 ];
 const LINK_KEYS: &[&str] = &["from", "to", "base_ms"];
+const DISK_KEYS: &[&str] = &["fsync", "throughput_mb_s"];
+/// Fastest disk a file may describe, in MB/s (a petabyte per second): far
+/// above any real device, and low enough that bytes per second stay finite.
+const MAX_THROUGHPUT_MB_S: f64 = 1e9;
 const CLIENT_KEYS: &[&str] = &["count", "rate_per_s", "read_ratio", "start_ms", "arrival"];
 const FAULT_KEYS: &[&str] = &[
     "kind",
@@ -761,6 +766,10 @@ impl<'a> Reader<'a> {
             None => NetConfig::default(),
             Some(t) => self.network(&t, &topology)?,
         };
+        let disk = match self.table(root, "disk")? {
+            None => DiskConfig::default(),
+            Some(t) => self.disk(&t)?,
+        };
         let load = match self.table(root, "clients")? {
             None => LoadConfig::default(),
             Some(t) => self.clients(&t)?,
@@ -781,7 +790,7 @@ impl<'a> Reader<'a> {
             topology,
             duration: SimDuration::from_ms_f64(duration_ms),
             net,
-            disk: DiskConfig::default(),
+            disk,
             load,
             faults,
             params,
@@ -947,6 +956,27 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(net)
+    }
+
+    fn disk(&mut self, t: &Tbl) -> Res<DiskConfig> {
+        self.check_keys(t, DISK_KEYS, "")?;
+        let mut disk = DiskConfig::default();
+        if let Some(ft) = self.table(t, "fsync")? {
+            disk.fsync = self.latency(&ft)?;
+        }
+        if let Some(n) = self.num(t, "throughput_mb_s", Kind::Float)? {
+            self.check(
+                &n,
+                &t.field("throughput_mb_s"),
+                n.v > 0.0 && n.v <= MAX_THROUGHPUT_MB_S,
+                format!(
+                    "MB (10^6 bytes) per second must be > 0 and <= {}",
+                    fmt_num(MAX_THROUGHPUT_MB_S)
+                ),
+            )?;
+            disk.throughput_bytes_per_s = Some(n.v * 1e6);
+        }
+        Ok(disk)
     }
 
     /// A 1-based node number, returned 0-based.

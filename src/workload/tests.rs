@@ -311,7 +311,7 @@ fn unknown_top_level_key_lists_allowed_keys() {
         &with("netwrok = 1\n"),
         4,
         "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
-         trials, nodes, topology, duration_ms, network, clients, faults, params",
+         trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
 }
@@ -1173,5 +1173,84 @@ fn target_words_are_refused_with_the_path_list() {
         &with("[[faults]]\nkind = \"crash\"\ntarget = \"server:4\"\nat_ms = 1\n"),
         6,
         "server:N needs N in 1..=3 (servers has 3 nodes)",
+    );
+}
+
+#[test]
+fn disk_takes_an_fsync_latency_and_a_throughput() {
+    use crate::engine::disk::DiskConfig;
+    assert_eq!(ok(BASE).points[0].workload.disk, DiskConfig::default());
+    let w = &ok(&with("[disk]\n")).points[0].workload;
+    assert_eq!(w.disk, DiskConfig::default());
+
+    let plan = ok(&with(
+        "[disk]\nfsync = { dist = \"uniform\", min_ms = 1, max_ms = 3 }\nthroughput_mb_s = 250\n",
+    ));
+    assert_eq!(
+        plan.points[0].workload.disk,
+        DiskConfig {
+            fsync: Latency::Uniform {
+                min_ms: 1.0,
+                max_ms: 3.0
+            },
+            throughput_bytes_per_s: Some(250e6),
+        }
+    );
+
+    // The fsync table is a latency table: every form, and its numbers sweep.
+    let plan = ok(&with(
+        "[disk.fsync]\ndist = \"lognormal\"\nmedian_ms = [0.5, 2]\np99_ms = 8\n\
+         [clients]\ncount = 0\n",
+    ));
+    assert_eq!(plan.axes[0].column, "disk.fsync.median_ms");
+    assert_eq!(plan.points.len(), 2);
+    assert_eq!(
+        plan.points[1].workload.disk.fsync,
+        Latency::lognormal_from_median_p99(2.0, 8.0)
+    );
+    let plan = ok(&with("[disk]\nthroughput_mb_s = [100, 0.5]\n"));
+    assert_eq!(plan.axes[0].column, "disk.throughput_mb_s");
+    assert_eq!(
+        plan.points[1].workload.disk.throughput_bytes_per_s,
+        Some(500_000.0)
+    );
+}
+
+#[test]
+fn disk_refuses_unknown_keys_and_bad_values() {
+    refused(
+        &with("[disk]\nfsync_ms = 2\n"),
+        5,
+        "disk.fsync_ms: unknown key; allowed keys here: fsync, throughput_mb_s",
+    );
+    refused(
+        &with("[disk]\nthroughput_mb_s = 0\n"),
+        5,
+        "disk.throughput_mb_s: 0 is not allowed: MB (10^6 bytes) per second must be > 0",
+    );
+    refused(
+        &with("[disk]\nthroughput_mb_s = \"fast\"\n"),
+        5,
+        "disk.throughput_mb_s: expected a number, found string \"fast\"",
+    );
+    refused(
+        &with("[disk]\nfsync = { dist = \"constant\", ms = -1 }\n"),
+        5,
+        "disk.fsync.ms: -1 is not allowed: must be >= 0",
+    );
+    refused(
+        &with("[disk]\nfsync = { dist = \"gamma\" }\n"),
+        5,
+        "disk.fsync.dist: \"gamma\" is not allowed: allowed: constant, uniform, exponential",
+    );
+    refused(
+        &with("[disk.fsync]\nms = 1\n"),
+        4,
+        "disk.fsync.dist: required key is missing",
+    );
+    refused(
+        &with("disk = 1\n"),
+        4,
+        "disk: expected a table, found integer 1",
     );
 }
