@@ -26,7 +26,7 @@ use crate::engine::fault::{Action, FaultSpec, Target, When};
 use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};
-use crate::systems::{self, fmt_num, Params, PathInfo};
+use crate::systems::{self, fmt_num, ParamKind, ParamSpec, ParamValue, Params, PathInfo};
 
 /// Most sweep points one file may expand to.
 const MAX_POINTS: usize = 100_000;
@@ -775,9 +775,12 @@ impl<'a> Reader<'a> {
             Some(t) => self.clients(&t)?,
         };
         let faults = self.faults(root, path, &topology, duration_ms)?;
-        let mut params = path.default_params(&topology.sizes());
+        // Per-node defaults are as long as their group, so the defaults are
+        // built only once the topology is known.
+        let sizes = topology.sizes();
+        let mut params = path.default_params(&sizes);
         if let Some(t) = self.table(root, "params")? {
-            self.params(&t, path, &mut params)?;
+            self.params(&t, path, &sizes, &mut params)?;
         }
 
         let workload = Workload {
@@ -1518,18 +1521,26 @@ impl<'a> Reader<'a> {
         Ok(groups)
     }
 
-    fn params(&mut self, t: &Tbl, path: &'static PathInfo, params: &mut Params) -> Res<()> {
+    fn params(
+        &mut self,
+        t: &Tbl,
+        path: &'static PathInfo,
+        sizes: &[usize],
+        params: &mut Params,
+    ) -> Res<()> {
         let mut seen = Vec::new();
-        self.params_in(t, "", path, params, &mut seen)
+        self.params_in(t, "", path, sizes, params, &mut seen)
     }
 
     /// Read the parameters of `t`, flattening dotted keys and sub-tables into
     /// dotted names, so `a.b = 1`, `"a.b" = 1` and `[params.a] b = 1` agree.
+    /// `sizes` is the topology, which per-node lists must match.
     fn params_in(
         &mut self,
         t: &Tbl,
         prefix: &str,
         path: &'static PathInfo,
+        sizes: &[usize],
         params: &mut Params,
         seen: &mut Vec<String>,
     ) -> Res<()> {
@@ -1544,28 +1555,111 @@ impl<'a> Reader<'a> {
                     .any(|p| p.name.starts_with(&format!("{name}.")))
             {
                 let sub = self.as_table(&field, key, item)?;
-                self.params_in(&sub, &format!("{name}."), path, params, seen)?;
+                self.params_in(&sub, &format!("{name}."), path, sizes, params, seen)?;
                 continue;
             }
             let line = self.key_line(key);
-            if path.param(&name).is_none() {
-                let why = params
-                    .clone()
-                    .set(&name, 0.0)
-                    .expect_err("the name is not a parameter of the path");
-                return Err(self.err(line, format!("params.{name}"), why));
-            }
+            let column = format!("params.{name}");
+            let spec = params
+                .spec(&name)
+                .map_err(|why| self.err(line, &column, why))?;
             if seen.contains(&name) {
-                return Err(self.err(line, format!("params.{name}"), "given twice"));
+                return Err(self.err(line, &column, "given twice"));
             }
             seen.push(name.clone());
-            let column = format!("params.{name}");
-            let v = self.num_item(&column, key, item, Kind::Float)?;
+            let (value, at) = self.param_value(&column, key, item, spec)?;
             params
-                .set(&name, v.v)
-                .map_err(|why| self.refuse(&v.at, &column, why))?;
+                .set_value(&name, &value, sizes)
+                .map_err(|why| self.refuse(&at, &column, why))?;
         }
         Ok(())
+    }
+
+    /// The value of parameter `spec` as written, and where: a number, a bool
+    /// or a word, each of which may be a sweep list, or a per-node list, which
+    /// is one value. Ranges and list lengths are checked by the caller, per
+    /// point, since a per-node list must match its group's size there.
+    fn param_value(
+        &mut self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        spec: &'static ParamSpec,
+    ) -> Res<(ParamValue, Lit)> {
+        match spec.kind {
+            ParamKind::Int { .. } | ParamKind::Float { .. } => {
+                let n = self.num_item(field, key, item, Kind::Float)?;
+                Ok((ParamValue::Float(n.v), n.at))
+            }
+            ParamKind::Bool => {
+                let e = self.sweep_item(field, key, item, Kind::Bool, &spec.allowed())?;
+                match e.v {
+                    Scalar::Bool(b) => Ok((ParamValue::Bool(b), e.at)),
+                    other => unreachable!("a bool field read {other:?}"),
+                }
+            }
+            ParamKind::Enum(words) => {
+                let e = self.sweep_item(field, key, item, Kind::Str, &spec.allowed())?;
+                let Scalar::Str(word) = &e.v else {
+                    unreachable!("a string field read {:?}", e.v)
+                };
+                // The value holds the spec's own `'static` word, not the file's.
+                match words.iter().find(|w| **w == word.as_str()) {
+                    Some(w) => Ok((ParamValue::Enum(w), e.at)),
+                    None => Err(self.refuse(&e.at, field, format!("must be {}", spec.allowed()))),
+                }
+            }
+            ParamKind::PerNode { min, max, .. } => self.per_node(field, key, item, spec, min, max),
+        }
+    }
+
+    /// A per-node list: one whole number in `min..=max` per node, checked
+    /// element by element so a bad element is reported at its own line.
+    fn per_node(
+        &self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        spec: &ParamSpec,
+        min: i64,
+        max: i64,
+    ) -> Res<(ParamValue, Lit)> {
+        let allowed = spec.allowed();
+        let Item::Value(v @ Value::Array(list)) = item else {
+            return Err(self.wrong_type(field, key, item, &allowed));
+        };
+        let line = self.item_line(key, item);
+        let whole = self.lit(v, line);
+        // A list of lists would be a sweep of per-node lists; axis values and
+        // result columns hold one number or word, so it is refused for now.
+        if list.iter().any(|e| matches!(e, Value::Array(_))) {
+            return Err(self.refuse(
+                &whole,
+                field,
+                format!("per-node lists cannot be swept yet; give {allowed}"),
+            ));
+        }
+        let range = format!("each value must be in {min}..={max} {}", spec.unit);
+        let mut values = Vec::with_capacity(list.len());
+        for e in list.iter() {
+            match e {
+                Value::Integer(i) if (min..=max).contains(i.value()) => values.push(*i.value()),
+                Value::Integer(_) => {
+                    return Err(self.refuse(&self.lit(e, line), field, range.trim_end()))
+                }
+                _ => {
+                    return Err(self.err(
+                        self.span_line(e.span(), line),
+                        field,
+                        format!(
+                            "expected a whole number in the per-node list, found {}",
+                            self.describe_value(e)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok((ParamValue::PerNode(values), whole))
     }
 
     /// Number of sweep points; refuses products above [`MAX_POINTS`].

@@ -1254,3 +1254,188 @@ fn disk_refuses_unknown_keys_and_bad_values() {
         "disk: expected a table, found integer 1",
     );
 }
+
+#[test]
+fn bool_and_enum_params_take_their_values() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert!(!w.params.get_bool("unclean.leader.election.enable"));
+    assert_eq!(w.params.get_enum("acks"), "all");
+    let w = &ok_t(&sentinel(
+        "[params]\nunclean.leader.election.enable = true\nacks = \"1\"\n\
+         down-after-milliseconds = 5000\n",
+    ))
+    .points[0]
+        .workload;
+    assert!(w.params.get_bool("unclean.leader.election.enable"));
+    assert_eq!(w.params.get_enum("acks"), "1");
+    assert_eq!(w.params.get("down-after-milliseconds"), 5000.0);
+}
+
+#[test]
+fn bool_and_enum_params_sweep_as_text_axes() {
+    let plan = ok_t(&sentinel(
+        "[params]\n\"unclean.leader.election.enable\" = [true, false]\n\
+         acks = [\"0\", \"1\", \"all\"]\ndown-after-milliseconds = [1000, 5000]\n",
+    ));
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(
+        cols,
+        [
+            "params.unclean.leader.election.enable",
+            "params.acks",
+            "params.down-after-milliseconds"
+        ]
+    );
+    let text = |s: &str| AxisValue::Text(s.to_string());
+    assert_eq!(plan.axes[0].values, [text("true"), text("false")]);
+    assert_eq!(plan.axes[1].values, [text("0"), text("1"), text("all")]);
+    assert_eq!(plan.axes[1].line, 6);
+    assert_eq!(plan.points.len(), 12);
+    // Last axis fastest, as for numbers; the values print as written.
+    let shown: Vec<String> = plan.points[..4]
+        .iter()
+        .map(|p| {
+            p.values
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        ["true 0 1000", "true 0 5000", "true 1 1000", "true 1 5000"]
+    );
+    for p in &plan.points {
+        let ps = &p.workload.params;
+        assert_eq!(
+            p.values[0].to_string(),
+            ps.get_bool("unclean.leader.election.enable").to_string()
+        );
+        assert_eq!(p.values[1].to_string(), ps.get_enum("acks"));
+        assert_eq!(p.values[2], ps.get("down-after-milliseconds"));
+    }
+    assert!(!plan.points[11]
+        .workload
+        .params
+        .get_bool("unclean.leader.election.enable"));
+    assert_eq!(plan.points[11].workload.params.get_enum("acks"), "all");
+}
+
+#[test]
+fn bool_and_enum_params_refuse_other_values() {
+    let flag = "params.unclean.leader.election.enable";
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = 1\n"),
+        5,
+        &format!("{flag}: expected true or false, found integer 1"),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = \"true\"\n"),
+        5,
+        &format!("{flag}: expected true or false, found string \"true\""),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = [\n  true,\n  0,\n]\n"),
+        7,
+        &format!("{flag}: expected true or false in the sweep list, found integer 0"),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = []\n"),
+        5,
+        "empty sweep list: give at least one value",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = \"2\"\n"),
+        5,
+        "params.acks: \"2\" is not allowed: must be one of \"0\", \"1\", \"all\"",
+    );
+    // Words are matched exactly.
+    refused_t(
+        &sentinel("[params]\nacks = \"ALL\"\n"),
+        5,
+        "params.acks: \"ALL\" is not allowed: must be one of \"0\", \"1\", \"all\"",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = 1\n"),
+        5,
+        "params.acks: expected one of \"0\", \"1\", \"all\", found integer 1",
+    );
+    // A bad word of a sweep is reported at its own line, in its own point.
+    refused_t(
+        &sentinel("[params]\nacks = [\n  \"all\",\n  \"-1\",\n]\n"),
+        7,
+        "params.acks: \"-1\" is not allowed: must be one of",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = [\"all\", 1]\n"),
+        5,
+        "params.acks: expected one of \"0\", \"1\", \"all\" in the sweep list, found integer 1",
+    );
+    // A number parameter still says what it takes.
+    refused_t(
+        &sentinel("[params]\ndown-after-milliseconds = true\n"),
+        5,
+        "params.down-after-milliseconds: expected a number, found boolean true",
+    );
+}
+
+#[test]
+fn per_node_params_are_lists_as_long_as_their_group() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [100, 100, 100]);
+    // The default follows the group's size.
+    let w = &ok_t(&sentinel("[topology]\nsentinels = 5\n")).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [100; 5]);
+    let w = &ok_t(&sentinel("[params]\nreplica-priority = [0, 1000, 7]\n")).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [0, 1000, 7]);
+    // A list is one value, not a sweep.
+    assert!(ok_t(&sentinel("[params]\nreplica-priority = [1, 2, 3]\n"))
+        .axes
+        .is_empty());
+}
+
+#[test]
+fn per_node_params_refuse_bad_lists() {
+    let field = "params.replica-priority";
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [1, 2]\n"),
+        5,
+        &format!(
+            "{field}: [1, 2] is not allowed: needs one value per node of group `sentinels`: 3 \
+             values, found 2"
+        ),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [\n  1,\n  2000,\n  3,\n]\n"),
+        7,
+        &format!("{field}: 2000 is not allowed: each value must be in 0..=1000"),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [1, 2.5, 3]\n"),
+        5,
+        &format!("{field}: expected a whole number in the per-node list, found float 2.5"),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = 100\n"),
+        5,
+        &format!(
+            "{field}: expected a list of one whole number in 0..=1000 per node of group \
+             `sentinels`, found integer 100"
+        ),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [[1, 2, 3], [3, 2, 1]]\n"),
+        5,
+        &format!(
+            "{field}: [[1, 2, 3], [3, 2, 1]] is not allowed: per-node lists cannot be swept yet; \
+             give a list of one whole number in 0..=1000 per node of group `sentinels`"
+        ),
+    );
+    // The length is checked per point when the group's size is swept.
+    refused_t(
+        &sentinel("[topology]\nsentinels = [3, 4]\n[params]\nreplica-priority = [1, 2, 3]\n"),
+        7,
+        "needs one value per node of group `sentinels`: 4 values, found 3",
+    );
+}
