@@ -6,13 +6,19 @@
 //! written and what is allowed. Unknown keys are errors at every level.
 //!
 //! Sweeps: a field marked sweepable in `workloads/README.md` may hold a list
-//! of numbers. The first walk of the document registers each list as an axis
-//! and reads its first value, which makes that walk sweep point 0. Every
-//! other point of the cartesian product (last axis fastest) is a further walk
-//! in which each list yields the value that point chooses, so every point is
-//! validated in full, cross-checks included, and a bad value is reported at
-//! the line of its own list element. Axes are ordered by their place in the
-//! file, not by the order the walk meets them.
+//! of numbers (or, for a bool or enum parameter, of bools or words). The
+//! first walk of the document registers each list as an axis and reads its
+//! first value, which makes that walk sweep point 0. Every other point of the
+//! cartesian product (last axis fastest) is a further walk in which each list
+//! yields the value that point chooses, so every point is validated in full,
+//! cross-checks included, and a bad value is reported at the line of its own
+//! list element. Axes are ordered by their place in the file, not by the
+//! order the walk meets them.
+//!
+//! What a file may say depends on its path's registry entry
+//! ([`PathInfo`]): the node groups `nodes` and `[topology]` size, the fault
+//! target words, and the parameters with their kinds. Node numbers in a file
+//! run over every non-client node, group after group, as node ids do.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -1439,3 +1439,22 @@ fn per_node_params_refuse_bad_lists() {
         "needs one value per node of group `sentinels`: 4 values, found 3",
     );
 }
+
+#[test]
+fn an_enum_param_of_zookeeper_parses_and_sweeps() {
+    let plan = ok(&with(
+        "[params]\n\"zookeeper.forceSync\" = [\"yes\", \"no\"]\n",
+    ));
+    assert_eq!(plan.axes[0].column, "params.zookeeper.forceSync");
+    let got: Vec<&str> = plan
+        .points
+        .iter()
+        .map(|p| p.workload.params.get_enum("zookeeper.forceSync"))
+        .collect();
+    assert_eq!(got, ["yes", "no"]);
+    refused(
+        &with("[params]\nzookeeper.forceSync = false\n"),
+        5,
+        "params.zookeeper.forceSync: expected one of \"yes\", \"no\", found boolean false",
+    );
+}
