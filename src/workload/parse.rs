@@ -711,13 +711,10 @@ impl<'a> Reader<'a> {
         let (path_name, path_at) = self.string(root, "path")?.ok_or_else(|| {
             self.missing(root, "path", &format!("allowed paths: {}", all_paths()))
         })?;
-        let path: &'static PathInfo =
-            self.paths
-                .iter()
-                .find(|p| p.path == path_name)
-                .ok_or_else(|| {
-                    self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
-                })?;
+        let found = self.paths.iter().find(|p| p.path == path_name);
+        let path: &'static PathInfo = found.ok_or_else(|| {
+            self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
+        })?;
 
         let runtime = match self.string(root, "runtime")? {
             None => Runtime::Sim,
