@@ -103,8 +103,10 @@ impl ParamSpec {
             }
             ParamKind::Bool => "true or false".into(),
             ParamKind::Enum(words) => format!("one of {}", quoted(words)),
+            // A unitless list must not leave a double space mid-sentence.
             ParamKind::PerNode { group, min, max } => format!(
-                "a list of one whole number in {min}..={max} {} per node of group `{group}`",
+                "a list of one whole number in {min}..={max}{}{} per node of group `{group}`",
+                if self.unit.is_empty() { "" } else { " " },
                 self.unit
             ),
         }

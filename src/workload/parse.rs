@@ -6,13 +6,19 @@
 //! written and what is allowed. Unknown keys are errors at every level.
 //!
 //! Sweeps: a field marked sweepable in `workloads/README.md` may hold a list
-//! of numbers. The first walk of the document registers each list as an axis
-//! and reads its first value, which makes that walk sweep point 0. Every
-//! other point of the cartesian product (last axis fastest) is a further walk
-//! in which each list yields the value that point chooses, so every point is
-//! validated in full, cross-checks included, and a bad value is reported at
-//! the line of its own list element. Axes are ordered by their place in the
-//! file, not by the order the walk meets them.
+//! of numbers (or, for a bool or enum parameter, of bools or words). The
+//! first walk of the document registers each list as an axis and reads its
+//! first value, which makes that walk sweep point 0. Every other point of the
+//! cartesian product (last axis fastest) is a further walk in which each list
+//! yields the value that point chooses, so every point is validated in full,
+//! cross-checks included, and a bad value is reported at the line of its own
+//! list element. Axes are ordered by their place in the file, not by the
+//! order the walk meets them.
+//!
+//! What a file may say depends on its path's registry entry
+//! ([`PathInfo`]): the node groups `nodes` and `[topology]` size, the fault
+//! target words, and the parameters with their kinds. Node numbers in a file
+//! run over every non-client node, group after group, as node ids do.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,7 +32,7 @@ use crate::engine::fault::{Action, FaultSpec, Target, When};
 use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};
-use crate::systems::{self, fmt_num, Params, PathInfo};
+use crate::systems::{self, fmt_num, ParamKind, ParamSpec, ParamValue, Params, PathInfo};
 
 /// Most sweep points one file may expand to.
 const MAX_POINTS: usize = 100_000;
@@ -46,8 +52,10 @@ const TOP_KEYS: &[&str] = &[
     "seed",
     "trials",
     "nodes",
+    "topology",
     "duration_ms",
     "network",
+    "disk",
     "clients",
     "faults",
     "params",
@@ -61,6 +69,10 @@ const NETWORK_KEYS: &[&str] = &[
     "links",
 ];
 const LINK_KEYS: &[&str] = &["from", "to", "base_ms"];
+const DISK_KEYS: &[&str] = &["fsync", "throughput_mb_s"];
+/// Fastest disk a file may describe, in MB/s (a petabyte per second): far
+/// above any real device, and low enough that bytes per second stay finite.
+const MAX_THROUGHPUT_MB_S: f64 = 1e9;
 const CLIENT_KEYS: &[&str] = &["count", "rate_per_s", "read_ratio", "start_ms", "arrival"];
 const FAULT_KEYS: &[&str] = &[
     "kind",
@@ -82,7 +94,6 @@ const FAULT_KINDS: &[&str] = &[
     "partition",
     "heal",
 ];
-const TARGET_WORDS: &[&str] = &["leader", "follower", "random", "last"];
 
 /// Read the workload file at `path`; errors name the path as given.
 pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
@@ -97,7 +108,14 @@ pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
 
 /// Parse and validate workload `text`; `file` labels errors and the plan.
 pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
-    let mut r = Reader::new(file, text);
+    parse_in(file, text, systems::paths())
+}
+
+/// [`parse`] with `paths` standing for the registry. The tests use it to
+/// exercise rules (several node groups, path target words, typed parameters)
+/// that no registered path needs yet.
+fn parse_in(file: &str, text: &str, paths: &'static [PathInfo]) -> Result<Plan, WorkloadError> {
+    let mut r = Reader::new(file, text, paths);
     let doc = ImDocument::parse(text).map_err(|e| {
         let line = e.span().map(|s| r.line(s.start));
         let message = e
@@ -129,11 +147,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
     let mut points = Vec::with_capacity(total);
     points.push(Point {
         index: 0,
-        values: r
-            .sweeps
-            .iter()
-            .map(|s| AxisValue::Num(s.elems[0].v))
-            .collect(),
+        values: r.sweeps.iter().map(|s| s.elems[0].axis()).collect(),
         workload: first,
     });
     for index in 1..total {
@@ -145,11 +159,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         let (workload, _) = r.workload(&root)?;
         points.push(Point {
             index,
-            values: r
-                .sweeps
-                .iter()
-                .map(|s| AxisValue::Num(s.elems[s.chosen].v))
-                .collect(),
+            values: r.sweeps.iter().map(|s| s.elems[s.chosen].axis()).collect(),
             workload,
         });
     }
@@ -160,7 +170,7 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, WorkloadError> {
         .map(|s| Axis {
             column: s.column.clone(),
             line: s.line,
-            values: s.elems.iter().map(|e| AxisValue::Num(e.v)).collect(),
+            values: s.elems.iter().map(Elem::axis).collect(),
         })
         .collect();
     Ok(Plan {
@@ -240,24 +250,64 @@ struct Num {
     at: Lit,
 }
 
-/// A list of numbers standing for one sweep axis.
+/// One value of a sweepable field: a number, or the bool or word of a typed
+/// parameter.
+#[derive(Clone, Debug)]
+enum Scalar {
+    Num(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// A sweepable value as read, with its place in the file.
+#[derive(Clone, Debug)]
+struct Elem {
+    v: Scalar,
+    at: Lit,
+}
+
+impl Elem {
+    /// The value as an axis value: bools and words become text, so a result
+    /// column shows them as written.
+    fn axis(&self) -> AxisValue {
+        match &self.v {
+            Scalar::Num(v) => AxisValue::Num(*v),
+            Scalar::Bool(b) => AxisValue::Text(b.to_string()),
+            Scalar::Str(s) => AxisValue::Text(s.clone()),
+        }
+    }
+
+    /// The number of an element read as [`Kind::Int`] or [`Kind::Float`].
+    fn into_num(self) -> Num {
+        match self.v {
+            Scalar::Num(v) => Num { v, at: self.at },
+            other => unreachable!("a numeric field read a non-number: {other:?}"),
+        }
+    }
+}
+
+/// A list of values standing for one sweep axis.
 struct Sweep {
     column: String,
     /// Byte offset of the list, for document order.
     offset: usize,
     line: usize,
-    elems: Vec<Num>,
+    elems: Vec<Elem>,
     /// Index of the value the current walk uses.
     chosen: usize,
 }
 
-/// What a numeric field accepts.
+/// What a sweepable field accepts.
 #[derive(Copy, Clone, PartialEq, Eq)]
 enum Kind {
     /// A TOML integer only.
     Int,
     /// A TOML integer or float.
     Float,
+    /// A TOML boolean.
+    Bool,
+    /// A TOML string.
+    Str,
 }
 
 impl Kind {
@@ -265,6 +315,8 @@ impl Kind {
         match self {
             Kind::Int => "an integer",
             Kind::Float => "a number",
+            Kind::Bool => "true or false",
+            Kind::Str => "a string",
         }
     }
 }
@@ -277,12 +329,14 @@ struct Reader<'a> {
     sweeps: Vec<Sweep>,
     /// True during the first walk, which registers the sweep lists.
     discovering: bool,
+    /// The paths a file may name (the registry, outside tests).
+    paths: &'static [PathInfo],
 }
 
 type Res<T> = Result<T, WorkloadError>;
 
 impl<'a> Reader<'a> {
-    fn new(file: &'a str, text: &'a str) -> Self {
+    fn new(file: &'a str, text: &'a str, paths: &'static [PathInfo]) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -292,6 +346,7 @@ impl<'a> Reader<'a> {
             line_starts,
             sweeps: Vec::new(),
             discovering: true,
+            paths,
         }
     }
 
@@ -467,12 +522,26 @@ impl<'a> Reader<'a> {
     }
 
     fn num_item(&mut self, field: &str, key: &Key, item: &Item, kind: Kind) -> Res<Num> {
+        self.sweep_item(field, key, item, kind, kind.expected())
+            .map(Elem::into_num)
+    }
+
+    /// One value of `kind`, or a sweep list of them; `expected` says what is
+    /// allowed when the value has the wrong type.
+    fn sweep_item(
+        &mut self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        kind: Kind,
+        expected: &str,
+    ) -> Res<Elem> {
         let Item::Value(v) = item else {
-            return Err(self.wrong_type(field, key, item, kind.expected()));
+            return Err(self.wrong_type(field, key, item, expected));
         };
         let line = self.item_line(key, item);
         let Value::Array(list) = v else {
-            return self.scalar(field, v, kind, line, "");
+            return self.scalar(field, v, kind, expected, line, "");
         };
         if !self.discovering {
             let s = self
@@ -487,8 +556,8 @@ impl<'a> Reader<'a> {
         }
         let elems = list
             .iter()
-            .map(|e| self.scalar(field, e, kind, line, " in the sweep list"))
-            .collect::<Res<Vec<Num>>>()?;
+            .map(|e| self.scalar(field, e, kind, expected, line, " in the sweep list"))
+            .collect::<Res<Vec<Elem>>>()?;
         debug_assert!(
             self.sweeps.iter().all(|s| s.column != field),
             "a column is swept twice: {field}"
@@ -504,23 +573,32 @@ impl<'a> Reader<'a> {
         Ok(first)
     }
 
-    fn scalar(&self, field: &str, v: &Value, kind: Kind, line: usize, within: &str) -> Res<Num> {
+    fn scalar(
+        &self,
+        field: &str,
+        v: &Value,
+        kind: Kind,
+        expected: &str,
+        line: usize,
+        within: &str,
+    ) -> Res<Elem> {
         let x = match (v, kind) {
-            (Value::Integer(i), _) => *i.value() as f64,
-            (Value::Float(f), Kind::Float) => *f.value(),
+            (Value::Integer(i), Kind::Int | Kind::Float) => Scalar::Num(*i.value() as f64),
+            (Value::Float(f), Kind::Float) => Scalar::Num(*f.value()),
+            (Value::Boolean(b), Kind::Bool) => Scalar::Bool(*b.value()),
+            (Value::String(s), Kind::Str) => Scalar::Str(s.value().clone()),
             _ => {
                 return Err(self.err(
                     self.span_line(v.span(), line),
                     field,
                     format!(
-                        "expected {}{within}, found {}",
-                        kind.expected(),
+                        "expected {expected}{within}, found {}",
                         self.describe_value(v)
                     ),
                 ))
             }
         };
-        Ok(Num {
+        Ok(Elem {
             v: x,
             at: self.lit(v, line),
         })
@@ -624,7 +702,7 @@ impl<'a> Reader<'a> {
             .map_or(String::new(), |d| d.0);
 
         let all_paths = || {
-            systems::paths()
+            self.paths
                 .iter()
                 .map(|p| p.path)
                 .collect::<Vec<_>>()
@@ -633,7 +711,8 @@ impl<'a> Reader<'a> {
         let (path_name, path_at) = self.string(root, "path")?.ok_or_else(|| {
             self.missing(root, "path", &format!("allowed paths: {}", all_paths()))
         })?;
-        let path: &'static PathInfo = systems::find(&path_name).ok_or_else(|| {
+        let found = self.paths.iter().find(|p| p.path == path_name);
+        let path: &'static PathInfo = found.ok_or_else(|| {
             self.refuse(&path_at, "path", format!("allowed paths: {}", all_paths()))
         })?;
 
@@ -667,30 +746,8 @@ impl<'a> Reader<'a> {
             }
         };
 
-        let nodes_num = self.num(root, "nodes", Kind::Int)?.ok_or_else(|| {
-            self.missing(
-                root,
-                "nodes",
-                &format!(
-                    "{} needs {}..={} servers",
-                    path.path,
-                    path.primary().min,
-                    path.primary().max
-                ),
-            )
-        })?;
-        self.check(
-            &nodes_num,
-            "nodes",
-            nodes_num.v >= path.primary().min as f64 && nodes_num.v <= path.primary().max as f64,
-            format!(
-                "{} needs {}..={} servers",
-                path.path,
-                path.primary().min,
-                path.primary().max
-            ),
-        )?;
-        let nodes = nodes_num.v as usize;
+        let topology = self.topology(root, path)?;
+        let nodes = topology.servers();
 
         let duration_ms = match self.num(root, "duration_ms", Kind::Float)? {
             None => 60_000.0,
@@ -710,17 +767,23 @@ impl<'a> Reader<'a> {
 
         let net = match self.table(root, "network")? {
             None => NetConfig::default(),
-            Some(t) => self.network(&t, nodes)?,
+            Some(t) => self.network(&t, &topology)?,
+        };
+        let disk = match self.table(root, "disk")? {
+            None => DiskConfig::default(),
+            Some(t) => self.disk(&t)?,
         };
         let load = match self.table(root, "clients")? {
             None => LoadConfig::default(),
             Some(t) => self.clients(&t)?,
         };
-        let faults = self.faults(root, nodes, duration_ms)?;
-        let topology = Topology::single(path.primary().name, nodes);
-        let mut params = path.default_params(&topology.sizes());
+        let faults = self.faults(root, path, &topology, duration_ms)?;
+        // Per-node defaults are as long as their group, so the defaults are
+        // built only once the topology is known.
+        let sizes = topology.sizes();
+        let mut params = path.default_params(&sizes);
         if let Some(t) = self.table(root, "params")? {
-            self.params(&t, path, &mut params)?;
+            self.params(&t, path, &sizes, &mut params)?;
         }
 
         let workload = Workload {
@@ -733,7 +796,7 @@ impl<'a> Reader<'a> {
             topology,
             duration: SimDuration::from_ms_f64(duration_ms),
             net,
-            disk: DiskConfig::default(),
+            disk,
             load,
             faults,
             params,
@@ -741,7 +804,87 @@ impl<'a> Reader<'a> {
         Ok((workload, description))
     }
 
-    fn network(&mut self, t: &Tbl, nodes: usize) -> Res<NetConfig> {
+    /// The size of every node group of `path`: the first from `nodes` or
+    /// `[topology]`, the others from `[topology]` or their defaults.
+    fn topology(&mut self, root: &Tbl, path: &'static PathInfo) -> Res<Topology> {
+        let primary = path.primary();
+        let table = self.table(root, "topology")?;
+        if let Some(t) = &table {
+            let names: Vec<&str> = path.groups.iter().map(|g| g.name).collect();
+            for (key, _) in t.entries() {
+                if !names.contains(&key.get()) {
+                    return Err(self.err(
+                        self.key_line(key),
+                        t.field(key.get()),
+                        format!(
+                            "unknown node group of {}; allowed keys here: {}",
+                            path.path,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            // `nodes` is a short form of `[topology] <first group>`; both at
+            // once would leave one of them silently ignored.
+            if let (Some((nodes_key, _)), Some((key, _))) = (root.get("nodes"), t.get(primary.name))
+            {
+                return Err(self.err(
+                    self.key_line(key),
+                    t.field(primary.name),
+                    format!(
+                        "sizes the same group as nodes (line {}); give one of them",
+                        self.key_line(nodes_key)
+                    ),
+                ));
+            }
+        }
+
+        let mut groups = Vec::with_capacity(path.groups.len());
+        for (i, g) in path.groups.iter().enumerate() {
+            let needs = format!("{} needs {}..={} {}", path.path, g.min, g.max, g.name);
+            let given = if i == 0 && root.has("nodes") {
+                self.num(root, "nodes", Kind::Int)?
+                    .map(|n| (n, "nodes".to_string()))
+            } else {
+                match &table {
+                    Some(t) => self
+                        .num(t, g.name, Kind::Int)?
+                        .map(|n| (n, t.field(g.name))),
+                    None => None,
+                }
+            };
+            let size = match (given, g.default) {
+                (Some((n, field)), _) => {
+                    self.check(
+                        &n,
+                        &field,
+                        n.v >= g.min as f64 && n.v <= g.max as f64,
+                        &needs,
+                    )?;
+                    n.v as usize
+                }
+                (None, Some(d)) => d,
+                (None, None) if i == 0 => {
+                    return Err(self.missing(
+                        root,
+                        "nodes",
+                        &format!("{needs}; give nodes = N or [topology] {} = N", g.name),
+                    ))
+                }
+                (None, None) => {
+                    let (line, field) = match &table {
+                        Some(t) => (t.line, t.field(g.name)),
+                        None => (root.line, format!("topology.{}", g.name)),
+                    };
+                    return Err(self.err(line, field, format!("required key is missing; {needs}")));
+                }
+            };
+            groups.push((g.name, size));
+        }
+        Ok(Topology { groups })
+    }
+
+    fn network(&mut self, t: &Tbl, topology: &Topology) -> Res<NetConfig> {
         self.check_keys(t, NETWORK_KEYS, "")?;
         let mut net = NetConfig::default();
         if let Some(lt) = self.table(t, "latency")? {
@@ -787,8 +930,8 @@ impl<'a> Reader<'a> {
         }
         for link in self.tables(t, "links")? {
             self.check_keys(&link, LINK_KEYS, "")?;
-            let from = self.server(&link, "from", nodes)?;
-            let to = self.server(&link, "to", nodes)?;
+            let from = self.server(&link, "from", topology)?;
+            let to = self.server(&link, "to", topology)?;
             let (Some((from, _)), Some((to, to_at))) = (from, to) else {
                 let absent = if link.has("from") { "to" } else { "from" };
                 return Err(self.missing(&link, absent, "a link needs from, to and base_ms"));
@@ -797,7 +940,10 @@ impl<'a> Reader<'a> {
                 return Err(self.refuse(
                     &to_at,
                     &link.field("to"),
-                    "a link joins two different servers (from != to)",
+                    format!(
+                        "a link joins two different {}s (from != to)",
+                        noun(topology)
+                    ),
                 ));
             }
             let base = self.num(&link, "base_ms", Kind::Float)?.ok_or_else(|| {
@@ -818,24 +964,42 @@ impl<'a> Reader<'a> {
         Ok(net)
     }
 
-    /// A 1-based server number, returned 0-based.
-    fn server(&self, t: &Tbl, key: &str, nodes: usize) -> Res<Option<(usize, Lit)>> {
+    fn disk(&mut self, t: &Tbl) -> Res<DiskConfig> {
+        self.check_keys(t, DISK_KEYS, "")?;
+        let mut disk = DiskConfig::default();
+        if let Some(ft) = self.table(t, "fsync")? {
+            disk.fsync = self.latency(&ft)?;
+        }
+        if let Some(n) = self.num(t, "throughput_mb_s", Kind::Float)? {
+            self.check(
+                &n,
+                &t.field("throughput_mb_s"),
+                n.v > 0.0 && n.v <= MAX_THROUGHPUT_MB_S,
+                format!(
+                    "MB (10^6 bytes) per second must be > 0 and <= {}",
+                    fmt_num(MAX_THROUGHPUT_MB_S)
+                ),
+            )?;
+            disk.throughput_bytes_per_s = Some(n.v * 1e6);
+        }
+        Ok(disk)
+    }
+
+    /// A 1-based node number, returned 0-based.
+    fn server(&self, t: &Tbl, key: &str, topology: &Topology) -> Res<Option<(usize, Lit)>> {
         let Some((n, at)) = self.int(t, key)? else {
             return Ok(None);
         };
-        let n = self.server_number(n, &at, &t.field(key), nodes)?;
+        let n = self.server_number(n, &at, &t.field(key), topology)?;
         Ok(Some((n, at)))
     }
 
-    fn server_number(&self, n: i64, at: &Lit, field: &str, nodes: usize) -> Res<usize> {
+    fn server_number(&self, n: i64, at: &Lit, field: &str, topology: &Topology) -> Res<usize> {
+        let nodes = topology.servers();
         if n >= 1 && n as u64 <= nodes as u64 {
             Ok(n as usize - 1)
         } else {
-            Err(self.refuse(
-                at,
-                field,
-                format!("server numbers are 1..={nodes} (nodes = {nodes})"),
-            ))
+            Err(self.refuse(at, field, numbers_text(topology)))
         }
     }
 
@@ -1017,15 +1181,27 @@ impl<'a> Reader<'a> {
         Ok(load)
     }
 
-    fn faults(&mut self, root: &Tbl, nodes: usize, duration_ms: f64) -> Res<Vec<FaultSpec>> {
+    fn faults(
+        &mut self,
+        root: &Tbl,
+        path: &PathInfo,
+        topology: &Topology,
+        duration_ms: f64,
+    ) -> Res<Vec<FaultSpec>> {
         let mut faults = Vec::new();
         for t in self.tables(root, "faults")? {
-            faults.push(self.fault(&t, nodes, duration_ms)?);
+            faults.push(self.fault(&t, path, topology, duration_ms)?);
         }
         Ok(faults)
     }
 
-    fn fault(&mut self, t: &Tbl, nodes: usize, duration_ms: f64) -> Res<FaultSpec> {
+    fn fault(
+        &mut self,
+        t: &Tbl,
+        path: &PathInfo,
+        topology: &Topology,
+        duration_ms: f64,
+    ) -> Res<FaultSpec> {
         self.check_keys(t, FAULT_KEYS, "")?;
         let kinds = FAULT_KINDS.join(", ");
         let (kind, kind_at) = self
@@ -1064,8 +1240,9 @@ impl<'a> Reader<'a> {
                     t,
                     "target",
                     &format!(
-                        "kind = \"{kind}\" needs one of {} or a server number 1..={nodes}",
-                        TARGET_WORDS.join(", ")
+                        "kind = \"{kind}\" needs one of {} or {}",
+                        path.target_words().join(", "),
+                        number_phrase(topology)
                     ),
                 ))
             }
@@ -1075,7 +1252,8 @@ impl<'a> Reader<'a> {
                     self.key_line(k),
                     t.field("target"),
                     format!(
-                        "not allowed for kind = \"{kind}\": it names no single server{}",
+                        "not allowed for kind = \"{kind}\": it names no single {}{}",
+                        noun(topology),
                         if kind == "partition" {
                             "; use groups"
                         } else {
@@ -1084,7 +1262,7 @@ impl<'a> Reader<'a> {
                     ),
                 ))
             }
-            Some((k, item)) => self.target(&t.field("target"), k, item, nodes)?,
+            Some((k, item)) => self.target(&t.field("target"), k, item, path, topology)?,
         };
 
         let when = self.when(t, duration_ms)?;
@@ -1111,7 +1289,7 @@ impl<'a> Reader<'a> {
             "resume" => Action::Resume,
             "isolate" => Action::Isolate,
             "partition" => Action::Partition {
-                groups: self.groups(t, nodes)?,
+                groups: self.groups(t, topology)?,
                 one_way: self.boolean(t, "one_way")?.unwrap_or(false),
             },
             "heal" => Action::Heal,
@@ -1125,21 +1303,22 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn target(&self, field: &str, key: &Key, item: &Item, nodes: usize) -> Res<Target> {
-        let allowed = format!(
-            "allowed: {} or a server number 1..={nodes}",
-            TARGET_WORDS.join(", ")
-        );
+    fn target(
+        &self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        path: &PathInfo,
+        topology: &Topology,
+    ) -> Res<Target> {
+        let words = path.target_words().join(", ");
+        let allowed = format!("allowed: {words} or {}", number_phrase(topology));
         match item {
-            Item::Value(v @ Value::String(s)) => match s.value().as_str() {
-                "leader" => Ok(Target::Leader),
-                "follower" => Ok(Target::Follower),
-                "random" => Ok(Target::Random),
-                "last" => Ok(Target::LastFaulted),
-                _ => Err(self.refuse(&self.lit(v, 1), field, allowed)),
-            },
+            Item::Value(v @ Value::String(s)) => {
+                self.target_word(s.value(), &self.lit(v, 1), field, path, topology, &allowed)
+            }
             Item::Value(v @ Value::Integer(i)) => {
-                let n = self.server_number(*i.value(), &self.lit(v, 1), field, nodes)?;
+                let n = self.server_number(*i.value(), &self.lit(v, 1), field, topology)?;
                 Ok(Target::Node(n))
             }
             Item::Value(v @ Value::Array(_)) => Err(self.refuse(
@@ -1151,9 +1330,80 @@ impl<'a> Reader<'a> {
                 field,
                 key,
                 item,
-                "a string (leader, follower, random, last) or a server number",
+                &format!("a string ({words}) or a {} number", noun(topology)),
             )),
         }
+    }
+
+    /// A target written as a word: an engine word, a group word (`sentinel`,
+    /// or `sentinel:2` for that group's second node), or a word of the path
+    /// (`master`, `partition-leader:7`). Words are matched exactly.
+    fn target_word(
+        &self,
+        word: &str,
+        at: &Lit,
+        field: &str,
+        path: &PathInfo,
+        topology: &Topology,
+        allowed: &str,
+    ) -> Res<Target> {
+        match word {
+            "leader" => return Ok(Target::Leader),
+            "follower" => return Ok(Target::Follower),
+            "random" => return Ok(Target::Random),
+            "last" => return Ok(Target::LastFaulted),
+            _ => {}
+        }
+        if let Some(g) = path.groups.iter().position(|g| g.word == word) {
+            return Ok(Target::Group(g));
+        }
+        if let Some(t) = path.targets.iter().find(|t| t.word == word) {
+            return Ok(Target::Path {
+                word: t.word,
+                arg: None,
+            });
+        }
+        let Some((head, number)) = word.split_once(':') else {
+            return Err(self.refuse(at, field, allowed));
+        };
+        // Only ASCII digits make a number: `from_str` would also take a
+        // leading `+`, which no documented form has.
+        let digits = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+        if let Some(g) = path.groups.iter().position(|g| g.word == head) {
+            let (name, size) = topology.groups[g];
+            let why = if size == 0 {
+                format!("{head}:N names a node of {name}, and this topology has no {name}")
+            } else {
+                format!("{head}:N needs N in 1..={size} ({name} has {size} nodes)")
+            };
+            return match number.parse::<usize>() {
+                Ok(n) if digits && (1..=size).contains(&n) => {
+                    Ok(Target::Node(topology.range(g).start + n - 1))
+                }
+                _ => Err(self.refuse(at, field, why)),
+            };
+        }
+        if let Some(t) = path.targets.iter().find(|t| t.word == head) {
+            if !t.takes_number {
+                return Err(self.refuse(
+                    at,
+                    field,
+                    format!("{head} takes no number; write \"{head}\""),
+                ));
+            }
+            return match number.parse::<u32>() {
+                Ok(n) if digits => Ok(Target::Path {
+                    word: t.word,
+                    arg: Some(n),
+                }),
+                _ => Err(self.refuse(
+                    at,
+                    field,
+                    format!("{head}:N needs a whole number N in 0..={}", u32::MAX),
+                )),
+            };
+        }
+        Err(self.refuse(at, field, allowed))
     }
 
     fn when(&mut self, t: &Tbl, duration_ms: f64) -> Res<When> {
@@ -1204,20 +1454,26 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    fn groups(&self, t: &Tbl, nodes: usize) -> Res<Vec<Vec<usize>>> {
+    fn groups(&self, t: &Tbl, topology: &Topology) -> Res<Vec<Vec<usize>>> {
         let field = t.field("groups");
-        let shape = "give at least two lists of server numbers, e.g. [[1], [2, 3]]";
+        let noun = noun(topology);
+        let shape = format!("give at least two lists of {noun} numbers, e.g. [[1], [2, 3]]");
         let (key, item) = t.get("groups").ok_or_else(|| {
             self.missing(t, "groups", &format!("a partition needs groups: {shape}"))
         })?;
         let line = self.item_line(key, item);
         let Item::Value(v @ Value::Array(outer)) = item else {
-            return Err(self.wrong_type(&field, key, item, "an array of arrays of server numbers"));
+            return Err(self.wrong_type(
+                &field,
+                key,
+                item,
+                &format!("an array of arrays of {noun} numbers"),
+            ));
         };
         if outer.len() < 2 {
-            return Err(self.refuse(&self.lit(v, line), &field, shape));
+            return Err(self.refuse(&self.lit(v, line), &field, &shape));
         }
-        let mut owner: Vec<Option<usize>> = vec![None; nodes];
+        let mut owner: Vec<Option<usize>> = vec![None; topology.servers()];
         let mut groups = Vec::with_capacity(outer.len());
         for (gi, g) in outer.iter().enumerate() {
             let Value::Array(members) = g else {
@@ -1225,7 +1481,7 @@ impl<'a> Reader<'a> {
                     self.span_line(g.span(), line),
                     &field,
                     format!(
-                        "expected an array of server numbers, found {}",
+                        "expected an array of {noun} numbers, found {}",
                         self.describe_value(g)
                     ),
                 ));
@@ -1234,7 +1490,7 @@ impl<'a> Reader<'a> {
                 return Err(self.refuse(
                     &self.lit(g, line),
                     &field,
-                    "a group needs at least one server",
+                    format!("a group needs at least one {noun}"),
                 ));
             }
             let mut group = Vec::with_capacity(members.len());
@@ -1243,17 +1499,17 @@ impl<'a> Reader<'a> {
                     return Err(self.err(
                         self.span_line(m.span(), line),
                         &field,
-                        format!("expected a server number, found {}", self.describe_value(m)),
+                        format!("expected a {noun} number, found {}", self.describe_value(m)),
                     ));
                 };
                 let at = self.lit(m, line);
-                let n = self.server_number(*i.value(), &at, &field, nodes)?;
+                let n = self.server_number(*i.value(), &at, &field, topology)?;
                 if let Some(prev) = owner[n] {
                     let why = if prev == gi {
-                        format!("server {} appears twice in group {}", n + 1, gi + 1)
+                        format!("{noun} {} appears twice in group {}", n + 1, gi + 1)
                     } else {
                         format!(
-                            "server {} is already in group {}; a server may be in one group only",
+                            "{noun} {} is already in group {}; a {noun} may be in one group only",
                             n + 1,
                             prev + 1
                         )
@@ -1268,18 +1524,26 @@ impl<'a> Reader<'a> {
         Ok(groups)
     }
 
-    fn params(&mut self, t: &Tbl, path: &'static PathInfo, params: &mut Params) -> Res<()> {
+    fn params(
+        &mut self,
+        t: &Tbl,
+        path: &'static PathInfo,
+        sizes: &[usize],
+        params: &mut Params,
+    ) -> Res<()> {
         let mut seen = Vec::new();
-        self.params_in(t, "", path, params, &mut seen)
+        self.params_in(t, "", path, sizes, params, &mut seen)
     }
 
     /// Read the parameters of `t`, flattening dotted keys and sub-tables into
     /// dotted names, so `a.b = 1`, `"a.b" = 1` and `[params.a] b = 1` agree.
+    /// `sizes` is the topology, which per-node lists must match.
     fn params_in(
         &mut self,
         t: &Tbl,
         prefix: &str,
         path: &'static PathInfo,
+        sizes: &[usize],
         params: &mut Params,
         seen: &mut Vec<String>,
     ) -> Res<()> {
@@ -1294,28 +1558,111 @@ impl<'a> Reader<'a> {
                     .any(|p| p.name.starts_with(&format!("{name}.")))
             {
                 let sub = self.as_table(&field, key, item)?;
-                self.params_in(&sub, &format!("{name}."), path, params, seen)?;
+                self.params_in(&sub, &format!("{name}."), path, sizes, params, seen)?;
                 continue;
             }
             let line = self.key_line(key);
-            if path.param(&name).is_none() {
-                let why = params
-                    .clone()
-                    .set(&name, 0.0)
-                    .expect_err("the name is not a parameter of the path");
-                return Err(self.err(line, format!("params.{name}"), why));
-            }
+            let column = format!("params.{name}");
+            let spec = params
+                .spec(&name)
+                .map_err(|why| self.err(line, &column, why))?;
             if seen.contains(&name) {
-                return Err(self.err(line, format!("params.{name}"), "given twice"));
+                return Err(self.err(line, &column, "given twice"));
             }
             seen.push(name.clone());
-            let column = format!("params.{name}");
-            let v = self.num_item(&column, key, item, Kind::Float)?;
+            let (value, at) = self.param_value(&column, key, item, spec)?;
             params
-                .set(&name, v.v)
-                .map_err(|why| self.refuse(&v.at, &column, why))?;
+                .set_value(&name, &value, sizes)
+                .map_err(|why| self.refuse(&at, &column, why))?;
         }
         Ok(())
+    }
+
+    /// The value of parameter `spec` as written, and where: a number, a bool
+    /// or a word, each of which may be a sweep list, or a per-node list, which
+    /// is one value. Ranges and list lengths are checked by the caller, per
+    /// point, since a per-node list must match its group's size there.
+    fn param_value(
+        &mut self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        spec: &'static ParamSpec,
+    ) -> Res<(ParamValue, Lit)> {
+        match spec.kind {
+            ParamKind::Int { .. } | ParamKind::Float { .. } => {
+                let n = self.num_item(field, key, item, Kind::Float)?;
+                Ok((ParamValue::Float(n.v), n.at))
+            }
+            ParamKind::Bool => {
+                let e = self.sweep_item(field, key, item, Kind::Bool, &spec.allowed())?;
+                match e.v {
+                    Scalar::Bool(b) => Ok((ParamValue::Bool(b), e.at)),
+                    other => unreachable!("a bool field read {other:?}"),
+                }
+            }
+            ParamKind::Enum(words) => {
+                let e = self.sweep_item(field, key, item, Kind::Str, &spec.allowed())?;
+                let Scalar::Str(word) = &e.v else {
+                    unreachable!("a string field read {:?}", e.v)
+                };
+                // The value holds the spec's own `'static` word, not the file's.
+                match words.iter().find(|w| **w == word.as_str()) {
+                    Some(w) => Ok((ParamValue::Enum(w), e.at)),
+                    None => Err(self.refuse(&e.at, field, format!("must be {}", spec.allowed()))),
+                }
+            }
+            ParamKind::PerNode { min, max, .. } => self.per_node(field, key, item, spec, min, max),
+        }
+    }
+
+    /// A per-node list: one whole number in `min..=max` per node, checked
+    /// element by element so a bad element is reported at its own line.
+    fn per_node(
+        &self,
+        field: &str,
+        key: &Key,
+        item: &Item,
+        spec: &ParamSpec,
+        min: i64,
+        max: i64,
+    ) -> Res<(ParamValue, Lit)> {
+        let allowed = spec.allowed();
+        let Item::Value(v @ Value::Array(list)) = item else {
+            return Err(self.wrong_type(field, key, item, &allowed));
+        };
+        let line = self.item_line(key, item);
+        let whole = self.lit(v, line);
+        // A list of lists would be a sweep of per-node lists; axis values and
+        // result columns hold one number or word, so it is refused for now.
+        if list.iter().any(|e| matches!(e, Value::Array(_))) {
+            return Err(self.refuse(
+                &whole,
+                field,
+                format!("per-node lists cannot be swept yet; give {allowed}"),
+            ));
+        }
+        let range = format!("each value must be in {min}..={max} {}", spec.unit);
+        let mut values = Vec::with_capacity(list.len());
+        for e in list.iter() {
+            match e {
+                Value::Integer(i) if (min..=max).contains(i.value()) => values.push(*i.value()),
+                Value::Integer(_) => {
+                    return Err(self.refuse(&self.lit(e, line), field, range.trim_end()))
+                }
+                _ => {
+                    return Err(self.err(
+                        self.span_line(e.span(), line),
+                        field,
+                        format!(
+                            "expected a whole number in the per-node list, found {}",
+                            self.describe_value(e)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok((ParamValue::PerNode(values), whole))
     }
 
     /// Number of sweep points; refuses products above [`MAX_POINTS`].
@@ -1341,6 +1688,54 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(total)
+    }
+}
+
+/// What a node number in a file counts: `server` on paths of one node group
+/// (the words the schema had before paths had several groups), `node` on
+/// paths with several, where numbers run across the groups.
+fn noun(topology: &Topology) -> &'static str {
+    if topology.groups.len() == 1 {
+        "server"
+    } else {
+        "node"
+    }
+}
+
+/// Which numbers belong to which group: `servers 1..=5, sentinels 6..=8`.
+fn group_ranges(topology: &Topology) -> String {
+    (0..topology.groups.len())
+        .map(|g| {
+            let r = topology.range(g);
+            let name = topology.groups[g].0;
+            if r.is_empty() {
+                format!("no {name}")
+            } else {
+                format!("{name} {}..={}", r.start + 1, r.end)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rule for node numbers, for a refused number.
+fn numbers_text(topology: &Topology) -> String {
+    let n = topology.servers();
+    if topology.groups.len() == 1 {
+        format!("server numbers are 1..={n} (nodes = {n})")
+    } else {
+        format!("node numbers are 1..={n}: {}", group_ranges(topology))
+    }
+}
+
+/// The node numbers a field may hold: `a server number 1..=3`, or `a node
+/// number 1..=8 (servers 1..=5, sentinels 6..=8)`.
+fn number_phrase(topology: &Topology) -> String {
+    let n = topology.servers();
+    if topology.groups.len() == 1 {
+        format!("a server number 1..={n}")
+    } else {
+        format!("a node number 1..={n} ({})", group_ranges(topology))
     }
 }
 

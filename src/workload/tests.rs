@@ -4,6 +4,7 @@
 use super::*;
 use crate::engine::fault::{Action, Target, When};
 use crate::engine::net::{Latency, LinkLatency};
+use crate::systems::{GroupSpec, ParamDefault, ParamKind, ParamSpec, TargetSpec};
 
 /// Three lines every bad-input case builds on; additions start at line 4.
 const BASE: &str = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = 3\n";
@@ -310,7 +311,7 @@ fn unknown_top_level_key_lists_allowed_keys() {
         &with("netwrok = 1\n"),
         4,
         "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
-         trials, nodes, duration_ms, network, clients, faults, params",
+         trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
 }
@@ -490,7 +491,7 @@ fn target_out_of_range_is_refused() {
     refused(
         &with("[[faults]]\nkind = \"crash\"\ntarget = \"boss\"\nat_ms = 1\n"),
         6,
-        "allowed: leader, follower, random, last or a server number 1..=3",
+        "allowed: leader, follower, random, last, server, server:N or a server number 1..=3",
     );
     // With nodes swept, the check runs per point and still names the target's line.
     let text = "name = \"t\"\npath = \"zookeeper/fle\"\nnodes = [5, 3]\n\
@@ -746,4 +747,714 @@ fn loss_mode_and_rto_parse_and_are_checked() {
     assert!(e.message.contains("retransmit, drop"), "{e}");
     let e = parse("w.toml", &ok.replace("rto_ms = 300", "rto_ms = 0")).unwrap_err();
     assert_eq!((e.line, e.field.as_str()), (Some(7), "network.rto_ms"));
+}
+
+// ---- paths with several node groups, path target words and typed
+// parameters, which no registered path has yet ----
+
+const TEST_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "down-after-milliseconds",
+        kind: ParamKind::Int {
+            min: 1,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(30_000),
+        unit: "ms",
+        doc: "",
+    },
+    ParamSpec {
+        name: "unclean.leader.election.enable",
+        kind: ParamKind::Bool,
+        default: ParamDefault::Bool(false),
+        unit: "",
+        doc: "",
+    },
+    ParamSpec {
+        name: "acks",
+        kind: ParamKind::Enum(&["0", "1", "all"]),
+        default: ParamDefault::Enum("all"),
+        unit: "",
+        doc: "",
+    },
+    ParamSpec {
+        name: "replica-priority",
+        kind: ParamKind::PerNode {
+            group: "sentinels",
+            min: 0,
+            max: 1000,
+        },
+        default: ParamDefault::Each(100),
+        unit: "",
+        doc: "",
+    },
+];
+
+/// Two paths for the parser's sake: `test/sentinel` has a required first
+/// group and a second group with a default, plus path target words;
+/// `test/kraft` has a first group with a default and a required second group.
+static TEST_PATHS: [PathInfo; 2] = [
+    PathInfo {
+        path: "test/sentinel",
+        system: "test",
+        summary: "two groups, path words, typed parameters",
+        groups: &[
+            GroupSpec {
+                name: "servers",
+                word: "server",
+                min: 1,
+                max: 9,
+                default: None,
+                doc: "",
+            },
+            GroupSpec {
+                name: "sentinels",
+                word: "sentinel",
+                min: 1,
+                max: 5,
+                default: Some(3),
+                doc: "",
+            },
+        ],
+        params: TEST_PARAMS,
+        targets: &[
+            TargetSpec {
+                word: "master",
+                takes_number: false,
+                doc: "",
+            },
+            TargetSpec {
+                word: "shard-leader",
+                takes_number: true,
+                doc: "",
+            },
+        ],
+        columns: &[],
+        prepare: crate::runner::prepare::<crate::systems::zookeeper::fle::Fle>,
+    },
+    PathInfo {
+        path: "test/kraft",
+        system: "test",
+        summary: "a first group with a default, a required second group",
+        groups: &[
+            GroupSpec {
+                name: "brokers",
+                word: "broker",
+                min: 1,
+                max: 9,
+                default: Some(3),
+                doc: "",
+            },
+            GroupSpec {
+                name: "controllers",
+                word: "controller",
+                min: 0,
+                max: 5,
+                default: None,
+                doc: "",
+            },
+        ],
+        params: &[],
+        targets: &[],
+        columns: &[],
+        prepare: crate::runner::prepare::<crate::systems::zookeeper::fle::Fle>,
+    },
+];
+
+/// The first lines of a `test/sentinel` file; additions start at line 4.
+const SENTINEL: &str = "name = \"t\"\npath = \"test/sentinel\"\nnodes = 5\n";
+
+fn ok_t(text: &str) -> Plan {
+    parse_in("x.toml", text, &TEST_PATHS).unwrap_or_else(|e| panic!("should parse, got: {e}"))
+}
+
+/// [`refused`] against the test paths.
+fn refused_t(text: &str, line: usize, needle: &str) -> WorkloadError {
+    let e = parse_in("x.toml", text, &TEST_PATHS).expect_err("should be refused");
+    assert_eq!(e.line, Some(line), "wrong line in: {e}");
+    assert!(e.to_string().contains(needle), "{e:?} lacks {needle:?}");
+    assert!(
+        e.to_string().starts_with(&format!("x.toml:{line}: ")),
+        "{e}"
+    );
+    e
+}
+
+fn sentinel(extra: &str) -> String {
+    format!("{SENTINEL}{extra}")
+}
+
+#[test]
+fn topology_sizes_every_group_in_declaration_order() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 5), ("sentinels", 3)]);
+    assert_eq!(w.nodes, 8);
+
+    let w = &ok_t(&sentinel("[topology]\nsentinels = 4\n")).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 5), ("sentinels", 4)]);
+    assert_eq!(w.nodes, 9);
+
+    // The first group may be sized in [topology] instead of by `nodes`.
+    let text = "name = \"t\"\npath = \"test/sentinel\"\n[topology]\nservers = 2\nsentinels = 1\n";
+    let w = &ok_t(text).points[0].workload;
+    assert_eq!(w.topology.groups, [("servers", 2), ("sentinels", 1)]);
+
+    // A one-group path fills its one group from `nodes`, or from [topology].
+    let w = &ok(BASE).points[0].workload;
+    assert_eq!(w.topology, Topology::single("servers", 3));
+    let text = "name = \"t\"\npath = \"zookeeper/fle\"\n[topology]\nservers = 4\n";
+    let w = &ok(text).points[0].workload;
+    assert_eq!(
+        (w.topology.groups.as_slice(), w.nodes),
+        (&[("servers", 4)][..], 4)
+    );
+
+    // Groups with defaults may all be left out; required ones may not.
+    let w = &ok_t("name = \"t\"\npath = \"test/kraft\"\n[topology]\ncontrollers = 0\n").points[0]
+        .workload;
+    assert_eq!(w.topology.groups, [("brokers", 3), ("controllers", 0)]);
+    assert_eq!(w.nodes, 3);
+}
+
+#[test]
+fn topology_sizes_sweep_under_their_own_columns() {
+    let plan = ok_t(&sentinel("[topology]\nsentinels = [1, 3]\n"));
+    assert_eq!(plan.axes.len(), 1);
+    assert_eq!(plan.axes[0].column, "topology.sentinels");
+    assert_eq!(plan.axes[0].line, 5);
+    assert_eq!(plan.axes[0].values, [1.0, 3.0]);
+    let nodes: Vec<usize> = plan.points.iter().map(|p| p.workload.nodes).collect();
+    assert_eq!(nodes, [6, 8]);
+
+    // `nodes` keeps its column on a path with several groups.
+    let text = "name = \"t\"\npath = \"test/sentinel\"\nnodes = [1, 2]\n";
+    assert_eq!(ok_t(text).axes[0].column, "nodes");
+}
+
+#[test]
+fn topology_refuses_the_first_group_twice_unknown_groups_and_bad_sizes() {
+    let e = refused_t(
+        &sentinel("\n[topology]\nservers = 5\n"),
+        6,
+        "topology.servers: sizes the same group as nodes (line 3); give one of them",
+    );
+    assert_eq!(e.field, "topology.servers");
+    refused_t(
+        &sentinel("[topology]\nsentinel = 3\n"),
+        5,
+        "topology.sentinel: unknown node group of test/sentinel; allowed keys here: servers, \
+         sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = 6\n"),
+        5,
+        "topology.sentinels: 6 is not allowed: test/sentinel needs 1..=5 sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = [2,\n 0]\n"),
+        6,
+        "topology.sentinels: 0 is not allowed: test/sentinel needs 1..=5 sentinels",
+    );
+    refused_t(
+        &sentinel("[topology]\nsentinels = 2.0\n"),
+        5,
+        "topology.sentinels: expected an integer, found float 2.0",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/sentinel\"\n[topology]\nsentinels = 2\n",
+        1,
+        "nodes: required key is missing; test/sentinel needs 1..=9 servers; give nodes = N or \
+         [topology] servers = N",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/kraft\"\nnodes = 3\n",
+        1,
+        "topology.controllers: required key is missing; test/kraft needs 0..=5 controllers",
+    );
+    refused_t(
+        "name = \"t\"\npath = \"test/kraft\"\n\n[topology]\nbrokers = 3\n",
+        4,
+        "topology.controllers: required key is missing",
+    );
+    refused_t(
+        &sentinel("topology = 3\n"),
+        4,
+        "topology: expected a table, found integer 3",
+    );
+}
+
+#[test]
+fn node_numbers_run_across_groups_and_messages_say_so() {
+    let plan = ok_t(&sentinel(
+        "[topology]\nsentinels = 3\n\
+         [[network.links]]\nfrom = 8\nto = 1\nbase_ms = 1\n\
+         [[faults]]\nkind = \"crash\"\ntarget = 7\nat_ms = 1\n\
+         [[faults]]\nkind = \"partition\"\ngroups = [[1, 6], [2, 7]]\nat_ms = 2\n",
+    ));
+    let w = &plan.points[0].workload;
+    assert_eq!((w.net.links[0].from, w.net.links[0].to), (7, 0));
+    assert_eq!(w.faults[0].target, Target::Node(6));
+    assert_eq!(
+        w.faults[1].action,
+        Action::Partition {
+            groups: vec![vec![0, 5], vec![1, 6]],
+            one_way: false
+        }
+    );
+
+    let numbers = "node numbers are 1..=8: servers 1..=5, sentinels 6..=8";
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\ntarget = 9\nat_ms = 1\n"),
+        6,
+        &format!("faults.1.target: 9 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[network.links]]\nfrom = 0\nto = 1\nbase_ms = 1\n"),
+        5,
+        &format!("network.links.1.from: 0 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"partition\"\ngroups = [[1], [2, 9]]\nat_ms = 1\n"),
+        6,
+        &format!("faults.1.groups: 9 is not allowed: {numbers}"),
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"partition\"\ngroups = [[1, 6], [6]]\nat_ms = 1\n"),
+        6,
+        "6 is not allowed: node 6 is already in group 1; a node may be in one group only",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\nat_ms = 1\n"),
+        4,
+        "or a node number 1..=8 (servers 1..=5, sentinels 6..=8)",
+    );
+    // With a group swept, the numbering is that of each point.
+    refused_t(
+        &sentinel(
+            "[topology]\nsentinels = [3, 2]\n[[faults]]\nkind = \"crash\"\ntarget = 8\nat_ms = 1\n",
+        ),
+        8,
+        "8 is not allowed: node numbers are 1..=7: servers 1..=5, sentinels 6..=7",
+    );
+}
+
+/// The targets of every fault of `extra` added to a `test/sentinel` file.
+fn sentinel_targets(extra: &str) -> Vec<Target> {
+    ok_t(&sentinel(extra)).points[0]
+        .workload
+        .faults
+        .iter()
+        .map(|f| f.target.clone())
+        .collect()
+}
+
+#[test]
+fn target_words_come_from_the_path() {
+    let fault =
+        |target: &str| format!("[[faults]]\nkind = \"crash\"\ntarget = \"{target}\"\nat_ms = 1\n");
+    let words = [
+        "leader",
+        "server",
+        "sentinel",
+        "server:5",
+        "sentinel:2",
+        "master",
+        "shard-leader",
+        "shard-leader:7",
+        "shard-leader:0",
+    ];
+    let text: String = words.iter().map(|w| fault(w)).collect();
+    assert_eq!(
+        sentinel_targets(&text),
+        [
+            Target::Leader,
+            Target::Group(0),
+            Target::Group(1),
+            Target::Node(4),
+            // Servers are nodes 1..=5, so the second sentinel is node 7.
+            Target::Node(6),
+            Target::Path {
+                word: "master",
+                arg: None
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: None
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: Some(7)
+            },
+            Target::Path {
+                word: "shard-leader",
+                arg: Some(0)
+            },
+        ]
+    );
+    // `WORD:N` of a group counts within the group as the topology has it.
+    assert_eq!(
+        sentinel_targets(&format!(
+            "[topology]\nsentinels = 5\n{}",
+            fault("sentinel:5")
+        )),
+        [Target::Node(9)]
+    );
+
+    // The one group of zookeeper/fle has its word too.
+    let plan = ok(&with(
+        "[[faults]]\nkind = \"crash\"\ntarget = \"server:2\"\nat_ms = 1\n\
+         [[faults]]\nkind = \"pause\"\ntarget = \"server\"\nat_ms = 2\n",
+    ));
+    let t: Vec<&Target> = plan.points[0]
+        .workload
+        .faults
+        .iter()
+        .map(|f| &f.target)
+        .collect();
+    assert_eq!(t, [&Target::Node(1), &Target::Group(0)]);
+}
+
+#[test]
+fn target_words_are_refused_with_the_path_list() {
+    let at6 = |target: &str, needle: &str| {
+        refused_t(
+            &sentinel(&format!(
+                "[[faults]]\nkind = \"crash\"\ntarget = \"{target}\"\nat_ms = 1\n"
+            )),
+            6,
+            needle,
+        );
+    };
+    let list = "allowed: leader, follower, random, last, server, server:N, sentinel, sentinel:N, \
+                master, shard-leader:N or a node number 1..=8 (servers 1..=5, sentinels 6..=8)";
+    // Words are matched exactly: no case folding, no trimming.
+    at6(
+        "Leader",
+        &format!("faults.1.target: \"Leader\" is not allowed: {list}"),
+    );
+    at6("sentinel ", list);
+    at6("boss:1", list);
+    at6("3", list);
+    at6(
+        "sentinel:4",
+        "\"sentinel:4\" is not allowed: sentinel:N needs N in 1..=3 (sentinels has 3 nodes)",
+    );
+    at6("sentinel:0", "sentinel:N needs N in 1..=3");
+    at6("server:", "server:N needs N in 1..=5 (servers has 5 nodes)");
+    at6("server:+1", "server:N needs N in 1..=5");
+    at6(
+        "master:1",
+        "\"master:1\" is not allowed: master takes no number; write \"master\"",
+    );
+    at6(
+        "shard-leader:-1",
+        "shard-leader:N needs a whole number N in 0..=4294967295",
+    );
+    at6("shard-leader:x", "shard-leader:N needs a whole number N");
+    at6(
+        "shard-leader:4294967296",
+        "shard-leader:N needs a whole number N",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\nat_ms = 1\n"),
+        4,
+        "faults.1.target: required key is missing; kind = \"crash\" needs one of leader, \
+         follower, random, last, server, server:N, sentinel, sentinel:N, master, shard-leader:N \
+         or a node number",
+    );
+    refused_t(
+        &sentinel("[[faults]]\nkind = \"crash\"\ntarget = true\nat_ms = 1\n"),
+        6,
+        "faults.1.target: expected a string (leader, follower, random, last, server, server:N, \
+         sentinel, sentinel:N, master, shard-leader:N) or a node number, found boolean true",
+    );
+    // A one-group path names its numbers as before.
+    refused(
+        &with("[[faults]]\nkind = \"crash\"\ntarget = \"server:4\"\nat_ms = 1\n"),
+        6,
+        "server:N needs N in 1..=3 (servers has 3 nodes)",
+    );
+}
+
+#[test]
+fn disk_takes_an_fsync_latency_and_a_throughput() {
+    use crate::engine::disk::DiskConfig;
+    assert_eq!(ok(BASE).points[0].workload.disk, DiskConfig::default());
+    let w = &ok(&with("[disk]\n")).points[0].workload;
+    assert_eq!(w.disk, DiskConfig::default());
+
+    let plan = ok(&with(
+        "[disk]\nfsync = { dist = \"uniform\", min_ms = 1, max_ms = 3 }\nthroughput_mb_s = 250\n",
+    ));
+    assert_eq!(
+        plan.points[0].workload.disk,
+        DiskConfig {
+            fsync: Latency::Uniform {
+                min_ms: 1.0,
+                max_ms: 3.0
+            },
+            throughput_bytes_per_s: Some(250e6),
+        }
+    );
+
+    // The fsync table is a latency table: every form, and its numbers sweep.
+    let plan = ok(&with(
+        "[disk.fsync]\ndist = \"lognormal\"\nmedian_ms = [0.5, 2]\np99_ms = 8\n\
+         [clients]\ncount = 0\n",
+    ));
+    assert_eq!(plan.axes[0].column, "disk.fsync.median_ms");
+    assert_eq!(plan.points.len(), 2);
+    assert_eq!(
+        plan.points[1].workload.disk.fsync,
+        Latency::lognormal_from_median_p99(2.0, 8.0)
+    );
+    let plan = ok(&with("[disk]\nthroughput_mb_s = [100, 0.5]\n"));
+    assert_eq!(plan.axes[0].column, "disk.throughput_mb_s");
+    assert_eq!(
+        plan.points[1].workload.disk.throughput_bytes_per_s,
+        Some(500_000.0)
+    );
+}
+
+#[test]
+fn disk_refuses_unknown_keys_and_bad_values() {
+    refused(
+        &with("[disk]\nfsync_ms = 2\n"),
+        5,
+        "disk.fsync_ms: unknown key; allowed keys here: fsync, throughput_mb_s",
+    );
+    refused(
+        &with("[disk]\nthroughput_mb_s = 0\n"),
+        5,
+        "disk.throughput_mb_s: 0 is not allowed: MB (10^6 bytes) per second must be > 0",
+    );
+    refused(
+        &with("[disk]\nthroughput_mb_s = \"fast\"\n"),
+        5,
+        "disk.throughput_mb_s: expected a number, found string \"fast\"",
+    );
+    refused(
+        &with("[disk]\nfsync = { dist = \"constant\", ms = -1 }\n"),
+        5,
+        "disk.fsync.ms: -1 is not allowed: must be >= 0",
+    );
+    refused(
+        &with("[disk]\nfsync = { dist = \"gamma\" }\n"),
+        5,
+        "disk.fsync.dist: \"gamma\" is not allowed: allowed: constant, uniform, exponential",
+    );
+    refused(
+        &with("[disk.fsync]\nms = 1\n"),
+        4,
+        "disk.fsync.dist: required key is missing",
+    );
+    refused(
+        &with("disk = 1\n"),
+        4,
+        "disk: expected a table, found integer 1",
+    );
+}
+
+#[test]
+fn bool_and_enum_params_take_their_values() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert!(!w.params.get_bool("unclean.leader.election.enable"));
+    assert_eq!(w.params.get_enum("acks"), "all");
+    let w = &ok_t(&sentinel(
+        "[params]\nunclean.leader.election.enable = true\nacks = \"1\"\n\
+         down-after-milliseconds = 5000\n",
+    ))
+    .points[0]
+        .workload;
+    assert!(w.params.get_bool("unclean.leader.election.enable"));
+    assert_eq!(w.params.get_enum("acks"), "1");
+    assert_eq!(w.params.get("down-after-milliseconds"), 5000.0);
+}
+
+#[test]
+fn bool_and_enum_params_sweep_as_text_axes() {
+    let plan = ok_t(&sentinel(
+        "[params]\n\"unclean.leader.election.enable\" = [true, false]\n\
+         acks = [\"0\", \"1\", \"all\"]\ndown-after-milliseconds = [1000, 5000]\n",
+    ));
+    let cols: Vec<&str> = plan.axes.iter().map(|a| a.column.as_str()).collect();
+    assert_eq!(
+        cols,
+        [
+            "params.unclean.leader.election.enable",
+            "params.acks",
+            "params.down-after-milliseconds"
+        ]
+    );
+    let text = |s: &str| AxisValue::Text(s.to_string());
+    assert_eq!(plan.axes[0].values, [text("true"), text("false")]);
+    assert_eq!(plan.axes[1].values, [text("0"), text("1"), text("all")]);
+    assert_eq!(plan.axes[1].line, 6);
+    assert_eq!(plan.points.len(), 12);
+    // Last axis fastest, as for numbers; the values print as written.
+    let shown: Vec<String> = plan.points[..4]
+        .iter()
+        .map(|p| {
+            p.values
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        ["true 0 1000", "true 0 5000", "true 1 1000", "true 1 5000"]
+    );
+    for p in &plan.points {
+        let ps = &p.workload.params;
+        assert_eq!(
+            p.values[0].to_string(),
+            ps.get_bool("unclean.leader.election.enable").to_string()
+        );
+        assert_eq!(p.values[1].to_string(), ps.get_enum("acks"));
+        assert_eq!(p.values[2], ps.get("down-after-milliseconds"));
+    }
+    assert!(!plan.points[11]
+        .workload
+        .params
+        .get_bool("unclean.leader.election.enable"));
+    assert_eq!(plan.points[11].workload.params.get_enum("acks"), "all");
+}
+
+#[test]
+fn bool_and_enum_params_refuse_other_values() {
+    let flag = "params.unclean.leader.election.enable";
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = 1\n"),
+        5,
+        &format!("{flag}: expected true or false, found integer 1"),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = \"true\"\n"),
+        5,
+        &format!("{flag}: expected true or false, found string \"true\""),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = [\n  true,\n  0,\n]\n"),
+        7,
+        &format!("{flag}: expected true or false in the sweep list, found integer 0"),
+    );
+    refused_t(
+        &sentinel("[params]\n\"unclean.leader.election.enable\" = []\n"),
+        5,
+        "empty sweep list: give at least one value",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = \"2\"\n"),
+        5,
+        "params.acks: \"2\" is not allowed: must be one of \"0\", \"1\", \"all\"",
+    );
+    // Words are matched exactly.
+    refused_t(
+        &sentinel("[params]\nacks = \"ALL\"\n"),
+        5,
+        "params.acks: \"ALL\" is not allowed: must be one of \"0\", \"1\", \"all\"",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = 1\n"),
+        5,
+        "params.acks: expected one of \"0\", \"1\", \"all\", found integer 1",
+    );
+    // A bad word of a sweep is reported at its own line, in its own point.
+    refused_t(
+        &sentinel("[params]\nacks = [\n  \"all\",\n  \"-1\",\n]\n"),
+        7,
+        "params.acks: \"-1\" is not allowed: must be one of",
+    );
+    refused_t(
+        &sentinel("[params]\nacks = [\"all\", 1]\n"),
+        5,
+        "params.acks: expected one of \"0\", \"1\", \"all\" in the sweep list, found integer 1",
+    );
+    // A number parameter still says what it takes.
+    refused_t(
+        &sentinel("[params]\ndown-after-milliseconds = true\n"),
+        5,
+        "params.down-after-milliseconds: expected a number, found boolean true",
+    );
+}
+
+#[test]
+fn per_node_params_are_lists_as_long_as_their_group() {
+    let w = &ok_t(SENTINEL).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [100, 100, 100]);
+    // The default follows the group's size.
+    let w = &ok_t(&sentinel("[topology]\nsentinels = 5\n")).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [100; 5]);
+    let w = &ok_t(&sentinel("[params]\nreplica-priority = [0, 1000, 7]\n")).points[0].workload;
+    assert_eq!(w.params.get_list("replica-priority"), [0, 1000, 7]);
+    // A list is one value, not a sweep.
+    assert!(ok_t(&sentinel("[params]\nreplica-priority = [1, 2, 3]\n"))
+        .axes
+        .is_empty());
+}
+
+#[test]
+fn per_node_params_refuse_bad_lists() {
+    let field = "params.replica-priority";
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [1, 2]\n"),
+        5,
+        &format!(
+            "{field}: [1, 2] is not allowed: needs one value per node of group `sentinels`: 3 \
+             values, found 2"
+        ),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [\n  1,\n  2000,\n  3,\n]\n"),
+        7,
+        &format!("{field}: 2000 is not allowed: each value must be in 0..=1000"),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [1, 2.5, 3]\n"),
+        5,
+        &format!("{field}: expected a whole number in the per-node list, found float 2.5"),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = 100\n"),
+        5,
+        &format!(
+            "{field}: expected a list of one whole number in 0..=1000 per node of group \
+             `sentinels`, found integer 100"
+        ),
+    );
+    refused_t(
+        &sentinel("[params]\nreplica-priority = [[1, 2, 3], [3, 2, 1]]\n"),
+        5,
+        &format!(
+            "{field}: [[1, 2, 3], [3, 2, 1]] is not allowed: per-node lists cannot be swept yet; \
+             give a list of one whole number in 0..=1000 per node of group `sentinels`"
+        ),
+    );
+    // The length is checked per point when the group's size is swept.
+    refused_t(
+        &sentinel("[topology]\nsentinels = [3, 4]\n[params]\nreplica-priority = [1, 2, 3]\n"),
+        7,
+        "needs one value per node of group `sentinels`: 4 values, found 3",
+    );
+}
+
+#[test]
+fn an_enum_param_of_zookeeper_parses_and_sweeps() {
+    let plan = ok(&with(
+        "[params]\n\"zookeeper.forceSync\" = [\"yes\", \"no\"]\n",
+    ));
+    assert_eq!(plan.axes[0].column, "params.zookeeper.forceSync");
+    let got: Vec<&str> = plan
+        .points
+        .iter()
+        .map(|p| p.workload.params.get_enum("zookeeper.forceSync"))
+        .collect();
+    assert_eq!(got, ["yes", "no"]);
+    refused(
+        &with("[params]\nzookeeper.forceSync = false\n"),
+        5,
+        "params.zookeeper.forceSync: expected one of \"yes\", \"no\", found boolean false",
+    );
 }
