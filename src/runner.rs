@@ -13,6 +13,7 @@ use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
 use crate::engine::Model;
 use crate::engine::SimTime;
+use crate::metrics::summary::IntAccumulator;
 use crate::metrics::{self, TimelineEvent, TrialMetrics};
 use crate::workload::{Plan, Workload};
 
@@ -58,6 +59,8 @@ pub struct PointTotals {
     pub sim_ns: u128,
     /// Wall-clock time its trials took, added over threads.
     pub busy: Duration,
+    /// Every successful write latency of its trials (µs).
+    pub commit_latency: IntAccumulator,
 }
 
 /// Everything a run produced.
@@ -228,8 +231,11 @@ pub fn run(
             });
         }
         drop(tx);
-        for (row, busy) in rx {
+        for (mut row, busy) in rx {
             let t = &mut per_point[row.point];
+            if let Some(acc) = row.metrics.commit_latency_acc.take() {
+                t.commit_latency.merge(&acc);
+            }
             t.trials += 1;
             t.events += row.events;
             t.sim_ns += u128::from(row.sim_end.0);

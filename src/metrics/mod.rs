@@ -10,7 +10,7 @@ use crate::engine::sim::{Record, SimOutput};
 use crate::engine::stats::BUCKET;
 use crate::engine::{NodeId, Obs, Scope, SimDuration, SimTime};
 
-use summary::Accumulator;
+use summary::IntAccumulator;
 
 /// The metrics of one trial. `None` is "not applicable" (no fault applied, no
 /// election happened, no client succeeded): written as an empty cell, never 0.
@@ -35,8 +35,9 @@ pub struct TrialMetrics {
     /// Exact (nearest-rank) p50, p99, p999 and max of the trial's write
     /// latencies from their intended send time, in µs.
     pub commit_latency_us: [Option<u64>; 4],
-    /// Every write latency of the trial (µs), for the summary over trials.
-    pub commit_latency_acc: Accumulator,
+    /// Every write latency of the trial (µs), for the summary over trials;
+    /// the runner takes it into its point's accumulator as the trial lands.
+    pub commit_latency_acc: Option<IntAccumulator>,
 }
 
 impl Default for TrialMetrics {
@@ -58,7 +59,7 @@ impl Default for TrialMetrics {
             reads_ok: 0,
             reads_failed: 0,
             commit_latency_us: [None; 4],
-            commit_latency_acc: Accumulator::new(1.0),
+            commit_latency_acc: None,
         }
     }
 }
@@ -153,9 +154,11 @@ pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
         reads_failed: c.reads_failed,
         ..TrialMetrics::default()
     };
+    let mut acc = IntAccumulator::default();
     for &v in &c.write_latencies_us {
-        m.commit_latency_acc.record(v as f64);
+        acc.record(v);
     }
+    m.commit_latency_acc = Some(acc);
     let q = nearest_rank(&mut c.write_latencies_us, &LATENCY_QUANTILES);
     m.commit_latency_us = [q[0], q[1], q[2], q[3]];
     c.write_latencies_us = Vec::new();
@@ -320,7 +323,7 @@ mod tests {
         assert_eq!(m.unavailable_ms, Some(11_301.0));
         assert_eq!(m.commit_latency_us[0], Some(1_000), "p50");
         assert_eq!(m.commit_latency_us[3], Some(2_000), "max");
-        assert_eq!(m.commit_latency_acc.stats().unwrap().count, 3);
+        assert_eq!(m.commit_latency_acc.unwrap().stats().unwrap().count, 3);
     }
 
     #[test]

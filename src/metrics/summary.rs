@@ -102,6 +102,87 @@ impl Accumulator {
     }
 }
 
+/// Accumulates whole-number values (latencies in µs) with exact integer sums,
+/// so merging the accumulators of many trials gives the same statistics in
+/// any order: trials finish in an order that depends on the threads, and the
+/// summary must not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntAccumulator {
+    hist: Histogram<u64>,
+    count: u64,
+    sum: u128,
+    sum_sq: u128,
+    min: u64,
+    max: u64,
+}
+
+impl Default for IntAccumulator {
+    fn default() -> Self {
+        IntAccumulator {
+            hist: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            count: 0,
+            sum: 0,
+            sum_sq: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+impl IntAccumulator {
+    pub fn record(&mut self, v: u64) {
+        self.hist
+            .record(v)
+            .expect("an auto-resizing histogram takes any u64");
+        self.count += 1;
+        self.sum += u128::from(v);
+        self.sum_sq += u128::from(v) * u128::from(v);
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    /// Add every value `other` recorded.
+    pub fn merge(&mut self, other: &IntAccumulator) {
+        if other.count == 0 {
+            return;
+        }
+        self.hist
+            .add(&other.hist)
+            .expect("an auto-resizing histogram takes any other");
+        self.count += other.count;
+        self.sum += other.sum;
+        self.sum_sq += other.sum_sq;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn stats(&self) -> Option<Stats> {
+        if self.count == 0 {
+            return None;
+        }
+        let n = self.count as f64;
+        let mean = self.sum as f64 / n;
+        let var = if self.count > 1 {
+            ((self.sum_sq as f64 - n * mean * mean) / (n - 1.0)).max(0.0)
+        } else {
+            0.0
+        };
+        let (min, max) = (self.min as f64, self.max as f64);
+        let q = |p: f64| (self.hist.value_at_quantile(p) as f64).clamp(min, max);
+        Some(Stats {
+            count: self.count,
+            mean,
+            stddev: var.sqrt(),
+            min,
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +201,32 @@ mod tests {
         assert_eq!((s.min, s.max), (1.0, 1000.0));
         assert!(s.p999 <= s.max && s.p50 >= s.min);
         assert!((s.stddev - 288.8194).abs() < 1e-3, "{}", s.stddev);
+    }
+
+    #[test]
+    fn integer_accumulators_merge_to_the_same_stats_in_any_order() {
+        let parts: Vec<IntAccumulator> = [vec![5u64, 900, 3], vec![70_000], vec![1, 2, 3, 4]]
+            .iter()
+            .map(|vs| {
+                let mut a = IntAccumulator::default();
+                vs.iter().for_each(|&v| a.record(v));
+                a
+            })
+            .collect();
+        let mut fwd = IntAccumulator::default();
+        parts.iter().for_each(|p| fwd.merge(p));
+        let mut rev = IntAccumulator::default();
+        parts.iter().rev().for_each(|p| rev.merge(p));
+        let mut whole = Accumulator::new(1.0);
+        for v in [5u64, 900, 3, 70_000, 1, 2, 3, 4] {
+            whole.record(v as f64);
+        }
+        assert_eq!(fwd.stats(), rev.stats());
+        assert_eq!(
+            fwd.stats(),
+            whole.stats(),
+            "same statistics as recording one by one"
+        );
     }
 
     #[test]

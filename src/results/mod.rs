@@ -14,7 +14,7 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use crate::metrics::summary::{Accumulator, Stats};
+use crate::metrics::summary::{Accumulator, IntAccumulator, Stats};
 use crate::metrics::TrialMetrics;
 use crate::runner::{RunOutput, TrialRow};
 use crate::systems::{fmt_num, ColumnSpec};
@@ -214,6 +214,7 @@ pub fn summary_header(plan: &Plan) -> String {
 /// Statistics of every summary metric at one sweep point.
 pub fn point_stats(
     rows: &[&TrialRow],
+    latency: &IntAccumulator,
     columns: &'static [ColumnSpec],
 ) -> Vec<(&'static str, &'static str, Option<Stats>)> {
     let mut out = Vec::new();
@@ -226,11 +227,7 @@ pub fn point_stats(
         }
         out.push((*name, *unit, acc.stats()));
     }
-    let mut lat = Accumulator::new(1.0);
-    for r in rows {
-        lat.merge(&r.metrics.commit_latency_acc);
-    }
-    out.push(("commit_latency_us", "us", lat.stats()));
+    out.push(("commit_latency_us", "us", latency.stats()));
     for (k, c) in columns.iter().enumerate() {
         let mut acc = Accumulator::new(1000.0);
         for r in rows {
@@ -301,7 +298,11 @@ pub fn summary_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
         if rows.is_empty() {
             continue;
         }
-        for (metric, unit, st) in point_stats(&rows, path_columns(plan)) {
+        for (metric, unit, st) in point_stats(
+            &rows,
+            &run.per_point[point].commit_latency,
+            path_columns(plan),
+        ) {
             let mut cells = provenance_cells(p, plan, point);
             cells.push(point.to_string());
             cells.extend(axis_cells(plan, point));
@@ -410,7 +411,11 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
             "  {:<20} {:>6} {:>12} {:>12} {:>12}",
             "metric", "count", "p50", "p99", "max"
         );
-        for (metric, unit, st) in point_stats(&rows, path_columns(plan)) {
+        for (metric, unit, st) in point_stats(
+            &rows,
+            &run.per_point[point].commit_latency,
+            path_columns(plan),
+        ) {
             if !SHOWN.contains(&metric) {
                 continue;
             }
