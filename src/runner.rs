@@ -253,3 +253,104 @@ pub fn run(
         per_point,
     }
 }
+
+/// A run's memory needs, estimated before it starts, so a workload that
+/// cannot fit is refused before anything is created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryEstimate {
+    /// The largest trial of the plan (bytes).
+    pub per_trial: u64,
+    /// Trials in memory at once.
+    pub threads: u64,
+    /// Finished rows held until the run ends (bytes).
+    pub rows: u64,
+}
+
+/// Bytes per node of engine state (queues, streams, link and timer tables)
+/// and model state, measured on `zookeeper/fle` clients (see the engine
+/// issue's closing note: 100,000 clients peak at about this much each).
+const NODE_BYTES: u64 = 2_500;
+/// Bytes per server pair (links, handlers, vote tables).
+const SERVER_PAIR_BYTES: u64 = 256;
+/// Bytes per successful write kept until the trial ends (its latency, with
+/// the slack of a growing vector).
+const WRITE_BYTES: u64 = 16;
+/// Bytes per finished trial's row.
+const ROW_BYTES: u64 = 1_024;
+/// Bytes per timeline row.
+const TIMELINE_ROW_BYTES: u64 = 64;
+
+impl MemoryEstimate {
+    /// Peak bytes of the whole run.
+    pub fn total(&self) -> u64 {
+        self.per_trial * self.threads + self.rows
+    }
+}
+
+/// Estimate the memory `plan` needs on `threads` threads.
+pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
+    let mut per_trial = 0u64;
+    let mut rows = 0u64;
+    let jobs = jobs(plan, opts);
+    for (p, point) in plan.points.iter().enumerate() {
+        let w = &point.workload;
+        let servers = w.nodes as u64;
+        let clients = w.load.clients as u64;
+        let active_s = w.duration.0.saturating_sub(w.load.start.0) as f64 / 1e9;
+        let writes = clients as f64 * w.load.rate_per_s * active_s * (1.0 - w.load.read_ratio);
+        let trial = (1 << 20)
+            + (servers + clients) * NODE_BYTES
+            + servers * servers * SERVER_PAIR_BYTES
+            + (writes * WRITE_BYTES as f64) as u64;
+        per_trial = per_trial.max(trial);
+        let n = jobs.iter().filter(|j| j.0 == p).count() as u64;
+        let mut row = ROW_BYTES;
+        if opts.timeline {
+            let buckets = w.duration.0 / crate::engine::stats::BUCKET.0;
+            row += (buckets + servers * 20) * TIMELINE_ROW_BYTES;
+        }
+        rows += n * row;
+    }
+    MemoryEstimate {
+        per_trial,
+        threads: (opts.threads.max(1) as u64).min(jobs.len().max(1) as u64),
+        rows,
+    }
+}
+
+/// Memory this machine has available now (`MemAvailable`), if it says.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Bytes as a person reads them.
+pub fn fmt_bytes(b: u64) -> String {
+    let gib = b as f64 / (1u64 << 30) as f64;
+    if gib >= 1.0 {
+        format!("{gib:.1} GiB")
+    } else {
+        format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// Refuse a run whose estimate exceeds 90 % of the memory available.
+pub fn check_memory(est: &MemoryEstimate, available: Option<u64>) -> Result<(), String> {
+    let Some(avail) = available else {
+        return Ok(());
+    };
+    if est.total() as f64 <= avail as f64 * 0.9 {
+        return Ok(());
+    }
+    Err(format!(
+        "the run needs about {} of memory ({} per trial x {} thread(s) + {} of results) but \
+         {} is available: lower clients.count, duration_ms, trials or --threads",
+        fmt_bytes(est.total()),
+        fmt_bytes(est.per_trial),
+        est.threads,
+        fmt_bytes(est.rows),
+        fmt_bytes(avail)
+    ))
+}

@@ -358,3 +358,77 @@ fn ctrl_c_stops_cleanly_and_keeps_the_finished_trials() {
         "every finished trial is written"
     );
 }
+
+/// SMALL with far more client writes than any machine holds.
+fn too_big(text: &str) -> String {
+    text.replace(
+        "[clients]\ncount = 1\nrate_per_s = 20",
+        "[clients]\ncount = 100000\nrate_per_s = 1000000",
+    )
+    .replace("duration_ms = 15000", "duration_ms = 86000000")
+}
+
+#[test]
+fn a_run_that_cannot_fit_in_memory_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = too_big(SMALL);
+    assert!(text.contains("count = 100000"), "the edit applied");
+    let f = write(dir.path(), "huge.toml", &text);
+    let o = electbench(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("huge.toml") && err.contains("of memory"),
+        "{err}"
+    );
+    assert!(err.contains("lower clients.count"), "{err}");
+    let out = dir.path().join("out");
+    let o = electbench(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        !out.exists(),
+        "nothing is created for a run that cannot fit"
+    );
+}
+
+#[test]
+fn timeline_writes_every_phase_of_each_trial_and_client_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "w.toml", SMALL);
+    let out = dir.path().join("out");
+    common::run_ok(&f, &out, &["--timeline"]);
+    let run = common::run_dir(&out);
+    let text = std::fs::read_to_string(run.join("timeline.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (trial, event, since) = (col("trial"), col("event"), col("since_fault_ms"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Every trial has the ZooKeeper failover phases after its fault, in order:
+    // detection, LOOKING, the decision, the leader's epoch agreed, a synced
+    // follower, serving; and client buckets.
+    for t in 0..12 {
+        let t = t.to_string();
+        let after: Vec<&str> = rows
+            .iter()
+            .filter(|r| r[trial] == t && !r[since].starts_with('-') && !r[since].is_empty())
+            .map(|r| r[event])
+            .collect();
+        let pos = |e: &str| {
+            after
+                .iter()
+                .position(|x| *x == e)
+                .unwrap_or_else(|| panic!("trial {t}: no {e} after the fault in {after:?}"))
+        };
+        assert!(pos("detected") <= pos("looking"));
+        assert!(pos("looking") < pos("decided"));
+        assert!(pos("decided") < pos("epoch_agreed"));
+        assert!(pos("epoch_agreed") < pos("synced"));
+        assert!(pos("synced") < pos("serving"));
+        assert!(after.contains(&"client_ops"));
+    }
+    // Without --timeline there is no timeline.csv.
+    let out2 = dir.path().join("out2");
+    common::run_ok(&f, &out2, &[]);
+    assert!(!common::run_dir(&out2).join("timeline.csv").exists());
+}

@@ -115,20 +115,40 @@ pub fn main() -> i32 {
     }
 }
 
+/// Worker threads when `--threads` is not given: one per CPU.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn validate(files: &[PathBuf]) -> i32 {
     let mut code = EXIT_OK;
     for f in files {
         match workload::load(f) {
             Ok(plan) => {
                 let w = &plan.points[0].workload;
+                let opts = RunOptions {
+                    threads: default_threads(),
+                    only_point: None,
+                    only_trial: None,
+                    trace: false,
+                    timeline: false,
+                };
+                let est = runner::estimate_memory(&plan, &opts);
+                if let Err(why) = runner::check_memory(&est, runner::available_memory()) {
+                    eprintln!("error: {}: {why}", f.display());
+                    code = EXIT_USAGE;
+                    continue;
+                }
                 println!(
-                    "ok {}: {} ({}), {} sweep point{} x {} trials",
+                    "ok {}: {} ({}), {} sweep point{} x {} trials; about {} of memory on {} thread(s)",
                     f.display(),
                     plan.name,
                     w.path.path,
                     plan.points.len(),
                     if plan.points.len() == 1 { "" } else { "s" },
-                    w.trials
+                    w.trials,
+                    runner::fmt_bytes(est.total()),
+                    est.threads
                 );
             }
             Err(e) => {
@@ -232,10 +252,18 @@ fn run(args: RunArgs) -> Result<i32, String> {
         Err(e) => return Err(e.to_string()),
     };
     apply_overrides(&mut plan, &args)?;
-    let threads = args.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |t| t as usize,
-    );
+    let threads = args.threads.map_or_else(default_threads, |t| t as usize);
+    let opts = RunOptions {
+        threads,
+        only_point: args.point,
+        only_trial: args.trial,
+        trace: args.trace,
+        timeline: args.timeline,
+    };
+    // Refuse what cannot fit before anything is created.
+    let est = runner::estimate_memory(&plan, &opts);
+    runner::check_memory(&est, runner::available_memory())
+        .map_err(|why| format!("{}: {why}", args.file.display()))?;
     let start = provenance::unix_now();
     let (stamp, started_utc) = provenance::utc_stamps(start);
     let dir = results::create_run_dir(&args.out, &plan.name, &stamp).map_err(|e| {
@@ -245,17 +273,11 @@ fn run(args: RunArgs) -> Result<i32, String> {
         )
     })?;
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-    let opts = RunOptions {
-        threads,
-        only_point: args.point,
-        only_trial: args.trial,
-        trace: args.trace,
-        timeline: args.timeline,
-    };
     let planned = runner::jobs(&plan, &opts).len();
     eprintln!(
-        "electbench: {planned} trial(s) of {} on {threads} thread(s); results go to {} (Ctrl-C stops and keeps finished trials)",
+        "electbench: {planned} trial(s) of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
         plan.name,
+        runner::fmt_bytes(est.total()),
         dir.display()
     );
 
