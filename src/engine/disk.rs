@@ -1,19 +1,26 @@
 //! Disk model: how long a node's durable write takes to become durable.
 //!
 //! Each node has one disk that completes writes in the order they were
-//! issued (a FIFO device, like one fsyncing log writer): a write that starts
-//! while an earlier one is in progress waits for it. A write costs one fsync,
-//! drawn from [`DiskConfig::fsync`], plus `bytes / throughput` when a
-//! throughput is given (snapshot-sized writes). Group commit (several
-//! appends sharing one fsync) is not modelled: each persist effect is its own
-//! fsync, an upper bound on the cost of a burst of small writes.
+//! issued, with **group commit**, as a log writer like ZooKeeper's
+//! `SyncRequestProcessor` or Kafka's log flusher does it: a write that finds
+//! the disk idle starts an fsync at once; writes that arrive while an fsync
+//! is in progress wait and share the *next* fsync, which starts when the
+//! current one ends. An fsync's time is drawn from [`DiskConfig::fsync`], once
+//! per batch; each write also costs `bytes / throughput` when a throughput is
+//! given (snapshot-sized writes), added to its batch in arrival order. A write
+//! that asks for no fsync ([`crate::engine::Durable::fsync`]) costs only its
+//! size, but still completes in order behind what was queued before it.
+//!
+//! Simplification: every durable write of a node shares this one queue (a
+//! real server may write small files, such as ZooKeeper's epoch files,
+//! outside its log writer's queue, on the same device).
 //!
 //! The default costs nothing, so a workload without a `[disk]` table gives
 //! the results it gave before the disk model existed.
 
 use super::net::Latency;
 use super::rng::{self, Rng};
-use super::SimDuration;
+use super::{SimDuration, SimTime};
 
 /// The disk of every node of one trial.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +70,55 @@ impl DiskConfig {
     }
 }
 
+/// The disk of one node: the fsync in progress and the batch waiting for it.
+#[derive(Clone, Debug, Default)]
+pub struct DiskQueue {
+    /// When the batch in progress ends (the disk is idle from then on).
+    busy_until: SimTime,
+    /// When the batch that starts at `busy_until` ends, once a write joined it.
+    queued: Option<SimTime>,
+}
+
+impl DiskQueue {
+    /// A write of `bytes` (waiting for an fsync when `fsync`) issued at `now`:
+    /// when it is durable.
+    pub fn write(
+        &mut self,
+        cfg: &DiskConfig,
+        now: SimTime,
+        bytes: u64,
+        fsync: bool,
+        rng: &mut Rng,
+        normals: &mut rng::Normals,
+    ) -> SimTime {
+        // A queued batch that has started by now is the one in progress.
+        if now >= self.busy_until {
+            if let Some(q) = self.queued.take() {
+                self.busy_until = q;
+            }
+        }
+        let size = cfg.cost(bytes, false, rng, normals);
+        if now >= self.busy_until {
+            let end = now + size + cfg.cost(0, fsync, rng, normals);
+            self.busy_until = end;
+            return end;
+        }
+        let end = match self.queued {
+            Some(q) => q + size,
+            None => self.busy_until + size + cfg.cost(0, fsync, rng, normals),
+        };
+        self.queued = Some(end);
+        end
+    }
+
+    /// The process died: what it had queued is gone (the engine drops the
+    /// pending completions), and its next write finds the disk idle.
+    pub fn reset(&mut self, now: SimTime) {
+        self.busy_until = now;
+        self.queued = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +152,22 @@ mod tests {
             SimDuration::from_ms(500),
             "without fsync only the size costs"
         );
+    }
+
+    #[test]
+    fn writes_during_an_fsync_share_the_next_one() {
+        let d = DiskConfig {
+            fsync: Latency::Constant { ms: 10.0 },
+            throughput_bytes_per_s: None,
+        };
+        let mut q = DiskQueue::default();
+        let (mut r, mut n) = (rng::stream(1, "t", 0), rng::Normals::default());
+        let ms = |x: u64| SimTime(x * 1_000_000);
+        let mut w = |at| q.write(&d, ms(at), 0, true, &mut r, &mut n);
+        assert_eq!(w(0), ms(10), "idle: one fsync");
+        assert_eq!(w(2), ms(20), "busy: the next batch");
+        assert_eq!(w(5), ms(20), "joins that batch");
+        assert_eq!(w(15), ms(30), "the batch ending at 20 is in progress");
+        assert_eq!(w(31), ms(41), "idle again");
     }
 }

@@ -22,7 +22,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
-use super::disk::DiskConfig;
+use super::disk::{DiskConfig, DiskQueue};
 use super::fault::{Action, FaultSpec, When};
 use super::net::{CutId, Links, LossMode, NetConfig, Reachability};
 use super::rng::{self, Rng};
@@ -357,8 +357,8 @@ pub struct Sim<'m, M: Model> {
     timers: Vec<Vec<(<M::Node as Node>::Timer, u64)>>,
     /// Durable state of each node: what survives a crash.
     stable: Vec<<M::Node as Node>::Durable>,
-    /// When each node's disk is free (writes complete in issue order).
-    disk_free: Vec<SimTime>,
+    /// Each node's disk (group commit, writes complete in issue order).
+    disks: Vec<DiskQueue>,
     disk_rngs: Vec<Rng>,
     disk_normals: rng::Normals,
     /// Messages waiting for a cut link to heal, in send order.
@@ -416,7 +416,7 @@ impl<'m, M: Model> Sim<'m, M> {
             links,
             timers: (0..n).map(|_| Vec::new()).collect(),
             stable: nodes.iter().map(Node::durable).collect(),
-            disk_free: vec![SimTime::ZERO; n],
+            disks: vec![DiskQueue::default(); n],
             disk_rngs,
             disk_normals: rng::Normals::default(),
             held: Vec::new(),
@@ -711,14 +711,14 @@ impl<'m, M: Model> Sim<'m, M> {
                 self.stable[i].apply(&write);
                 durable_now.push(write);
             } else {
-                let cost = self.cfg.disk.cost(
+                let done = self.disks[i].write(
+                    &self.cfg.disk,
+                    self.now,
                     <M::Node as Node>::Durable::bytes(&write),
                     <M::Node as Node>::Durable::fsync(&write),
                     &mut self.disk_rngs[i],
                     &mut self.disk_normals,
                 );
-                let done = self.now.max(self.disk_free[i]) + cost;
-                self.disk_free[i] = done;
                 self.queue.push(
                     done,
                     Ev::Persisted {
@@ -1086,7 +1086,7 @@ impl<'m, M: Model> Sim<'m, M> {
         self.incarnation[i] += 1;
         self.stash[i].clear();
         self.timers[i].clear();
-        self.disk_free[i] = self.now;
+        self.disks[i].reset(self.now);
         self.held
             .retain(|h| h.from.index() != i && h.to.index() != i);
         self.last_faulted = Some(NodeId(i as u32));
