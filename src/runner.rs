@@ -275,6 +275,10 @@ const SERVER_PAIR_BYTES: u64 = 256;
 /// Bytes per successful write kept until the trial ends (its latency, with
 /// the slack of a growing vector).
 const WRITE_BYTES: u64 = 16;
+/// Bytes per write per server for a replicated log that keeps every entry
+/// (ZooKeeper's model logs 24-byte transactions and never truncates), with
+/// the slack of a growing vector.
+const LOG_BYTES: u64 = 40;
 /// Bytes per finished trial's row.
 const ROW_BYTES: u64 = 1_024;
 /// Bytes per timeline row.
@@ -301,7 +305,7 @@ pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
         let trial = (1 << 20)
             + (servers + clients) * NODE_BYTES
             + servers * servers * SERVER_PAIR_BYTES
-            + (writes * WRITE_BYTES as f64) as u64;
+            + (writes * (WRITE_BYTES + servers * LOG_BYTES) as f64) as u64;
         per_trial = per_trial.max(trial);
         let n = jobs.iter().filter(|j| j.0 == p).count() as u64;
         let mut row = ROW_BYTES;

@@ -288,7 +288,9 @@ pub trait Node {
     fn on_persisted(&mut self, ctx: &mut Ctx<'_, Self>, write: WriteOf<Self>) {
         let _ = (ctx, write);
     }
-    /// The durable state the node starts with (a fresh node: the default).
+    /// The node's working copy of its durable state: read when the trial
+    /// starts, and at a crash when the disk is instant (every write is then
+    /// durable as it is made). A fresh node: the default.
     fn durable(&self) -> Self::Durable {
         Self::Durable::default()
     }
