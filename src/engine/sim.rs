@@ -706,6 +706,28 @@ impl<'m, M: Model> Sim<'m, M> {
 
     /// Call a handler of node `id` and apply what it asked for.
     fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>)) {
+        // A write on an instant disk is durable as the handler returns: the
+        // node hears of it before anything else happens.
+        for write in self.handle(id, f) {
+            self.persisted_now(id, write);
+        }
+    }
+
+    /// [`Node::on_persisted`] of a write that became durable at once (not
+    /// generic, so it may recurse: the handler may write again).
+    fn persisted_now(&mut self, id: NodeId, write: WriteOf<M::Node>) {
+        for write in self.handle(id, |n, ctx| n.on_persisted(ctx, write)) {
+            self.persisted_now(id, write);
+        }
+    }
+
+    /// Run one handler of node `id` and apply its effects; returns the writes
+    /// that are durable at once.
+    fn handle(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>),
+    ) -> Vec<WriteOf<M::Node>> {
         let i = id.index();
         let mut out = std::mem::take(&mut self.outbox);
         {
@@ -720,34 +742,7 @@ impl<'m, M: Model> Sim<'m, M> {
             );
             f(&mut self.nodes[i], &mut ctx);
         }
-        let durable_now = self.apply(id, out);
-        // A write on an instant disk is durable as the handler returns: the
-        // node hears of it before anything else happens.
-        for write in durable_now {
-            self.persisted_now(id, write);
-        }
-    }
-
-    /// [`Node::on_persisted`] of a write that became durable at once (not
-    /// generic, so it may recurse: the handler may write again).
-    fn persisted_now(&mut self, id: NodeId, write: WriteOf<M::Node>) {
-        let i = id.index();
-        let mut out = std::mem::take(&mut self.outbox);
-        {
-            let mut ctx = Ctx::new(
-                self.now,
-                id,
-                self.incarnation[i],
-                &mut self.node_rngs[i],
-                &mut out,
-                &mut self.timers[i],
-                &mut self.next_timer,
-            );
-            self.nodes[i].on_persisted(&mut ctx, write);
-        }
-        for write in self.apply(id, out) {
-            self.persisted_now(id, write);
-        }
+        self.apply(id, out)
     }
 
     /// Apply what node `id` asked for in one handler call; returns the writes
