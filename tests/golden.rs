@@ -5,9 +5,30 @@ mod common;
 
 use common::{electbench, run_dir, stderr};
 
-const RAW_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,fault_at_ms,detect_ms,elect_ms,recover_ms,failover_ms,unavailable_ms,election_rounds,messages,lost_acked_writes,violations,throughput_ops_s,commit_latency_us_p50,commit_latency_us_p99,commit_latency_us_p999,commit_latency_us_max,writes_ok,writes_failed,reads_ok,reads_failed,sim_events,trace_hash";
+const RAW_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,fault_at_ms,detect_ms,elect_ms,recover_ms,failover_ms,unavailable_ms,election_rounds,messages,lost_acked_writes,violations,throughput_ops_s,commit_latency_us_p50,commit_latency_us_p99,commit_latency_us_p999,commit_latency_us_max,writes_ok,writes_failed,reads_ok,reads_failed,sim_events,trace_hash,discovery_ms,sync_ms";
 
 const SUMMARY_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trials,metric,unit,count,mean,stddev,min,p50,p90,p99,p999,max";
+
+const TIMELINE_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,at_ms,since_fault_ms,node,scope,event,term,ops_ok,ops_failed";
+
+#[test]
+fn timeline_header_is_pinned() {
+    let out = tempfile::tempdir().unwrap();
+    let o = electbench(&[
+        "run",
+        "workloads/quickstart.toml",
+        "--trials",
+        "1",
+        "--timeline",
+        "--out",
+        out.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = run_dir(out.path());
+    let timeline = std::fs::read_to_string(dir.join("timeline.csv")).unwrap();
+    assert_eq!(timeline.lines().next().unwrap(), TIMELINE_HEADER);
+}
 
 const SWEEP: &str = r#"
 name = "sweep"
@@ -57,7 +78,9 @@ fn quickstart_headers_are_pinned() {
             "lost_acked_writes",
             "violations",
             "throughput_ops_s",
-            "commit_latency_us"
+            "commit_latency_us",
+            "discovery_ms",
+            "sync_ms"
         ]
     );
 }

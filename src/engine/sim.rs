@@ -706,53 +706,68 @@ impl<'m, M: Model> Sim<'m, M> {
 
     /// Call a handler of node `id` and apply what it asked for.
     fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>)) {
-        // A write on an instant disk is durable as the handler returns: the
-        // node hears of it before anything else happens.
-        for write in self.handle(id, f) {
+        self.handle(id, f);
+        self.flush_instant(id);
+    }
+
+    /// On an instant disk a write is durable as the handler returns: the node
+    /// hears of each (in order) before anything else happens.
+    #[inline]
+    fn flush_instant(&mut self, id: NodeId) {
+        if self.outbox.persists.is_empty() {
+            return;
+        }
+        let mut writes = std::mem::take(&mut self.outbox.persists);
+        for write in writes.drain(..) {
             self.persisted_now(id, write);
+        }
+        // Hand the buffer back, so steady-state writes do not allocate.
+        if self.outbox.persists.capacity() == 0 {
+            self.outbox.persists = writes;
         }
     }
 
     /// [`Node::on_persisted`] of a write that became durable at once (not
     /// generic, so it may recurse: the handler may write again).
     fn persisted_now(&mut self, id: NodeId, write: WriteOf<M::Node>) {
-        for write in self.handle(id, |n, ctx| n.on_persisted(ctx, write)) {
-            self.persisted_now(id, write);
-        }
+        self.handle(id, |n, ctx| n.on_persisted(ctx, write));
+        self.flush_instant(id);
     }
 
-    /// Run one handler of node `id` and apply its effects; returns the writes
-    /// that are durable at once.
-    fn handle(
-        &mut self,
-        id: NodeId,
-        f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>),
-    ) -> Vec<WriteOf<M::Node>> {
+    /// Run one handler of node `id` and apply its effects (writes on an
+    /// instant disk stay in the outbox for [`Sim::flush_instant`]).
+    fn handle(&mut self, id: NodeId, f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>)) {
         let i = id.index();
-        let mut out = std::mem::take(&mut self.outbox);
         {
             let mut ctx = Ctx::new(
                 self.now,
                 id,
                 self.incarnation[i],
                 &mut self.node_rngs[i],
-                &mut out,
+                &mut self.outbox,
                 &mut self.timers[i],
                 &mut self.next_timer,
             );
             f(&mut self.nodes[i], &mut ctx);
         }
-        self.apply(id, out)
+        self.apply(id)
     }
 
     /// Apply what node `id` asked for in one handler call; returns the writes
     /// that are durable at once.
-    fn apply(&mut self, id: NodeId, mut out: Outbox<M::Node>) -> Vec<WriteOf<M::Node>> {
+    /// Each effect list is lent out of the outbox while it is applied (its
+    /// buffer goes back, so handlers never allocate in the steady state).
+    #[inline]
+    fn apply(&mut self, id: NodeId) {
         let i = id.index();
-        for (to, msg) in out.sends.drain(..) {
-            self.send(id, to, msg);
+        if !self.outbox.sends.is_empty() {
+            let mut sends = std::mem::take(&mut self.outbox.sends);
+            for (to, msg) in sends.drain(..) {
+                self.send(id, to, msg);
+            }
+            self.outbox.sends = sends;
         }
-        for (after, token, timer) in out.timers.drain(..) {
+        for (after, token, timer) in self.outbox.timers.drain(..) {
             let incarnation = self.incarnation[i];
             self.queue.push(
                 self.now + after,
@@ -764,11 +779,9 @@ impl<'m, M: Model> Sim<'m, M> {
                 },
             );
         }
-        let mut durable_now = Vec::new();
-        for write in out.persists.drain(..) {
-            if self.cfg.disk.is_instant() {
-                durable_now.push(write);
-            } else {
+        if !self.outbox.persists.is_empty() && !self.cfg.disk.is_instant() {
+            let mut persists = std::mem::take(&mut self.outbox.persists);
+            for write in persists.drain(..) {
                 let done = self.disks[i].write(
                     &self.cfg.disk,
                     self.now,
@@ -787,8 +800,13 @@ impl<'m, M: Model> Sim<'m, M> {
                     },
                 );
             }
+            self.outbox.persists = persists;
         }
-        for obs in out.records.drain(..) {
+        if self.outbox.records.is_empty() {
+            return;
+        }
+        let mut records = std::mem::take(&mut self.outbox.records);
+        for obs in records.drain(..) {
             if let Some(what) = self.checker.on_record(self.now, id, &obs, &self.nodes) {
                 self.out.violations.push(Violation {
                     at: self.now,
@@ -839,8 +857,7 @@ impl<'m, M: Model> Sim<'m, M> {
                 obs: common,
             });
         }
-        self.outbox = out;
-        durable_now
+        self.outbox.records = records;
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: <M::Node as Node>::Msg) {
