@@ -36,9 +36,21 @@
 //! * Connection set-up between servers costs no time beyond network latency,
 //!   and the per-peer send queue of capacity 1 is not modelled (messages are
 //!   never dropped by the sender); a notification to a dead peer is simply lost.
-//! * Disk: logging and fsync take no time; a SNAP or DIFF is one message with
-//!   network latency, whatever its size. The data tree itself is not modelled,
-//!   only the transaction log.
+//! * Disk: the server's files are its durable state (`durable.rs`), written
+//!   through the engine's disk model, which costs nothing unless a workload
+//!   gives `[disk]` an fsync time. A follower waits for the disk where the
+//!   real one does: its `acceptedEpoch` file before ACKEPOCH, the synced log
+//!   and its `currentEpoch` file before acking NEWLEADER, each proposal
+//!   before acking it (skipping the fsync with `zookeeper.forceSync = no`);
+//!   the leader counts its own ACK once its log write is durable. The
+//!   leader's own epoch files are written without holding back LEADERINFO or
+//!   NEWLEADER, the epoch files share the log's disk queue (group commit),
+//!   and every write is sized 0 bytes (snapshot size is not modelled). With
+//!   `forceSync = no` a write counts as durable when it completes; that the
+//!   page cache survives a process crash but not a host crash is not
+//!   modelled. A SNAP or DIFF is one message with network latency, whatever
+//!   its size. The data tree itself is not modelled, only the transaction
+//!   log.
 //! * The leader's per-learner `SyncLimitCheck` on un-acked proposals is not
 //!   modelled (the tick loop's synced-quorum check is).
 //! * Sessions are not tracked (no expiry, no ephemeral nodes); that is the
