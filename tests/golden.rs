@@ -11,25 +11,6 @@ const SUMMARY_HEADER: &str = "schema_version,electbench_version,commit,dirty,wor
 
 const TIMELINE_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,at_ms,since_fault_ms,node,scope,event,term,ops_ok,ops_failed";
 
-#[test]
-fn timeline_header_is_pinned() {
-    let out = tempfile::tempdir().unwrap();
-    let o = electbench(&[
-        "run",
-        "workloads/quickstart.toml",
-        "--trials",
-        "1",
-        "--timeline",
-        "--out",
-        out.path().to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let dir = run_dir(out.path());
-    let timeline = std::fs::read_to_string(dir.join("timeline.csv")).unwrap();
-    assert_eq!(timeline.lines().next().unwrap(), TIMELINE_HEADER);
-}
-
 const SWEEP: &str = r#"
 name = "sweep"
 path = "zookeeper/fle"
@@ -50,6 +31,7 @@ fn quickstart_headers_are_pinned() {
         "workloads/quickstart.toml",
         "--trials",
         "2",
+        "--timeline",
         "--out",
         out.path().to_str().unwrap(),
         "-q",
@@ -58,8 +40,10 @@ fn quickstart_headers_are_pinned() {
     let dir = run_dir(out.path());
     let raw = std::fs::read_to_string(dir.join("raw.csv")).unwrap();
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let timeline = std::fs::read_to_string(dir.join("timeline.csv")).unwrap();
     assert_eq!(raw.lines().next().unwrap(), RAW_HEADER);
     assert_eq!(summary.lines().next().unwrap(), SUMMARY_HEADER);
+    assert_eq!(timeline.lines().next().unwrap(), TIMELINE_HEADER);
     let metrics: Vec<&str> = summary
         .lines()
         .skip(1)

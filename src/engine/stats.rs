@@ -37,10 +37,10 @@ pub struct ClientStats {
     pub keep_timeline: bool,
     /// (succeeded, failed) operations per [`BUCKET`] after the fault.
     pub buckets: Vec<(u32, u32)>,
-    /// Successful writes finished at the current instant before the fault was
-    /// known, each with its issue time (the fault may fire later in the same
-    /// instant and must see them, as a scan of the records would).
-    same_instant: Vec<(SimTime, SimTime, bool)>,
+    /// Operations finished at the current instant before the fault was known:
+    /// (finish, issue time, ok, a successful write). The fault may fire later
+    /// in the same instant and must see them, as a scan of the records would.
+    same_instant: Vec<(SimTime, SimTime, bool, bool)>,
 }
 
 impl ClientStats {
@@ -61,12 +61,12 @@ impl ClientStats {
     pub fn on_fault(&mut self, t0: SimTime) {
         debug_assert!(self.fault_at.is_none(), "only the first fault is the fault");
         self.fault_at = Some(t0);
-        for (at, issued, write_ok) in std::mem::take(&mut self.same_instant) {
+        for (at, issued, ok, write_ok) in std::mem::take(&mut self.same_instant) {
             if at == t0 {
                 if write_ok && issued >= t0 && self.first_write_after.is_none() {
                     self.first_write_after = Some(at);
                 }
-                self.bucket(at, true);
+                self.bucket(at, ok);
             }
         }
     }
@@ -93,9 +93,7 @@ impl ClientStats {
                 if self.same_instant.first().is_some_and(|e| e.0 != at) {
                     self.same_instant.clear();
                 }
-                if ok {
-                    self.same_instant.push((at, op.issued, write_ok));
-                }
+                self.same_instant.push((at, op.issued, ok, write_ok));
             }
             Some(t0) => {
                 if write_ok && op.issued >= t0 && self.first_write_after.is_none() {

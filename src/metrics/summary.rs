@@ -74,31 +74,15 @@ impl Accumulator {
     }
 
     pub fn stats(&self) -> Option<Stats> {
-        if self.count == 0 {
-            return None;
-        }
-        let n = self.count as f64;
-        let mean = self.sum / n;
-        let var = if self.count > 1 {
-            ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
         // A histogram bucket's representative value can lie just outside the
-        // data; clamp so that min <= p50 <= ... <= max always holds.
-        let q =
-            |p: f64| (self.hist.value_at_quantile(p) as f64 / self.scale).clamp(self.min, self.max);
-        Some(Stats {
-            count: self.count,
-            mean,
-            stddev: var.sqrt(),
-            min: self.min,
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            max: self.max,
-        })
+        // data; `stats` clamps so that min <= p50 <= ... <= max always holds.
+        stats(
+            self.count,
+            self.sum,
+            self.sum_sq,
+            (self.min, self.max),
+            |p| self.hist.value_at_quantile(p) as f64 / self.scale,
+        )
     }
 }
 
@@ -157,30 +141,47 @@ impl IntAccumulator {
     }
 
     pub fn stats(&self) -> Option<Stats> {
-        if self.count == 0 {
-            return None;
-        }
-        let n = self.count as f64;
-        let mean = self.sum as f64 / n;
-        let var = if self.count > 1 {
-            ((self.sum_sq as f64 - n * mean * mean) / (n - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
-        let (min, max) = (self.min as f64, self.max as f64);
-        let q = |p: f64| (self.hist.value_at_quantile(p) as f64).clamp(min, max);
-        Some(Stats {
-            count: self.count,
-            mean,
-            stddev: var.sqrt(),
-            min,
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            max,
-        })
+        stats(
+            self.count,
+            self.sum as f64,
+            self.sum_sq as f64,
+            (self.min as f64, self.max as f64),
+            |p| self.hist.value_at_quantile(p) as f64,
+        )
     }
+}
+
+/// Statistics of `count` values from their sum, sum of squares, extremes and
+/// histogram quantiles (clamped to the extremes).
+fn stats(
+    count: u64,
+    sum: f64,
+    sum_sq: f64,
+    (min, max): (f64, f64),
+    quantile: impl Fn(f64) -> f64,
+) -> Option<Stats> {
+    if count == 0 {
+        return None;
+    }
+    let n = count as f64;
+    let mean = sum / n;
+    let var = if count > 1 {
+        ((sum_sq - n * mean * mean) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    let q = |p: f64| quantile(p).clamp(min, max);
+    Some(Stats {
+        count,
+        mean,
+        stddev: var.sqrt(),
+        min,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max,
+    })
 }
 
 #[cfg(test)]
