@@ -116,6 +116,10 @@ pub struct Plan {
     pub axes: Vec<Axis>,
     /// At least one point; exactly one when nothing is swept.
     pub points: Vec<Point>,
+    /// Legal values that make the run (partly) meaningless: a latency whose
+    /// median outlasts the trial, clients that start after it ends, a fault
+    /// on its last instant. `validate` and `run` print them and go on.
+    pub warnings: Vec<WorkloadError>,
 }
 
 /// A bad workload file: which file, line and field, the bad value and what is

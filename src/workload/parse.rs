@@ -20,6 +20,7 @@
 //! target words, and the parameters with their kinds. Node numbers in a file
 //! run over every non-client node, group after group, as node ids do.
 
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,14 @@ const MAX_CLIENTS: f64 = 100_000.0;
 const MAX_RATE_PER_S: f64 = 1e6;
 /// Longest value excerpt quoted in a message.
 const MAX_SHOWN_CHARS: usize = 60;
+/// Largest workload file read, in bytes (1 MiB). The shipped files are a few
+/// KiB; the cap keeps `validate /dev/zero` or a mistyped data file from
+/// eating memory and time before TOML parsing could refuse it.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Longest `name`, in characters. The name is a results folder's name plus
+/// `-YYYYMMDDTHHMMSSZ` and perhaps `-NNNN` (22 bytes), and names are ASCII,
+/// so 100 keeps every folder name far below the usual 255-byte limit.
+pub const MAX_NAME_CHARS: usize = 100;
 
 const TOP_KEYS: &[&str] = &[
     "name",
@@ -95,15 +104,37 @@ const FAULT_KINDS: &[&str] = &[
     "heal",
 ];
 
-/// Read the workload file at `path`; errors name the path as given.
+/// Read the workload file at `path`; errors name the path as given (lossily,
+/// if it is not UTF-8: the name is only shown, never used to open anything).
 pub fn load(path: &Path) -> Result<Plan, WorkloadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| WorkloadError {
-        file: path.display().to_string(),
+    let file = path.display().to_string();
+    let fail = |message: String| WorkloadError {
+        file: file.clone(),
         line: None,
         field: String::new(),
-        message: e.to_string(),
+        message,
+    };
+    // Read at most one byte past the cap: enough to know the file is too
+    // big without reading all of it (`/dev/zero` never ends).
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "the file is larger than {MAX_FILE_BYTES} bytes (1 MiB), the most a workload file \
+             may hold; is it a workload file?"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
-    parse(&path.display().to_string(), &text)
+    let mut plan = parse(&file, &text)?;
+    plan.file = path.to_path_buf();
+    Ok(plan)
 }
 
 /// Parse and validate workload `text`; `file` labels errors and the plan.
@@ -180,6 +211,7 @@ fn parse_in(file: &str, text: &str, paths: &'static [PathInfo]) -> Result<Plan, 
         description,
         axes,
         points,
+        warnings: r.warnings,
     })
 }
 
@@ -331,6 +363,9 @@ struct Reader<'a> {
     discovering: bool,
     /// The paths a file may name (the registry, outside tests).
     paths: &'static [PathInfo],
+    /// Legal values that make a run (partly) meaningless, each once even
+    /// when several sweep points repeat it.
+    warnings: Vec<WorkloadError>,
 }
 
 type Res<T> = Result<T, WorkloadError>;
@@ -347,6 +382,7 @@ impl<'a> Reader<'a> {
             sweeps: Vec::new(),
             discovering: true,
             paths,
+            warnings: Vec::new(),
         }
     }
 
@@ -427,6 +463,15 @@ impl<'a> Reader<'a> {
             line: Some(line),
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// Record a warning (a legal value that makes the run meaningless),
+    /// worded like an error; a repeat from another sweep point is dropped.
+    fn warn(&mut self, line: usize, field: impl Into<String>, message: impl Into<String>) {
+        let w = self.err(line, field, message);
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
         }
     }
 
@@ -697,6 +742,17 @@ impl<'a> Reader<'a> {
                  used in folder names",
             ));
         }
+        let name_chars = name.chars().count();
+        if name_chars > MAX_NAME_CHARS {
+            return Err(self.refuse(
+                &name_at,
+                "name",
+                format!(
+                    "{name_chars} characters; at most {MAX_NAME_CHARS} are allowed, since the \
+                     name is the start of a results folder's name"
+                ),
+            ));
+        }
         let description = self
             .string(root, "description")?
             .map_or(String::new(), |d| d.0);
@@ -749,8 +805,8 @@ impl<'a> Reader<'a> {
         let topology = self.topology(root, path)?;
         let nodes = topology.servers();
 
-        let duration_ms = match self.num(root, "duration_ms", Kind::Float)? {
-            None => 60_000.0,
+        let (duration_ms, duration_line) = match self.num(root, "duration_ms", Kind::Float)? {
+            None => (60_000.0, root.line),
             Some(d) => {
                 self.check(
                     &d,
@@ -761,22 +817,48 @@ impl<'a> Reader<'a> {
                         fmt_num(MAX_DURATION_MS)
                     ),
                 )?;
-                d.v
+                // Time is kept in whole nanoseconds: a positive duration
+                // below half a nanosecond would be a trial of no time at all.
+                self.check(
+                    &d,
+                    "duration_ms",
+                    SimDuration::from_ms_f64(d.v) > SimDuration::ZERO,
+                    "rounds to 0 ns of simulated time (time is kept in whole nanoseconds); \
+                     give at least 0.000001 ms",
+                )?;
+                (d.v, d.at.line)
             }
         };
+        let duration = SimDuration::from_ms_f64(duration_ms);
 
         let net = match self.table(root, "network")? {
             None => NetConfig::default(),
-            Some(t) => self.network(&t, &topology)?,
+            Some(t) => self.network(&t, &topology, duration)?,
         };
         let disk = match self.table(root, "disk")? {
             None => DiskConfig::default(),
-            Some(t) => self.disk(&t)?,
+            Some(t) => self.disk(&t, duration)?,
         };
         let load = match self.table(root, "clients")? {
             None => LoadConfig::default(),
             Some(t) => self.clients(&t)?,
         };
+        if load.clients > 0 && load.start >= duration {
+            let line = self
+                .table(root, "clients")?
+                .and_then(|t| t.get("start_ms").map(|(k, item)| self.item_line(k, item)))
+                .unwrap_or(duration_line);
+            self.warn(
+                line,
+                "clients.start_ms",
+                format!(
+                    "clients start at {} ms, at or after the end of the trial (duration_ms = {}): \
+                     no client operation is possible, so no failover can be measured",
+                    fmt_num(load.start.as_ms_f64()),
+                    fmt_num(duration_ms)
+                ),
+            );
+        }
         let faults = self.faults(root, path, &topology, duration_ms)?;
         // Per-node defaults are as long as their group, so the defaults are
         // built only once the topology is known.
@@ -794,7 +876,7 @@ impl<'a> Reader<'a> {
             trials,
             nodes,
             topology,
-            duration: SimDuration::from_ms_f64(duration_ms),
+            duration,
             net,
             disk,
             load,
@@ -884,11 +966,11 @@ impl<'a> Reader<'a> {
         Ok(Topology { groups })
     }
 
-    fn network(&mut self, t: &Tbl, topology: &Topology) -> Res<NetConfig> {
+    fn network(&mut self, t: &Tbl, topology: &Topology, duration: SimDuration) -> Res<NetConfig> {
         self.check_keys(t, NETWORK_KEYS, "")?;
         let mut net = NetConfig::default();
         if let Some(lt) = self.table(t, "latency")? {
-            net.latency = self.latency(&lt)?;
+            net.latency = self.latency(&lt, duration)?;
         }
         for key in ["loss", "duplicate"] {
             if let Some(p) = self.num(t, key, Kind::Float)? {
@@ -964,11 +1046,11 @@ impl<'a> Reader<'a> {
         Ok(net)
     }
 
-    fn disk(&mut self, t: &Tbl) -> Res<DiskConfig> {
+    fn disk(&mut self, t: &Tbl, duration: SimDuration) -> Res<DiskConfig> {
         self.check_keys(t, DISK_KEYS, "")?;
         let mut disk = DiskConfig::default();
         if let Some(ft) = self.table(t, "fsync")? {
-            disk.fsync = self.latency(&ft)?;
+            disk.fsync = self.latency(&ft, duration)?;
         }
         if let Some(n) = self.num(t, "throughput_mb_s", Kind::Float)? {
             self.check(
@@ -1003,7 +1085,33 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn latency(&mut self, t: &Tbl) -> Res<Latency> {
+    /// A latency distribution; one whose median exceeds the trial's
+    /// `duration` is legal but makes most of its waits outlast the trial,
+    /// so it draws a warning.
+    fn latency(&mut self, t: &Tbl, duration: SimDuration) -> Res<Latency> {
+        let latency = self.latency_dist(t)?;
+        let median = latency.median_ms();
+        if SimDuration::from_ms_f64(median) > duration {
+            self.warn(
+                t.line,
+                &t.path,
+                format!(
+                    "the median latency ({} ms) exceeds the trial's duration_ms ({}): most \
+                     messages or fsyncs would not complete within a trial",
+                    // 1e300 in full would be a line of 300 digits.
+                    if median >= 1e12 {
+                        format!("{median:e}")
+                    } else {
+                        fmt_num(median)
+                    },
+                    fmt_num(duration.as_ms_f64())
+                ),
+            );
+        }
+        Ok(latency)
+    }
+
+    fn latency_dist(&mut self, t: &Tbl) -> Res<Latency> {
         type Form = &'static [&'static str];
         const DISTS: &[(&str, &[Form])] = &[
             ("constant", &[&["ms"]]),
@@ -1189,8 +1297,33 @@ impl<'a> Reader<'a> {
         duration_ms: f64,
     ) -> Res<Vec<FaultSpec>> {
         let mut faults = Vec::new();
+        let end = SimDuration::from_ms_f64(duration_ms);
         for t in self.tables(root, "faults")? {
-            faults.push(self.fault(&t, path, topology, duration_ms)?);
+            let f = self.fault(&t, path, topology, duration_ms)?;
+            // Times below duration_ms are checked as written; in whole
+            // nanoseconds a fault can still land on the trial's last instant,
+            // where nothing after it is simulated.
+            let (first, key) = match f.when {
+                When::At(a) => (a, "at_ms"),
+                When::Window(a, _) => (a, "from_ms"),
+            };
+            if first >= end {
+                let line = t
+                    .get(key)
+                    .map_or(t.line, |(k, item)| self.item_line(k, item));
+                self.warn(
+                    line,
+                    t.field(key),
+                    format!(
+                        "the fault's earliest time ({} ns) is not before the end of the trial \
+                         (duration_ms = {}, {} ns): nothing after the fault is simulated",
+                        first.0,
+                        fmt_num(duration_ms),
+                        end.0
+                    ),
+                );
+            }
+            faults.push(f);
         }
         Ok(faults)
     }

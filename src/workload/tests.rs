@@ -1458,3 +1458,81 @@ fn an_enum_param_of_zookeeper_parses_and_sweeps() {
         "params.zookeeper.forceSync: expected one of \"yes\", \"no\", found boolean false",
     );
 }
+
+#[test]
+fn a_name_longer_than_the_limit_is_refused_at_its_line() {
+    let name = |n: usize| "a".repeat(n);
+    let at_limit = BASE.replace("\"t\"", &format!("\"{}\"", name(MAX_NAME_CHARS)));
+    assert_eq!(ok(&at_limit).name.len(), MAX_NAME_CHARS);
+    let long = BASE.replace("\"t\"", &format!("\"{}\"", name(300)));
+    let e = refused(&long, 1, "300 characters; at most 100");
+    assert_eq!(e.field, "name");
+}
+
+#[test]
+fn a_duration_that_rounds_to_zero_nanoseconds_is_refused() {
+    let e = refused(&with("duration_ms = 1e-300\n"), 4, "rounds to 0 ns");
+    assert_eq!(e.field, "duration_ms");
+    refused(&with("duration_ms = 0.0000004\n"), 4, "rounds to 0 ns");
+    // 0.6 ns rounds to 1 ns: the shortest trial there is.
+    let p = ok(&with("duration_ms = 0.0000006\n"));
+    assert_eq!(p.points[0].workload.duration, SimDuration(1));
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
+#[test]
+fn a_sane_file_has_no_warnings() {
+    assert!(ok(FULL).warnings.is_empty(), "{:?}", ok(FULL).warnings);
+}
+
+#[test]
+fn a_latency_median_beyond_the_trial_is_a_warning_not_an_error() {
+    let p = ok(&with(
+        "duration_ms = 1000\n[network]\nlatency = { dist = \"constant\", ms = 1e300 }\n",
+    ));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = p.warnings[0].to_string();
+    assert!(w.starts_with("x.toml:6: network.latency: "), "{w}");
+    assert!(w.contains("exceeds the trial's duration_ms (1000)"), "{w}");
+    // The disk's fsync latency too, once however many points repeat it.
+    let p = ok(&with(
+        "duration_ms = [1000, 2000]\n[disk]\nfsync = { dist = \"uniform\", min_ms = 5000, \
+         max_ms = 7000 }\n",
+    ));
+    assert_eq!(p.points.len(), 2);
+    assert_eq!(
+        p.warnings.len(),
+        2,
+        "one per distinct duration: {:?}",
+        p.warnings
+    );
+    assert!(p.warnings[0].to_string().contains("disk.fsync"));
+}
+
+#[test]
+fn clients_starting_after_the_trial_are_a_warning() {
+    let p = ok(&with(
+        "duration_ms = 1000\n[clients]\ncount = 2\nstart_ms = 1000\n",
+    ));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = p.warnings[0].to_string();
+    assert!(w.starts_with("x.toml:7: clients.start_ms: "), "{w}");
+    assert!(w.contains("no client operation is possible"), "{w}");
+    // No clients, nothing to warn about.
+    let p = ok(&with(
+        "duration_ms = 1000\n[clients]\ncount = 0\nstart_ms = 5000\n",
+    ));
+    assert!(p.warnings.is_empty());
+}
+
+#[test]
+fn a_fault_on_the_last_nanosecond_is_a_warning() {
+    // 0.0000019 ms < 0.000002 ms as written, but both are 2 ns.
+    let p = ok(&with(
+        "duration_ms = 0.000002\n[[faults]]\nkind = \"crash\"\ntarget = 1\nat_ms = 0.0000019\n",
+    ));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = p.warnings[0].to_string();
+    assert!(w.starts_with("x.toml:8: faults.1.at_ms: "), "{w}");
+    assert!(w.contains("not before the end of the trial"), "{w}");
+}
