@@ -898,6 +898,12 @@ impl<'m, M: Model> Sim<'m, M> {
             match net.loss_mode {
                 LossMode::Drop => {
                     if rng::unit(&mut self.net_rng) < net.loss {
+                        // Traced after the draw, so tracing changes nothing.
+                        if self.cfg.trace {
+                            self.out
+                                .trace
+                                .push(format!("{} {to} <- {from} dropped {msg:?}", self.now));
+                        }
                         return;
                     }
                 }
@@ -911,10 +917,22 @@ impl<'m, M: Model> Sim<'m, M> {
                         delay = delay + rto;
                         rto = (rto + rto).min(RTO_MAX);
                     }
+                    if self.cfg.trace && delay > SimDuration::ZERO {
+                        self.out.trace.push(format!(
+                            "{} {to} <- {from} lost, retransmitted after {:.3}ms {msg:?}",
+                            self.now,
+                            delay.as_ms_f64()
+                        ));
+                    }
                 }
             }
         }
         if net.duplicate > 0.0 && rng::unit(&mut self.net_rng) < net.duplicate {
+            if self.cfg.trace {
+                self.out
+                    .trace
+                    .push(format!("{} {to} <- {from} duplicated {msg:?}", self.now));
+            }
             self.deliver_later(from, to, to_incarnation, self.now, delay, msg.clone());
         }
         self.deliver_later(from, to, to_incarnation, self.now, delay, msg);
