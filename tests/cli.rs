@@ -280,21 +280,115 @@ from_ms = 5000
 to_ms = 9000
 "#;
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "drops.toml", workload);
+    // A space in the path, and --trials overriding the file's 2 trials: the
+    // replay command must quote the one and repeat the other. 100 trials
+    // give more violating trials than the terminal lists.
+    let f = write(
+        dir.path(),
+        "my drops.toml",
+        &workload.replace("trials = 16", "trials = 2"),
+    );
     let out = dir.path().join("out");
     let o = electbench(&[
         "run",
         f.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--trials",
+        "100",
         "-q",
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("violated a safety invariant"), "{err}");
     assert!(err.contains("without acknowledged write"), "{err}");
-    assert!(err.contains("replay: electbench run"), "{err}");
-    assert!(err.contains("--seed 99 --point 0 --trial"), "{err}");
+    let quoted = format!("'{}'", f.display());
+    assert!(
+        err.contains(&format!(
+            "replay: electbench run {quoted} --trials 100 --seed 99 --point 0 --trial"
+        )),
+        "{err}"
+    );
+    // violations.csv lists every violating trial, each with its replay.
+    let violating: usize = err
+        .lines()
+        .find_map(|l| l.strip_suffix(" trial(s) violated a safety invariant:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let csv = std::fs::read_to_string(common::run_dir(&out).join("violations.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert!(header.starts_with(&["schema_version"]), "{header:?}");
+    assert!(header.ends_with(&[
+        "point",
+        "trial",
+        "trial_seed",
+        "node",
+        "at_ms",
+        "what",
+        "replay"
+    ]));
+    let (point, trial) = (header.len() - 7, header.len() - 6);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let mut trials: Vec<(&str, &str)> = rows.iter().map(|r| (r[point], r[trial])).collect();
+    trials.dedup();
+    assert_eq!(trials.len(), violating, "{csv}");
+    // The terminal shows the first 20 and points to the file.
+    assert!(
+        violating > 20,
+        "{violating} violating trials: raise --trials"
+    );
+    assert_eq!(err.matches("  replay: ").count(), 20, "{err}");
+    assert!(
+        err.contains(&format!("... and {} more trial(s)", violating - 20)),
+        "{err}"
+    );
+    assert!(err.contains("violations.csv"), "{err}");
+    // The replay command, run by a shell, reproduces the violation, and its
+    // trace shows the dropped messages.
+    let replay = rows[0].last().unwrap();
+    assert!(
+        replay.starts_with(&format!("electbench run {quoted} --trials 100")),
+        "{replay}"
+    );
+    let replay_out = dir.path().join("replay out");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --out '{}' -q",
+            replay.replacen("electbench", env!("CARGO_BIN_EXE_electbench"), 1),
+            replay_out.display()
+        ))
+        .output()
+        .unwrap();
+    let trace = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{replay}: {trace}");
+    assert!(
+        trace.contains(" dropped "),
+        "no dropped message in the trace"
+    );
+    // Tracing the network's drops changes nothing: the same trial without
+    // --trace writes the same row, trace_hash included.
+    let plain_out = dir.path().join("plain");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --out '{}' -q",
+            replay
+                .replacen("electbench", env!("CARGO_BIN_EXE_electbench"), 1)
+                .replace(" --trace", ""),
+            plain_out.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let row = |out: &std::path::Path| {
+        let raw = std::fs::read_to_string(common::run_dir(out).join("raw.csv")).unwrap();
+        raw.lines().nth(1).unwrap().to_string()
+    };
+    assert_eq!(row(&replay_out), row(&plain_out));
     // The results are still written, with the findings counted.
     let raw = std::fs::read_to_string(common::run_dir(&out).join("raw.csv")).unwrap();
     let header: Vec<&str> = raw.lines().next().unwrap().split(',').collect();
@@ -431,4 +525,113 @@ fn timeline_writes_every_phase_of_each_trial_and_client_buckets() {
     let out2 = dir.path().join("out2");
     common::run_ok(&f, &out2, &[]);
     assert!(!common::run_dir(&out2).join("timeline.csv").exists());
+}
+
+#[test]
+fn a_name_too_long_for_a_folder_is_refused_by_validate() {
+    bad(
+        |s| {
+            s.replace(
+                "name = \"small\"",
+                &format!("name = \"{}\"", "n".repeat(300)),
+            )
+        },
+        &["w.toml:2:", "name", "300 characters", "at most 100"],
+    );
+}
+
+#[test]
+fn a_duration_that_rounds_to_zero_is_refused() {
+    bad(
+        |s| s.replace("duration_ms = 15000", "duration_ms = 1e-300"),
+        &["w.toml:7:", "duration_ms", "1e-300", "rounds to 0 ns"],
+    );
+}
+
+#[test]
+fn meaningless_values_warn_in_validate_and_run_but_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL.replace("trials = 12", "trials = 1").replace(
+        "[clients]\ncount = 1",
+        "[network]\nlatency = { dist = \"constant\", ms = 1e300 }\n\n[clients]\ncount = 1\n\
+             start_ms = 20000",
+    );
+    let f = write(dir.path(), "w.toml", &text);
+    let o = electbench(&["validate", f.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("w.toml:10: network.latency:"),
+        "{err}"
+    );
+    assert!(err.contains("no client operation is possible"), "{err}");
+    let out = dir.path().join("out");
+    let o = common::run_ok(&f, &out, &[]);
+    let err = stderr(&o);
+    assert!(err.contains("w.toml:10: network.latency:"), "{err}");
+    assert!(err.contains("clients.start_ms"), "{err}");
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)] // the test bounds the wall time of a refusal
+fn an_oversized_workload_file_is_refused_without_reading_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // Valid TOML (comments) just over the cap.
+    let big = format!("{SMALL}{}", "# padding\n".repeat(110_000));
+    assert!(big.len() > 1024 * 1024);
+    let f = write(dir.path(), "big.toml", &big);
+    let mut files = vec![f.to_str().unwrap().to_string()];
+    // /dev/zero never ends: it must be refused as fast as a big file.
+    if std::path::Path::new("/dev/zero").exists() {
+        files.push("/dev/zero".into());
+    }
+    for f in &files {
+        let started = std::time::Instant::now();
+        let o = electbench(&["validate", f]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{f}: {err}");
+        assert!(err.contains(&format!("error: {f}: ")), "{err}");
+        assert!(err.contains("larger than 1048576 bytes (1 MiB)"), "{err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{f} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_workload_path_and_out_that_are_not_utf8_work() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(OsStr::from_bytes(b"w\xff.toml"));
+    std::fs::write(&f, SMALL.replace("trials = 12", "trials = 2")).unwrap();
+    let out = dir.path().join(OsStr::from_bytes(b"out\xfe"));
+    let cmd = |args: &[&OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_electbench"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = cmd(&[OsStr::new("validate"), f.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cmd(&[
+        OsStr::new("run"),
+        f.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("-q"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = common::run_dir(&out);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["trials_finished"], 2);
+    let argv = meta["command_line"].as_array().unwrap();
+    assert!(argv
+        .iter()
+        .any(|a| a.as_str().unwrap().ends_with("w\u{fffd}.toml")));
 }

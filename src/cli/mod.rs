@@ -120,11 +120,69 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Print the plan's warnings to stderr: they do not stop anything.
+fn print_warnings(plan: &Plan) {
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// `s` quoted for a POSIX shell: as is when only safe characters, else in
+/// single quotes with each `'` written `'\''`.
+fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A path for a shell command line. A path that is not UTF-8 is written as
+/// bash's `$'...'` with `\xNN` escapes, so the command still names the
+/// same file.
+fn shell_path(p: &Path) -> String {
+    if let Some(s) = p.to_str() {
+        return shell_quote(s);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut q = String::from("$'");
+        for &b in p.as_os_str().as_bytes() {
+            if b.is_ascii_alphanumeric() || b"/._-+=:,@% ".contains(&b) {
+                q.push(b as char);
+            } else {
+                q.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        q.push('\'');
+        q
+    }
+    #[cfg(not(unix))]
+    shell_quote(&p.to_string_lossy())
+}
+
+/// The command that re-runs trial `trial` of point `point` alone with its
+/// trace: every override that changes which trial that is (`--seed`,
+/// `--trials`, which `--trial` is checked against) is repeated.
+fn replay_command(args: &RunArgs, plan: &Plan, point: usize, trial: u64) -> String {
+    let trials = args
+        .trials
+        .map_or(String::new(), |t| format!(" --trials {t}"));
+    format!(
+        "electbench run {}{trials} --seed {} --point {point} --trial {trial} --trace",
+        shell_path(&args.file),
+        plan.points[point].workload.seed,
+    )
+}
+
 fn validate(files: &[PathBuf]) -> i32 {
     let mut code = EXIT_OK;
     for f in files {
         match workload::load(f) {
             Ok(plan) => {
+                print_warnings(&plan);
                 let w = &plan.points[0].workload;
                 let opts = RunOptions {
                     threads: default_threads(),
@@ -252,6 +310,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
         Err(e) => return Err(e.to_string()),
     };
     apply_overrides(&mut plan, &args)?;
+    print_warnings(&plan);
     let threads = args.threads.map_or_else(default_threads, |t| t as usize);
     let opts = RunOptions {
         threads,
@@ -332,7 +391,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
             "\n{} trial(s) violated a safety invariant:",
             violations.len()
         );
-        for r in violations.iter().take(20) {
+        for r in violations.iter().take(SHOWN_VIOLATIONS) {
             for v in &r.violations {
                 eprintln!(
                     "  point {} trial {} (trial seed {}) at {}: {}",
@@ -340,13 +399,21 @@ fn run(args: RunArgs) -> Result<i32, String> {
                 );
             }
             eprintln!(
-                "  replay: electbench run {} --seed {} --point {} --trial {} --trace",
-                args.file.display(),
-                plan.points[r.point].workload.seed,
-                r.point,
-                r.trial
+                "  replay: {}",
+                replay_command(&args, &plan, r.point, r.trial)
             );
         }
+        write_violations(&dir, &plan, &out, &prov, &args)?;
+        if violations.len() > SHOWN_VIOLATIONS {
+            eprintln!(
+                "  ... and {} more trial(s)",
+                violations.len() - SHOWN_VIOLATIONS
+            );
+        }
+        eprintln!(
+            "every violation, with its replay command: {}",
+            dir.join("violations.csv").display()
+        );
         return Ok(EXIT_FINDING);
     }
     if out.aborted {
@@ -359,6 +426,25 @@ fn run(args: RunArgs) -> Result<i32, String> {
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(EXIT_OK)
+}
+
+/// Most violating trials listed on the terminal; `violations.csv` has all.
+const SHOWN_VIOLATIONS: usize = 20;
+
+/// `violations.csv`: every violation of every trial, with its replay command.
+fn write_violations(
+    dir: &Path,
+    plan: &Plan,
+    out: &RunOutput,
+    prov: &Provenance,
+    args: &RunArgs,
+) -> Result<(), String> {
+    let csv = results::violations_csv(plan, out, prov, |r| {
+        replay_command(args, plan, r.point, r.trial)
+    });
+    results::write_atomic(dir, "violations.csv", &csv)
+        .map(|_| ())
+        .map_err(|e| format!("writing results to {}: {e}", dir.display()))
 }
 
 fn write_results(
@@ -401,7 +487,8 @@ fn write_results(
         "electbench_version": prov.electbench_version,
         "commit": prov.commit,
         "dirty": prov.dirty,
-        "command_line": std::env::args().collect::<Vec<_>>(),
+        // args_os: a path that is not UTF-8 is legal and must not panic here.
+        "command_line": std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
         "workload_file": args.file.display().to_string(),
         "workload_sha256": plan.sha256,
         "host": provenance::host_name(),

@@ -8,6 +8,7 @@
 //! any machine; everything about the machine and the clock goes in `meta.json`.
 
 pub mod provenance;
+mod violations;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -21,6 +22,7 @@ use crate::systems::{fmt_num, ColumnSpec};
 use crate::workload::Plan;
 
 pub use provenance::Provenance;
+pub use violations::{violations_csv, VIOLATION_COLUMNS};
 
 /// Version of the CSV schema; bumped on any change of columns or meaning.
 /// Version 2 added the path columns after the common ones, `timeline.csv`,
