@@ -507,3 +507,23 @@ fn write_results(
     results::write_atomic(dir, "meta.json", &text).map_err(io)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_spaces_quotes_and_bytes_that_are_not_utf8() {
+        assert_eq!(shell_quote("workloads/a-b_c.toml"), "workloads/a-b_c.toml");
+        assert_eq!(shell_quote("my file.toml"), "'my file.toml'");
+        assert_eq!(shell_quote("it's.toml"), r"'it'\''s.toml'");
+        assert_eq!(shell_quote(""), "''");
+        #[cfg(unix)]
+        {
+            use std::ffi::OsStr;
+            use std::os::unix::ffi::OsStrExt;
+            let p = Path::new(OsStr::from_bytes(b"a b/w\xff'.toml"));
+            assert_eq!(shell_path(p), r"$'a b/w\xff\x27.toml'");
+        }
+    }
+}
