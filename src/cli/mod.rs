@@ -342,9 +342,15 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
         Err(e) if resumed.is_some() => return Err(e),
         Err(e) => return io_failed(e, 0),
     };
+    let left = match writer.done {
+        0 => format!("{planned} trial(s)"),
+        d => format!(
+            "resuming: {} of {planned} trial(s) left",
+            planned as u64 - d
+        ),
+    };
     eprintln!(
-        "electbench: {} of {planned} trial(s) of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
-        planned as u64 - writer.done,
+        "electbench: {left} of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
         plan.name,
         runner::fmt_bytes(est.total()),
         dir.display()
@@ -375,6 +381,9 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
             b.set_position(writer.done);
         }
         if pause_after == Some(writer.done) {
+            // A checkpoint here makes what a resume restores the same on
+            // every run of the test.
+            writer.checkpoint()?;
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
