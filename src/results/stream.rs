@@ -35,8 +35,11 @@ use crate::workload::Plan;
 /// The checkpoint file of a run folder; removed once the run is complete.
 pub const CHECKPOINT: &str = "checkpoint.json";
 
-/// How often the files are synced and the checkpoint replaced. A resumed run
-/// re-runs at most the trials written in this long; nothing decides on it.
+/// How often the files are synced and the checkpoint replaced, at most: a
+/// resumed run re-runs the trials written since, and nothing else depends on
+/// it. A checkpoint grows with the histograms' buckets (up to megabytes for a
+/// long sweep), so the gap is also at least 20 times what the last one took,
+/// which keeps checkpoints under 5 % of the writing thread's time.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// One sweep point's summary so far: mergeable accumulators only, so memory
@@ -238,6 +241,8 @@ pub struct RunWriter<'a> {
     pub done: u64,
     pub violations: Vec<ViolationNote>,
     last_checkpoint: Instant,
+    /// The gap until the next checkpoint.
+    checkpoint_gap: Duration,
 }
 
 impl<'a> RunWriter<'a> {
@@ -269,6 +274,7 @@ impl<'a> RunWriter<'a> {
             done: 0,
             violations: Vec::new(),
             last_checkpoint: Instant::now(),
+            checkpoint_gap: CHECKPOINT_EVERY,
         };
         w.checkpoint()?;
         Ok(w)
@@ -313,6 +319,7 @@ impl<'a> RunWriter<'a> {
             done: ck.jobs_done,
             violations: ck.violations,
             last_checkpoint: Instant::now(),
+            checkpoint_gap: CHECKPOINT_EVERY,
         })
     }
 
@@ -335,7 +342,7 @@ impl<'a> RunWriter<'a> {
         }
         self.points[row.point].add(&mut row, busy);
         self.done += 1;
-        if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if self.last_checkpoint.elapsed() >= self.checkpoint_gap {
             self.checkpoint()?;
         }
         Ok(())
@@ -344,6 +351,7 @@ impl<'a> RunWriter<'a> {
     /// Sync the files and replace the checkpoint with the present state.
     #[allow(clippy::disallowed_methods)] // checkpoint cadence only
     pub fn checkpoint(&mut self) -> Result<(), String> {
+        let started = Instant::now();
         // Synced first, so the checkpoint never claims bytes a crash of the
         // machine could lose.
         self.raw.sync()?;
@@ -360,6 +368,7 @@ impl<'a> RunWriter<'a> {
         let text = serde_json::to_string(&ck).expect("JSON of plain values");
         replace_atomic(&self.dir, CHECKPOINT, &text).map_err(|e| e.to_string())?;
         self.last_checkpoint = Instant::now();
+        self.checkpoint_gap = CHECKPOINT_EVERY.max(started.elapsed() * 20);
         Ok(())
     }
 
