@@ -66,6 +66,15 @@ pub fn prepare(dir: &Path, args: &mut RunArgs) -> Result<Resumed, String> {
             now.2
         ));
     }
+    // A kill during an atomic replacement leaves its hidden temporary file;
+    // the run's own files are rewritten from here, so it can go.
+    for name in [
+        "meta.json",
+        crate::results::stream::CHECKPOINT,
+        "summary.csv",
+    ] {
+        let _ = std::fs::remove_file(dir.join(format!(".{name}.tmp")));
+    }
     let file = meta["workload_path"]
         .as_str()
         .ok_or_else(|| what("workload_path"))?;
