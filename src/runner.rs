@@ -2,18 +2,18 @@
 //!
 //! Each trial's seed derives from the workload seed and the trial index only
 //! (`rng::trial_seed`), so results depend neither on the thread count nor on
-//! which thread ran a trial; rows are sorted by (point, trial) before anything
-//! is written.
+//! which thread ran a trial; rows are handed over in (point, trial) order
+//! through a bounded reorder buffer, to be written as they come.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
 use crate::engine::Model;
 use crate::engine::SimTime;
-use crate::metrics::summary::IntAccumulator;
 use crate::metrics::{self, TimelineEvent, TrialMetrics};
 use crate::workload::{Plan, Workload};
 
@@ -50,30 +50,24 @@ pub struct TrialRow {
     pub timeline: Vec<TimelineEvent>,
 }
 
-/// Totals of one sweep point, for the speed report.
-#[derive(Clone, Debug, Default)]
-pub struct PointTotals {
-    pub trials: u64,
-    pub events: u64,
-    /// Simulated nanoseconds over all its trials.
-    pub sim_ns: u128,
-    /// Wall-clock time its trials took, added over threads.
-    pub busy: Duration,
-    /// Every successful write latency of its trials (µs).
-    pub commit_latency: IntAccumulator,
-}
-
-/// Everything a run produced.
+/// What a run did in this process.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
-    /// Finished trials, sorted by (point, trial).
-    pub rows: Vec<TrialRow>,
+    /// Jobs done in all, counting the ones a resumed run started with: the
+    /// first `done` jobs of [`jobs`] are written, and no other.
+    pub done: u64,
     pub planned: u64,
-    /// Interrupted before every planned trial finished.
+    /// Stopped before every planned trial was written.
     pub aborted: bool,
     pub wall: Duration,
-    pub per_point: Vec<PointTotals>,
+    /// `on_row` failed with this message (the run stopped there).
+    pub failed: Option<String>,
 }
+
+/// How far the workers may run ahead of the oldest unwritten job, per thread:
+/// a finished trial waits in the reorder buffer until every job before it is
+/// written, so this bounds the buffer to `READ_AHEAD x threads` rows.
+const READ_AHEAD: usize = 4;
 
 /// Builds a path's model for one sweep point; see [`crate::systems::PathInfo::prepare`].
 pub type PrepareFn = fn(&Workload) -> Box<dyn Trials>;
@@ -162,16 +156,26 @@ pub fn jobs(plan: &Plan, opts: &RunOptions) -> Vec<(usize, u64)> {
     jobs
 }
 
-/// Run `plan`. Reads the wall clock only to report how long trials took
-/// (meta.json and the terminal), never to decide anything. `progress(done, total)` is called on the calling thread after
-/// each finished trial. Raising `stop` ends the run early: trials that
-/// finished are kept, trials under way are dropped.
+/// Run the jobs of `plan` from `first_job` on (the ones before it were done
+/// by the run this one resumes). Reads the wall clock only to report how long
+/// trials took (meta.json and the terminal), never to decide anything.
+///
+/// `on_row(row, busy)` is called on the calling thread for every finished
+/// trial **in job order**, i.e. (point, trial) order: a trial that finishes
+/// early waits in a reorder buffer, and no worker starts job `i + K` (K =
+/// [`READ_AHEAD`] x threads) before job `i` is handed over, so memory stays
+/// flat in the number of trials. Raising `stop` ends the run early: trials
+/// under way are dropped, finished ones are handed over as long as no earlier
+/// job is missing, so what was handed over is always a prefix of the jobs. An
+/// error from `on_row` stops the run the same way and is returned in
+/// [`RunOutput::failed`].
 #[allow(clippy::disallowed_methods)] // wall time of trials, for the speed report only
 pub fn run(
     plan: &Plan,
     opts: &RunOptions,
+    first_job: usize,
     stop: &AtomicBool,
-    progress: &mut dyn FnMut(u64, u64),
+    on_row: &mut dyn FnMut(TrialRow, Duration) -> Result<(), String>,
 ) -> RunOutput {
     let started = Instant::now();
     let jobs = jobs(plan, opts);
@@ -180,23 +184,40 @@ pub fn run(
         .iter()
         .map(|p| (p.workload.path.prepare)(&p.workload))
         .collect();
-    let total = jobs.len() as u64;
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(TrialRow, Duration)>();
-    let mut rows = Vec::with_capacity(jobs.len());
-    let mut per_point = vec![PointTotals::default(); plan.points.len()];
+    let threads = opts.threads.max(1);
+    let window = READ_AHEAD * threads;
+    // (next job to hand out, jobs handed to `on_row`).
+    let gate = Mutex::new((first_job, first_job));
+    let moved = Condvar::new();
+    let (tx, rx) = mpsc::channel::<(usize, TrialRow, Duration)>();
+    let mut done = first_job;
+    let mut failed = None;
     std::thread::scope(|s| {
-        for _ in 0..opts.threads.max(1) {
+        for _ in 0..threads {
             let tx = tx.clone();
-            let (jobs, prepared, next) = (&jobs, &prepared, &next);
+            let (jobs, prepared, gate, moved) = (&jobs, &prepared, &gate, &moved);
             s.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(point, trial)) = jobs.get(i) else {
-                    break;
+                let i = {
+                    let mut g = gate.lock().expect("no worker panics holding the gate");
+                    loop {
+                        if stop.load(Ordering::Relaxed) || g.0 >= jobs.len() {
+                            return;
+                        }
+                        if g.0 < g.1 + window {
+                            break;
+                        }
+                        // A signal handler raises `stop` but cannot notify, so
+                        // look at it again now and then; the timeout decides
+                        // nothing but how soon a stop is seen.
+                        g = moved
+                            .wait_timeout(g, Duration::from_millis(20))
+                            .expect("no worker panics holding the gate")
+                            .0;
+                    }
+                    g.0 += 1;
+                    g.0 - 1
                 };
+                let (point, trial) = jobs[i];
                 let seed = rng::trial_seed(plan.points[point].workload.seed, trial);
                 let t = Instant::now();
                 let Trial {
@@ -205,7 +226,7 @@ pub fn run(
                     columns,
                 } = prepared[point].run(seed, opts, stop);
                 if out.aborted {
-                    break;
+                    return;
                 }
                 let timeline = if opts.timeline {
                     metrics::timeline(&out)
@@ -225,32 +246,37 @@ pub fn run(
                     columns,
                     timeline,
                 };
-                if tx.send((row, t.elapsed())).is_err() {
-                    break;
+                if tx.send((i, row, t.elapsed())).is_err() {
+                    return;
                 }
             });
         }
         drop(tx);
-        for (mut row, busy) in rx {
-            let t = &mut per_point[row.point];
-            if let Some(acc) = row.metrics.commit_latency_acc.take() {
-                t.commit_latency.merge(&acc);
+        // The reorder buffer: finished trials waiting for an earlier one.
+        let mut waiting: BTreeMap<usize, (TrialRow, Duration)> = BTreeMap::new();
+        for (i, row, busy) in rx {
+            if failed.is_some() {
+                continue; // drain, so that no worker blocks on a send
             }
-            t.trials += 1;
-            t.events += row.events;
-            t.sim_ns += u128::from(row.sim_end.0);
-            t.busy += busy;
-            rows.push(row);
-            progress(rows.len() as u64, total);
+            waiting.insert(i, (row, busy));
+            while let Some((row, busy)) = waiting.remove(&done) {
+                if let Err(e) = on_row(row, busy) {
+                    failed = Some(e);
+                    stop.store(true, Ordering::SeqCst);
+                    break;
+                }
+                done += 1;
+            }
+            gate.lock().expect("no worker panics holding the gate").1 = done;
+            moved.notify_all();
         }
     });
-    rows.sort_by_key(|r| (r.point, r.trial));
     RunOutput {
-        aborted: (rows.len() as u64) < total,
-        rows,
-        planned: total,
+        aborted: done < jobs.len(),
+        done: done as u64,
+        planned: jobs.len() as u64,
         wall: started.elapsed(),
-        per_point,
+        failed,
     }
 }
 
@@ -262,7 +288,8 @@ pub struct MemoryEstimate {
     pub per_trial: u64,
     /// Trials in memory at once.
     pub threads: u64,
-    /// Finished rows held until the run ends (bytes).
+    /// Finished rows waiting in the reorder buffer, and each point's summary
+    /// accumulators (bytes); rows are written as they come, not kept.
     pub rows: u64,
 }
 
@@ -283,6 +310,9 @@ const LOG_BYTES: u64 = 40;
 const ROW_BYTES: u64 = 1_024;
 /// Bytes per timeline row.
 const TIMELINE_ROW_BYTES: u64 = 64;
+/// Bytes of one point's summary accumulators: a dozen HdrHistograms of 3
+/// significant digits over values up to hours in microseconds.
+const POINT_SUMMARY_BYTES: u64 = 4 << 20;
 
 impl MemoryEstimate {
     /// Peak bytes of the whole run.
@@ -294,7 +324,8 @@ impl MemoryEstimate {
 /// Estimate the memory `plan` needs on `threads` threads.
 pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
     let mut per_trial = 0u64;
-    let mut rows = 0u64;
+    let mut row_max = 0u64;
+    let mut points = 0u64;
     let jobs = jobs(plan, opts);
     for (p, point) in plan.points.iter().enumerate() {
         let w = &point.workload;
@@ -307,18 +338,23 @@ pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
             + servers * servers * SERVER_PAIR_BYTES
             + (writes * (WRITE_BYTES + servers * LOG_BYTES) as f64) as u64;
         per_trial = per_trial.max(trial);
-        let n = jobs.iter().filter(|j| j.0 == p).count() as u64;
+        if !jobs.iter().any(|j| j.0 == p) {
+            continue;
+        }
+        points += 1;
         let mut row = ROW_BYTES;
         if opts.timeline {
             let buckets = w.duration.0 / crate::engine::stats::BUCKET.0;
             row += (buckets + servers * 20) * TIMELINE_ROW_BYTES;
         }
-        rows += n * row;
+        row_max = row_max.max(row);
     }
+    let threads = opts.threads.max(1);
+    let buffered = jobs.len().min((READ_AHEAD + 1) * threads) as u64;
     MemoryEstimate {
         per_trial,
-        threads: (opts.threads.max(1) as u64).min(jobs.len().max(1) as u64),
-        rows,
+        threads: (threads as u64).min(jobs.len().max(1) as u64),
+        rows: buffered * row_max + points * POINT_SUMMARY_BYTES,
     }
 }
 

@@ -1,16 +1,21 @@
 //! The command line: parse, wire, print. The only module that sees everything.
 //!
 //! Exit codes are a contract: 0 ok, 1 a violation found, 2 bad usage or input
-//! (nothing measured), 130 interrupted (the finished trials are written).
+//! (nothing measured), 3 results could not be written, 128 + the signal when
+//! interrupted by SIGINT (130), SIGTERM (143) or SIGHUP (129) (the finished
+//! trials are written; `run --resume DIR` finishes the run).
+
+mod resume;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
 use crate::results::{self, provenance, Provenance};
-use crate::runner::{self, RunOptions, RunOutput};
+use crate::runner::{self, RunOptions};
 use crate::systems;
 use crate::workload::{self, Plan};
 
@@ -20,7 +25,11 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDING: i32 = 1;
 /// Exit code: bad usage or input; nothing was measured.
 pub const EXIT_USAGE: i32 = 2;
-/// Exit code: interrupted by Ctrl-C; finished trials were written.
+/// Exit code: results could not be written (disk full, no permission, ...);
+/// the message names the file and the system's error.
+pub const EXIT_IO: i32 = 3;
+/// Exit code: interrupted by Ctrl-C (SIGINT); finished trials were written.
+/// SIGTERM and SIGHUP give 128 + their number (143, 129) the same way.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
@@ -58,7 +67,13 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// Workload file (TOML).
-    file: PathBuf,
+    #[arg(required_unless_present = "resume")]
+    file: Option<PathBuf>,
+    /// Finish the interrupted or killed run in DIR: its workload file and
+    /// options come from DIR/meta.json; the missing trials are run and
+    /// appended.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "out", "seed", "trials", "point", "trial", "trace", "timeline"])]
+    resume: Option<PathBuf>,
     /// Folder that receives a new sub-folder per run.
     #[arg(long, default_value = "results")]
     out: PathBuf,
@@ -89,7 +104,12 @@ struct RunArgs {
     quiet: bool,
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
+impl RunArgs {
+    /// The workload file (given, or recorded by the run being resumed).
+    fn file(&self) -> &Path {
+        self.file.as_deref().expect("set before the run starts")
+    }
+}
 
 /// Parse the arguments, run the command, return the exit code.
 pub fn main() -> i32 {
@@ -172,7 +192,7 @@ fn replay_command(args: &RunArgs, plan: &Plan, point: usize, trial: u64) -> Stri
         .map_or(String::new(), |t| format!(" --trials {t}"));
     format!(
         "electbench run {}{trials} --seed {} --point {point} --trial {trial} --trace",
-        shell_path(&args.file),
+        shell_path(args.file()),
         plan.points[point].workload.seed,
     )
 }
@@ -283,7 +303,7 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {
         if p >= plan.points.len() {
             return Err(format!(
                 "--point {p}: {} has {} sweep point(s); allowed: 0..={}",
-                args.file.display(),
+                args.file().display(),
                 plan.points.len(),
                 plan.points.len() - 1
             ));
@@ -304,11 +324,19 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: RunArgs) -> Result<i32, String> {
-    let mut plan = match workload::load(&args.file) {
+fn run(mut args: RunArgs) -> Result<i32, String> {
+    // A resumed run takes its workload file and options from the folder.
+    let resumed = match args.resume.take() {
+        Some(dir) => Some(resume::prepare(&dir, &mut args)?),
+        None => None,
+    };
+    let mut plan = match workload::load(args.file()) {
         Ok(p) => p,
         Err(e) => return Err(e.to_string()),
     };
+    if let Some(r) = &resumed {
+        r.check_workload(&plan)?;
+    }
     apply_overrides(&mut plan, &args)?;
     print_warnings(&plan);
     let threads = args.threads.map_or_else(default_threads, |t| t as usize);
@@ -322,26 +350,73 @@ fn run(args: RunArgs) -> Result<i32, String> {
     // Refuse what cannot fit before anything is created.
     let est = runner::estimate_memory(&plan, &opts);
     runner::check_memory(&est, runner::available_memory())
-        .map_err(|why| format!("{}: {why}", args.file.display()))?;
+        .map_err(|why| format!("{}: {why}", args.file().display()))?;
     let start = provenance::unix_now();
     let (stamp, started_utc) = provenance::utc_stamps(start);
-    let dir = results::create_run_dir(&args.out, &plan.name, &stamp).map_err(|e| {
-        format!(
-            "--out {}: cannot create a results folder there: {e}; give a writable folder",
-            args.out.display()
-        )
-    })?;
-    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    let prov = Provenance::detect();
+    let dir = match &resumed {
+        Some(r) => r.dir.clone(),
+        None => results::create_run_dir(&args.out, &plan.name, &stamp).map_err(|e| {
+            format!(
+                "--out {}: cannot create a results folder there: {e}; give a writable folder",
+                args.out.display()
+            )
+        })?,
+    };
+    // SIGINT, SIGTERM and SIGHUP all stop the run the same way; `signal`
+    // remembers which one came, for the exit code.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize);
+        let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+    }
     let planned = runner::jobs(&plan, &opts).len();
+    let mut meta = match &resumed {
+        Some(r) => r.meta_resumed(&started_utc, threads),
+        None => resume::meta_start(&plan, &prov, &args, threads, &started_utc, planned),
+    };
+    let io_failed = |msg: String, done: u64| {
+        eprintln!(
+            "error: cannot write results: {msg}\n{done} of {planned} trial(s) are in {}; \
+             once the cause is fixed, `electbench run --resume {}` finishes the run",
+            dir.display(),
+            dir.display()
+        );
+        Ok(EXIT_IO)
+    };
+    if let Err(e) = resume::write_meta(&dir, &meta) {
+        return io_failed(e, 0);
+    }
+    let writer = match &resumed {
+        Some(_) => results::RunWriter::resume(&dir, &plan, &prov, opts.timeline),
+        None => results::RunWriter::create(&dir, &plan, &prov, opts.timeline),
+    };
+    let mut writer = match writer {
+        Ok(w) => w,
+        Err(e) if resumed.is_some() => return Err(e),
+        Err(e) => return io_failed(e, 0),
+    };
+    let left = match writer.done {
+        0 => format!("{planned} trial(s)"),
+        d => format!(
+            "resuming: {} of {planned} trial(s) left",
+            planned as u64 - d
+        ),
+    };
     eprintln!(
-        "electbench: {planned} trial(s) of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
+        "electbench: {left} of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
         plan.name,
         runner::fmt_bytes(est.total()),
         dir.display()
     );
 
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(0);
+        let b = indicatif::ProgressBar::new(planned as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} {wide_bar} {pos}/{len} trials {elapsed_precise} eta {eta}",
@@ -350,30 +425,48 @@ fn run(args: RunArgs) -> Result<i32, String> {
         );
         b
     });
-    let out = runner::run(&plan, &opts, &STOP, &mut |done, total| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
+    // For tests of a run killed mid-way: stop taking rows after this many
+    // are written, until a signal stops the run.
+    let pause_after: Option<u64> = std::env::var("ELECTBENCH_TEST_PAUSE_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let first_job = writer.done as usize;
+    let out = runner::run(&plan, &opts, first_job, &stop, &mut |row, busy| {
+        for line in &row.trace {
+            eprintln!("{line}");
         }
+        writer.write_row(row, busy)?;
+        if let Some(b) = &bar {
+            b.set_position(writer.done);
+        }
+        if pause_after == Some(writer.done) {
+            // A checkpoint here makes what a resume restores the same on
+            // every run of the test.
+            writer.checkpoint()?;
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        Ok(())
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    for r in &out.rows {
-        for line in &r.trace {
-            eprintln!("{line}");
-        }
+    if let Some(msg) = out.failed {
+        return io_failed(msg, writer.done);
     }
-    let prov = Provenance::detect();
-    write_results(&dir, &plan, &out, &prov, &args, threads, &started_utc)?;
+    let sig = signal.load(Ordering::SeqCst);
+    if let Err(e) = finish(&dir, &plan, &prov, &mut writer, &mut meta, &out, sig) {
+        return io_failed(e, writer.done);
+    }
 
-    print!("{}", results::terminal_table(&plan, &out));
-    let sim_s: f64 = out.per_point.iter().map(|t| t.sim_ns as f64 / 1e9).sum();
-    let events: u64 = out.per_point.iter().map(|t| t.events).sum();
+    print!("{}", results::terminal_table(&plan, &writer.points));
+    let sim_s: f64 = writer.points.iter().map(|t| t.sim_ns as f64 / 1e9).sum();
+    let events: u64 = writer.points.iter().map(|t| t.events).sum();
     let wall = out.wall.as_secs_f64().max(1e-9);
     println!(
         "\n{} of {} trials in {:.3} s wall on {threads} thread(s): {:.0}x real time, {:.2} M events/s",
-        out.rows.len(),
+        writer.done,
         out.planned,
         wall,
         sim_s / wall,
@@ -381,34 +474,35 @@ fn run(args: RunArgs) -> Result<i32, String> {
     );
     println!("results: {}", dir.display());
 
-    let violations: Vec<_> = out
-        .rows
-        .iter()
-        .filter(|r| !r.violations.is_empty())
-        .collect();
-    if !violations.is_empty() {
-        eprintln!(
-            "\n{} trial(s) violated a safety invariant:",
-            violations.len()
-        );
-        for r in violations.iter().take(SHOWN_VIOLATIONS) {
-            for v in &r.violations {
+    if !writer.violations.is_empty() {
+        let mut trials: Vec<(usize, u64)> = writer
+            .violations
+            .iter()
+            .map(|v| (v.point, v.trial))
+            .collect();
+        trials.dedup();
+        eprintln!("\n{} trial(s) violated a safety invariant:", trials.len());
+        for &(point, trial) in trials.iter().take(SHOWN_VIOLATIONS) {
+            for v in writer
+                .violations
+                .iter()
+                .filter(|v| (v.point, v.trial) == (point, trial))
+            {
                 eprintln!(
                     "  point {} trial {} (trial seed {}) at {}: {}",
-                    r.point, r.trial, r.seed, v.at, v.what
+                    v.point, v.trial, v.seed, v.at, v.what
                 );
             }
-            eprintln!(
-                "  replay: {}",
-                replay_command(&args, &plan, r.point, r.trial)
-            );
+            eprintln!("  replay: {}", replay_command(&args, &plan, point, trial));
         }
-        write_violations(&dir, &plan, &out, &prov, &args)?;
-        if violations.len() > SHOWN_VIOLATIONS {
+        if trials.len() > SHOWN_VIOLATIONS {
             eprintln!(
                 "  ... and {} more trial(s)",
-                violations.len() - SHOWN_VIOLATIONS
+                trials.len() - SHOWN_VIOLATIONS
             );
+        }
+        if let Err(e) = write_violations(&dir, &plan, &writer.violations, &prov, &args) {
+            return io_failed(e, writer.done);
         }
         eprintln!(
             "every violation, with its replay command: {}",
@@ -418,12 +512,18 @@ fn run(args: RunArgs) -> Result<i32, String> {
     }
     if out.aborted {
         eprintln!(
-            "interrupted: {} of {} trials finished and were written to {}",
-            out.rows.len(),
+            "interrupted: {} of {} trials finished and were written to {}; \
+             `electbench run --resume {}` finishes the run",
+            writer.done,
             out.planned,
+            dir.display(),
             dir.display()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(if sig == 0 {
+            EXIT_INTERRUPTED
+        } else {
+            128 + sig as i32
+        });
     }
     Ok(EXIT_OK)
 }
@@ -432,79 +532,48 @@ fn run(args: RunArgs) -> Result<i32, String> {
 const SHOWN_VIOLATIONS: usize = 20;
 
 /// `violations.csv`: every violation of every trial, with its replay command.
+/// Replaced, not refused, when it exists: a resumed run lists the violations
+/// of its earlier part again.
 fn write_violations(
     dir: &Path,
     plan: &Plan,
-    out: &RunOutput,
+    violations: &[results::ViolationNote],
     prov: &Provenance,
     args: &RunArgs,
 ) -> Result<(), String> {
-    let csv = results::violations_csv(plan, out, prov, |r| {
-        replay_command(args, plan, r.point, r.trial)
+    let csv = results::violations_csv(plan, violations, prov, |point, trial| {
+        replay_command(args, plan, point, trial)
     });
-    results::write_atomic(dir, "violations.csv", &csv)
+    results::replace_atomic(dir, "violations.csv", &csv)
         .map(|_| ())
-        .map_err(|e| format!("writing results to {}: {e}", dir.display()))
+        .map_err(|e| format!("{}: {e}", dir.join("violations.csv").display()))
 }
 
-fn write_results(
+/// End a run: the last checkpoint, `summary.csv`, and `meta.json` saying
+/// whether the run is complete; a complete run's checkpoint is removed.
+fn finish(
     dir: &Path,
     plan: &Plan,
-    out: &RunOutput,
     prov: &Provenance,
-    args: &RunArgs,
-    threads: usize,
-    started_utc: &str,
+    writer: &mut results::RunWriter,
+    meta: &mut serde_json::Value,
+    out: &runner::RunOutput,
+    signal: usize,
 ) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("writing results to {}: {e}", dir.display());
-    results::write_atomic(dir, "raw.csv", &results::raw_csv(plan, out, prov)).map_err(io)?;
-    results::write_atomic(dir, "summary.csv", &results::summary_csv(plan, out, prov))
-        .map_err(io)?;
-    if args.timeline {
-        results::write_atomic(dir, "timeline.csv", &results::timeline_csv(plan, out, prov))
-            .map_err(io)?;
+    writer.checkpoint()?;
+    // Replacing: an interrupted run that is resumed wrote a summary of its
+    // part.
+    results::replace_atomic(
+        dir,
+        "summary.csv",
+        &results::summary_csv(plan, &writer.points, prov),
+    )
+    .map_err(|e| e.to_string())?;
+    resume::meta_finish(meta, writer, out, signal);
+    resume::write_meta(dir, meta)?;
+    if !out.aborted {
+        writer.remove_checkpoint()?;
     }
-    let points: Vec<serde_json::Value> = out
-        .per_point
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.trials > 0)
-        .map(|(i, t)| {
-            let busy = t.busy.as_secs_f64();
-            serde_json::json!({
-                "point": i,
-                "trials": t.trials,
-                "simulated_s": t.sim_ns as f64 / 1e9,
-                "trial_time_s": busy,
-                "sim_to_trial_time_ratio": t.sim_ns as f64 / 1e9 / busy.max(1e-9),
-                "events": t.events,
-                "events_per_s": t.events as f64 / busy.max(1e-9),
-            })
-        })
-        .collect();
-    let meta = serde_json::json!({
-        "schema_version": results::SCHEMA_VERSION,
-        "electbench_version": prov.electbench_version,
-        "commit": prov.commit,
-        "dirty": prov.dirty,
-        // args_os: a path that is not UTF-8 is legal and must not panic here.
-        "command_line": std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
-        "workload_file": args.file.display().to_string(),
-        "workload_sha256": plan.sha256,
-        "host": provenance::host_name(),
-        "cpu": provenance::cpu_model(),
-        "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "os": std::env::consts::OS,
-        "threads": threads,
-        "started_utc": started_utc,
-        "wall_s": out.wall.as_secs_f64(),
-        "trials_planned": out.planned,
-        "trials_finished": out.rows.len(),
-        "interrupted": out.aborted,
-        "points": points,
-    });
-    let text = serde_json::to_string_pretty(&meta).expect("JSON of plain values") + "\n";
-    results::write_atomic(dir, "meta.json", &text).map_err(io)?;
     Ok(())
 }
 

@@ -2,6 +2,46 @@
 //! min and max; percentiles from an HdrHistogram (3 significant digits).
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// An accumulator's exact state, to carry a summary across processes (a
+/// resumed run continues the accumulators of the run it resumes, so that its
+/// summary is byte-identical to an uninterrupted run's). Floats are kept as
+/// their bit patterns, and the histogram as (bucket value, count) pairs: a
+/// histogram rebuilt from them has the same count in every bucket, which is
+/// all its quantiles read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccState {
+    /// `scale` (f64 bits); 0 for an [`IntAccumulator`].
+    pub scale: u64,
+    pub count: u64,
+    /// Sum and sum of squares: f64 bits, or the u128 as a decimal string.
+    pub sum: String,
+    pub sum_sq: String,
+    /// f64 bits, or the u64 itself.
+    pub min: u64,
+    pub max: u64,
+    pub buckets: Vec<(u64, u64)>,
+}
+
+fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
+}
+
+fn histogram(buckets: &[(u64, u64)]) -> Histogram<u64> {
+    let mut h = Histogram::new(3).expect("3 significant digits is a valid precision");
+    for &(v, n) in buckets {
+        h.record_n(v, n)
+            .expect("an auto-resizing histogram takes any u64");
+    }
+    h
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("not a number: {s:?}"))
+}
 
 /// Statistics of one metric at one sweep point.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +113,32 @@ impl Accumulator {
         self.max = self.max.max(other.max);
     }
 
+    /// This accumulator's exact state.
+    pub fn state(&self) -> AccState {
+        AccState {
+            scale: self.scale.to_bits(),
+            count: self.count,
+            sum: self.sum.to_bits().to_string(),
+            sum_sq: self.sum_sq.to_bits().to_string(),
+            min: self.min.to_bits(),
+            max: self.max.to_bits(),
+            buckets: buckets(&self.hist),
+        }
+    }
+
+    /// The accumulator whose state is `s`.
+    pub fn from_state(s: &AccState) -> Result<Self, String> {
+        Ok(Accumulator {
+            scale: f64::from_bits(s.scale),
+            hist: histogram(&s.buckets),
+            count: s.count,
+            sum: f64::from_bits(parse(&s.sum)?),
+            sum_sq: f64::from_bits(parse(&s.sum_sq)?),
+            min: f64::from_bits(s.min),
+            max: f64::from_bits(s.max),
+        })
+    }
+
     pub fn stats(&self) -> Option<Stats> {
         // A histogram bucket's representative value can lie just outside the
         // data; `stats` clamps so that min <= p50 <= ... <= max always holds.
@@ -138,6 +204,31 @@ impl IntAccumulator {
         self.sum_sq += other.sum_sq;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
+    }
+
+    /// This accumulator's exact state.
+    pub fn state(&self) -> AccState {
+        AccState {
+            scale: 0,
+            count: self.count,
+            sum: self.sum.to_string(),
+            sum_sq: self.sum_sq.to_string(),
+            min: self.min,
+            max: self.max,
+            buckets: buckets(&self.hist),
+        }
+    }
+
+    /// The accumulator whose state is `s`.
+    pub fn from_state(s: &AccState) -> Result<Self, String> {
+        Ok(IntAccumulator {
+            hist: histogram(&s.buckets),
+            count: s.count,
+            sum: parse(&s.sum)?,
+            sum_sq: parse(&s.sum_sq)?,
+            min: s.min,
+            max: s.max,
+        })
     }
 
     pub fn stats(&self) -> Option<Stats> {
@@ -228,6 +319,35 @@ mod tests {
             whole.stats(),
             "same statistics as recording one by one"
         );
+    }
+
+    #[test]
+    fn a_restored_state_continues_exactly() {
+        let vals: Vec<f64> = (0..500)
+            .map(|i| (i as f64 * 37.123).sin() * 1e4 + 1e4)
+            .collect();
+        let mut whole = Accumulator::new(1000.0);
+        let mut first = Accumulator::new(1000.0);
+        let mut iw = IntAccumulator::default();
+        let mut ifirst = IntAccumulator::default();
+        for (k, v) in vals.iter().enumerate() {
+            whole.record(*v);
+            iw.record(*v as u64);
+            if k < 200 {
+                first.record(*v);
+                ifirst.record(*v as u64);
+            }
+        }
+        let json = serde_json::to_string(&first.state()).unwrap();
+        let mut rest = Accumulator::from_state(&serde_json::from_str(&json).unwrap()).unwrap();
+        let mut irest = IntAccumulator::from_state(&ifirst.state()).unwrap();
+        for v in &vals[200..] {
+            rest.record(*v);
+            irest.record(*v as u64);
+        }
+        assert_eq!(rest.stats(), whole.stats());
+        assert_eq!(rest.state(), whole.state());
+        assert_eq!(irest.stats(), iw.stats());
     }
 
     #[test]

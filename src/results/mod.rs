@@ -8,6 +8,7 @@
 //! any machine; everything about the machine and the clock goes in `meta.json`.
 
 pub mod provenance;
+pub mod stream;
 mod violations;
 
 use std::fmt::Write as _;
@@ -15,13 +16,14 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use crate::metrics::summary::{Accumulator, IntAccumulator, Stats};
+use crate::metrics::summary::Stats;
 use crate::metrics::TrialMetrics;
-use crate::runner::{RunOutput, TrialRow};
+use crate::runner::TrialRow;
 use crate::systems::{fmt_num, ColumnSpec};
 use crate::workload::Plan;
 
 pub use provenance::Provenance;
+pub use stream::{PointSummary, RunWriter, ViolationNote};
 pub use violations::{violations_csv, VIOLATION_COLUMNS};
 
 /// Version of the CSV schema; bumped on any change of columns or meaning.
@@ -186,22 +188,18 @@ pub fn raw_header(plan: &Plan) -> String {
 }
 
 /// The columns the plan's path adds after the common ones.
-fn path_columns(plan: &Plan) -> &'static [ColumnSpec] {
+pub fn path_columns(plan: &Plan) -> &'static [ColumnSpec] {
     plan.points[0].workload.path.columns
 }
 
-/// `raw.csv`: one row per finished trial, in (point, trial) order.
-pub fn raw_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
-    let mut s = raw_header(plan);
-    for r in &run.rows {
-        let mut cells = provenance_cells(p, plan, r.point);
-        cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
-        cells.extend(axis_cells(plan, r.point));
-        cells.extend(RAW_METRIC_COLUMNS.iter().map(|(_, f)| f(r)));
-        cells.extend(r.columns.iter().map(|v| opt_ms(*v)));
-        s.push_str(&join(cells));
-    }
-    s
+/// One `raw.csv` row (with its newline).
+pub fn raw_row(plan: &Plan, p: &Provenance, r: &TrialRow) -> String {
+    let mut cells = provenance_cells(p, plan, r.point);
+    cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
+    cells.extend(axis_cells(plan, r.point));
+    cells.extend(RAW_METRIC_COLUMNS.iter().map(|(_, f)| f(r)));
+    cells.extend(r.columns.iter().map(|v| opt_ms(*v)));
+    join(cells)
 }
 
 /// The header of `summary.csv` for `plan`.
@@ -215,28 +213,15 @@ pub fn summary_header(plan: &Plan) -> String {
 
 /// Statistics of every summary metric at one sweep point.
 pub fn point_stats(
-    rows: &[&TrialRow],
-    latency: &IntAccumulator,
+    point: &PointSummary,
     columns: &'static [ColumnSpec],
 ) -> Vec<(&'static str, &'static str, Option<Stats>)> {
     let mut out = Vec::new();
-    for (name, unit, scale, get) in SUMMARY_METRICS {
-        let mut acc = Accumulator::new(*scale);
-        for r in rows {
-            if let Some(v) = get(&r.metrics) {
-                acc.record(v);
-            }
-        }
+    for ((name, unit, _, _), acc) in SUMMARY_METRICS.iter().zip(&point.metrics) {
         out.push((*name, *unit, acc.stats()));
     }
-    out.push(("commit_latency_us", "us", latency.stats()));
-    for (k, c) in columns.iter().enumerate() {
-        let mut acc = Accumulator::new(1000.0);
-        for r in rows {
-            if let Some(v) = r.columns.get(k).copied().flatten() {
-                acc.record(v);
-            }
-        }
+    out.push(("commit_latency_us", "us", point.latency.stats()));
+    for (c, acc) in columns.iter().zip(&point.columns) {
         out.push((c.name, c.unit, acc.stats()));
     }
     out
@@ -257,29 +242,31 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "ops_failed",
 ];
 
-/// `timeline.csv`: one row per trial × event (`--timeline`), in (point,
-/// trial) order and, within a trial, in the order recorded, then the client
-/// buckets. Nodes are numbered from 1, as in workload files.
-pub fn timeline_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
+/// The header of `timeline.csv`.
+pub fn timeline_header() -> String {
     let mut cols: Vec<String> = PROVENANCE_COLUMNS.iter().map(|s| s.to_string()).collect();
     cols.extend(TIMELINE_COLUMNS.iter().map(|s| s.to_string()));
-    let mut s = join(cols);
-    for r in &run.rows {
-        let prov = provenance_cells(p, plan, r.point);
-        for e in &r.timeline {
-            let mut cells = prov.clone();
-            cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
-            cells.push(format!("{:.3}", e.at.as_ms_f64()));
-            let since = r.metrics.fault_at_ms.map(|f| e.at.as_ms_f64() - f);
-            cells.push(opt_ms(since));
-            cells.push(e.node.map_or_else(String::new, |n| (n.0 + 1).to_string()));
-            cells.push(e.scope.to_string());
-            cells.push(e.event.to_string());
-            cells.push(opt_u64(e.term));
-            cells.push(opt_u64(e.ops.map(|o| u64::from(o.0))));
-            cells.push(opt_u64(e.ops.map(|o| u64::from(o.1))));
-            s.push_str(&join(cells));
-        }
+    join(cols)
+}
+
+/// A trial's `timeline.csv` rows (`--timeline`): in the order recorded, then
+/// the client buckets. Nodes are numbered from 1, as in workload files.
+pub fn timeline_rows(plan: &Plan, p: &Provenance, r: &TrialRow) -> String {
+    let mut s = String::new();
+    let prov = provenance_cells(p, plan, r.point);
+    for e in &r.timeline {
+        let mut cells = prov.clone();
+        cells.extend([r.point.to_string(), r.trial.to_string(), r.seed.to_string()]);
+        cells.push(format!("{:.3}", e.at.as_ms_f64()));
+        let since = r.metrics.fault_at_ms.map(|f| e.at.as_ms_f64() - f);
+        cells.push(opt_ms(since));
+        cells.push(e.node.map_or_else(String::new, |n| (n.0 + 1).to_string()));
+        cells.push(e.scope.to_string());
+        cells.push(e.event.to_string());
+        cells.push(opt_u64(e.term));
+        cells.push(opt_u64(e.ops.map(|o| u64::from(o.0))));
+        cells.push(opt_u64(e.ops.map(|o| u64::from(o.1))));
+        s.push_str(&join(cells));
     }
     s
 }
@@ -293,22 +280,17 @@ fn stat(v: f64, unit: &str) -> String {
 }
 
 /// `summary.csv`: one row per sweep point × metric.
-pub fn summary_csv(plan: &Plan, run: &RunOutput, p: &Provenance) -> String {
+pub fn summary_csv(plan: &Plan, points: &[PointSummary], p: &Provenance) -> String {
     let mut s = summary_header(plan);
-    for point in 0..plan.points.len() {
-        let rows: Vec<&TrialRow> = run.rows.iter().filter(|r| r.point == point).collect();
-        if rows.is_empty() {
+    for (point, sum) in points.iter().enumerate() {
+        if sum.trials == 0 {
             continue;
         }
-        for (metric, unit, st) in point_stats(
-            &rows,
-            &run.per_point[point].commit_latency,
-            path_columns(plan),
-        ) {
+        for (metric, unit, st) in point_stats(sum, path_columns(plan)) {
             let mut cells = provenance_cells(p, plan, point);
             cells.push(point.to_string());
             cells.extend(axis_cells(plan, point));
-            cells.extend([rows.len().to_string(), metric.to_string(), unit.to_string()]);
+            cells.extend([sum.trials.to_string(), metric.to_string(), unit.to_string()]);
             match st {
                 Some(st) => {
                     cells.push(st.count.to_string());
@@ -351,7 +333,8 @@ pub fn create_run_dir(out: &Path, name: &str, stamp: &str) -> io::Result<PathBuf
 }
 
 /// Write `contents` to `dir/file` through a temporary file and a rename, so a
-/// reader never sees half a file and nothing is overwritten.
+/// reader never sees half a file and nothing is overwritten. On failure the
+/// temporary file is removed and the error names the file.
 pub fn write_atomic(dir: &Path, file: &str, contents: &str) -> io::Result<PathBuf> {
     let final_path = dir.join(file);
     if final_path.exists() {
@@ -363,18 +346,32 @@ pub fn write_atomic(dir: &Path, file: &str, contents: &str) -> io::Result<PathBu
             ),
         ));
     }
+    replace_atomic(dir, file, contents)
+}
+
+/// Write `contents` to `dir/file` through a temporary file and a rename,
+/// replacing the file if it exists (`meta.json` and the checkpoint, which a
+/// run rewrites as it goes). A kill leaves either the old or the new file,
+/// never half of one; on failure the temporary file is removed and the error
+/// names the file.
+pub fn replace_atomic(dir: &Path, file: &str, contents: &str) -> io::Result<PathBuf> {
+    let final_path = dir.join(file);
     let tmp = dir.join(format!(".{file}.tmp"));
-    {
+    let write = || -> io::Result<()> {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(contents.as_bytes())?;
         f.sync_all()?;
-    }
-    fs::rename(&tmp, &final_path)?;
+        fs::rename(&tmp, &final_path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io::Error::new(e.kind(), format!("{}: {e}", final_path.display()))
+    })?;
     Ok(final_path)
 }
 
 /// A human summary line per metric for the terminal.
-pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
+pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
     const SHOWN: &[&str] = &[
         "failover_ms",
         "detect_ms",
@@ -386,9 +383,8 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
         "commit_latency_us",
     ];
     let mut s = String::new();
-    for point in 0..plan.points.len() {
-        let rows: Vec<&TrialRow> = run.rows.iter().filter(|r| r.point == point).collect();
-        if rows.is_empty() {
+    for (point, t) in points.iter().enumerate() {
+        if t.trials == 0 {
             continue;
         }
         let pt = &plan.points[point];
@@ -403,7 +399,7 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
             "\n{} point {} ({} trials, {} nodes){}{}",
             pt.workload.path.path,
             point,
-            rows.len(),
+            t.trials,
             pt.workload.nodes,
             if axes.is_empty() { "" } else { ": " },
             axes.join(" ")
@@ -413,11 +409,7 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
             "  {:<20} {:>6} {:>12} {:>12} {:>12}",
             "metric", "count", "p50", "p99", "max"
         );
-        for (metric, unit, st) in point_stats(
-            &rows,
-            &run.per_point[point].commit_latency,
-            path_columns(plan),
-        ) {
+        for (metric, unit, st) in point_stats(t, path_columns(plan)) {
             if !SHOWN.contains(&metric) {
                 continue;
             }
@@ -442,9 +434,7 @@ pub fn terminal_table(plan: &Plan, run: &RunOutput) -> String {
                 }
             }
         }
-        let lost: u64 = rows.iter().map(|r| r.metrics.lost_acked_writes).sum();
-        let viol: u64 = rows.iter().map(|r| r.metrics.violations).sum();
-        let t = &run.per_point[point];
+        let (lost, viol) = (t.lost_acked_writes, t.violations);
         let sim_s = t.sim_ns as f64 / 1e9;
         let busy = t.busy.as_secs_f64().max(1e-9);
         let _ = writeln!(

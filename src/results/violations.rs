@@ -2,8 +2,8 @@
 //! with the command that replays that trial. The terminal shows only the
 //! first few; this file is the complete list.
 
+use super::stream::ViolationNote;
 use super::{join, provenance_cells, Provenance, PROVENANCE_COLUMNS};
-use crate::runner::{RunOutput, TrialRow};
 use crate::workload::Plan;
 
 /// Columns after the provenance ones.
@@ -17,32 +17,29 @@ pub const VIOLATION_COLUMNS: &[&str] = &[
     "replay",
 ];
 
-/// `violations.csv` for every violation in `run`, in (point, trial) order;
-/// `replay` gives the shell command that re-runs a trial.
+/// `violations.csv` for every violation found, in (point, trial) order;
+/// `replay(point, trial)` gives the shell command that re-runs a trial.
 pub fn violations_csv(
     plan: &Plan,
-    run: &RunOutput,
+    violations: &[ViolationNote],
     p: &Provenance,
-    replay: impl Fn(&TrialRow) -> String,
+    replay: impl Fn(usize, u64) -> String,
 ) -> String {
     let mut cols: Vec<String> = PROVENANCE_COLUMNS.iter().map(|s| s.to_string()).collect();
     cols.extend(VIOLATION_COLUMNS.iter().map(|s| s.to_string()));
     let mut s = join(cols);
-    for r in run.rows.iter().filter(|r| !r.violations.is_empty()) {
-        let command = replay(r);
-        for v in &r.violations {
-            let mut cells = provenance_cells(p, plan, r.point);
-            cells.extend([
-                r.point.to_string(),
-                r.trial.to_string(),
-                r.seed.to_string(),
-                (v.node.0 + 1).to_string(),
-                format!("{:.3}", v.at.as_ms_f64()),
-                v.what.clone(),
-                command.clone(),
-            ]);
-            s.push_str(&join(cells));
-        }
+    for v in violations {
+        let mut cells = provenance_cells(p, plan, v.point);
+        cells.extend([
+            v.point.to_string(),
+            v.trial.to_string(),
+            v.seed.to_string(),
+            (v.node + 1).to_string(),
+            format!("{:.3}", v.at_ms),
+            v.what.clone(),
+            replay(v.point, v.trial),
+        ]);
+        s.push_str(&join(cells));
     }
     s
 }
