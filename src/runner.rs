@@ -394,3 +394,153 @@ pub fn check_memory(est: &MemoryEstimate, available: Option<u64>) -> Result<(), 
         fmt_bytes(avail)
     ))
 }
+
+/// What a short pilot says a run will cost, before it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pilot {
+    /// Simulated events of the whole run.
+    pub events: f64,
+    /// Wall time of the whole run on the run's threads.
+    pub wall: Duration,
+    /// Sweep points the pilot ran a trial of (the others are assumed to
+    /// cost their average).
+    pub sampled: usize,
+}
+
+/// Most sweep points a pilot samples.
+const PILOT_POINTS: usize = 8;
+
+/// Run the first selected trial of up to [`PILOT_POINTS`] sweep points, each
+/// for at most its share of `budget` of wall time (a trial cut short is
+/// extrapolated from the simulated time it reached), and estimate the
+/// whole run's events and wall time. Nothing is written; the pilot's trials
+/// are run again by the run itself.
+#[allow(clippy::disallowed_methods)] // wall time of the pilot, for the estimate only
+pub fn pilot(plan: &Plan, opts: &RunOptions, budget: Duration) -> Pilot {
+    let jobs = jobs(plan, opts);
+    let mut per_point: Vec<u64> = vec![0; plan.points.len()];
+    for &(p, _) in &jobs {
+        per_point[p] += 1;
+    }
+    let firsts: Vec<(usize, u64)> = plan
+        .points
+        .iter()
+        .enumerate()
+        .filter_map(|(p, _)| jobs.iter().find(|j| j.0 == p).copied())
+        .take(PILOT_POINTS)
+        .collect();
+    let share = budget / firsts.len().max(1) as u32;
+    let quiet = RunOptions {
+        trace: false,
+        timeline: false,
+        ..opts.clone()
+    };
+    let mut sampled: Vec<(usize, f64, f64)> = Vec::new();
+    for &(point, trial) in &firsts {
+        let w = &plan.points[point].workload;
+        let model = (w.path.prepare)(w);
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel::<()>();
+        let t = Instant::now();
+        let out = std::thread::scope(|s| {
+            let stop = &stop;
+            s.spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(share) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
+            let trial = model.run(rng::trial_seed(w.seed, trial), &quiet, stop);
+            drop(tx);
+            trial.out
+        });
+        let wall = t.elapsed().as_secs_f64();
+        // The share of the trial's simulated time the pilot covered.
+        let covered = if out.aborted {
+            (out.end.0 as f64 / w.duration.0.max(1) as f64).clamp(1e-9, 1.0)
+        } else {
+            1.0
+        };
+        sampled.push((point, out.events as f64 / covered, wall / covered));
+    }
+    let n = sampled.len().max(1) as f64;
+    let avg_events = sampled.iter().map(|s| s.1).sum::<f64>() / n;
+    let avg_wall = sampled.iter().map(|s| s.2).sum::<f64>() / n;
+    let (mut events, mut wall) = (0.0, 0.0);
+    for (p, &trials) in per_point.iter().enumerate() {
+        let (e, w) = sampled
+            .iter()
+            .find(|s| s.0 == p)
+            .map_or((avg_events, avg_wall), |s| (s.1, s.2));
+        events += e * trials as f64;
+        wall += w * trials as f64;
+    }
+    let threads = (opts.threads.max(1) as f64).min(jobs.len().max(1) as f64);
+    Pilot {
+        events,
+        wall: Duration::from_secs_f64(wall / threads),
+        sampled: sampled.len(),
+    }
+}
+
+/// A duration as a person reads it.
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"
+name = "one"
+path = "zookeeper/fle"
+seed = 3
+trials = 1
+nodes = 3
+duration_ms = 5000
+"#;
+
+    fn opts() -> RunOptions {
+        RunOptions {
+            threads: 1,
+            only_point: None,
+            only_trial: None,
+            trace: false,
+            timeline: false,
+        }
+    }
+
+    #[test]
+    fn a_pilot_that_runs_a_whole_trial_counts_its_events_exactly() {
+        let plan = crate::workload::parse("one.toml", ONE).unwrap();
+        let p = pilot(&plan, &opts(), Duration::from_secs(30));
+        let mut run_events = 0;
+        let out = run(&plan, &opts(), 0, &AtomicBool::new(false), &mut |row, _| {
+            run_events += row.events;
+            Ok(())
+        });
+        assert_eq!(out.done, 1);
+        assert_eq!((p.events, p.sampled), (run_events as f64, 1));
+    }
+
+    #[test]
+    fn a_pilot_cut_short_extrapolates_from_the_simulated_time_it_reached() {
+        let day = ONE
+            .replace("duration_ms = 5000", "duration_ms = 86400000")
+            .replace("nodes = 3", "nodes = 25")
+            + "\n[params]\ntickTime = 100\n";
+        let plan = crate::workload::parse("day.toml", &day).unwrap();
+        // A day of 25 servers pinging every 50 ms is some 40 million events:
+        // it cannot finish in 50 ms of wall time.
+        let p = pilot(&plan, &opts(), Duration::from_millis(50));
+        assert!(p.events.is_finite() && p.events > 0.0);
+        assert!(p.wall > Duration::from_millis(50), "{:?}", p.wall);
+    }
+}

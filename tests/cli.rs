@@ -479,6 +479,7 @@ fn a_run_that_cannot_fit_in_memory_is_refused_before_anything_is_created() {
     let out = dir.path().join("out");
     let o = electbench(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert!(
         !out.exists(),
         "nothing is created for a run that cannot fit"

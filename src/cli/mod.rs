@@ -99,6 +99,9 @@ struct RunArgs {
     /// successes per 100 ms after the fault.
     #[arg(long)]
     timeline: bool,
+    /// Run even when the memory estimate says the run does not fit.
+    #[arg(long)]
+    force: bool,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -110,6 +113,11 @@ impl RunArgs {
         self.file.as_deref().expect("set before the run starts")
     }
 }
+
+/// Wall time the pilot may take before a run starts.
+const PILOT_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+/// A run estimated to take longer than this says so when it starts.
+const LONG_RUN: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// Parse the arguments, run the command, return the exit code.
 pub fn main() -> i32 {
@@ -349,8 +357,20 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
     };
     // Refuse what cannot fit before anything is created.
     let est = runner::estimate_memory(&plan, &opts);
-    runner::check_memory(&est, runner::available_memory())
-        .map_err(|why| format!("{}: {why}", args.file().display()))?;
+    if let Err(why) = runner::check_memory(&est, runner::available_memory()) {
+        if !args.force {
+            return Err(format!(
+                "{}: {why} (or give --force to run anyway)",
+                args.file().display()
+            ));
+        }
+        eprintln!(
+            "warning: {}: {why}; running anyway (--force)",
+            args.file().display()
+        );
+    }
+    // A short pilot says what the run will cost before anything is created.
+    let pilot = runner::pilot(&plan, &opts, PILOT_BUDGET);
     let start = provenance::unix_now();
     let (stamp, started_utc) = provenance::utc_stamps(start);
     let prov = Provenance::detect();
@@ -409,11 +429,21 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
         ),
     };
     eprintln!(
-        "electbench: {left} of {} on {threads} thread(s), about {} of memory; results go to {} (Ctrl-C stops and keeps finished trials)",
+        "electbench: {left} of {} on {threads} thread(s), about {} of memory, {:.3e} events and {} (pilot of {} point(s)); results go to {} (Ctrl-C stops and keeps finished trials)",
         plan.name,
         runner::fmt_bytes(est.total()),
+        pilot.events,
+        runner::fmt_duration(pilot.wall),
+        pilot.sampled,
         dir.display()
     );
+    if pilot.wall > LONG_RUN {
+        eprintln!(
+            "electbench: this run should take about {}; Ctrl-C (or SIGTERM) stops it with every finished trial kept, and `electbench run --resume {}` finishes it later",
+            runner::fmt_duration(pilot.wall),
+            dir.display()
+        );
+    }
 
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(planned as u64);
