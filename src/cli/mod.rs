@@ -62,6 +62,9 @@ enum Command {
         /// Only this path (e.g. zookeeper/fle).
         path: Option<String>,
     },
+    /// Compare two sets of results (run folders or raw.csv files): medians
+    /// with 95 % intervals, change and p-value per group and metric.
+    Compare(results::compare::CompareArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -133,6 +136,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run(args),
         Command::Validate { files } => Ok(validate(&files)),
         Command::List { path } => list(path.as_deref()),
+        Command::Compare(args) => compare(&args),
     };
     match result {
         Ok(code) => code,
@@ -296,6 +300,12 @@ fn list(only: Option<&str>) -> Result<i32, String> {
         println!();
     }
     Ok(EXIT_OK)
+}
+
+/// `compare`: exit 0, 1 for a regression past `--fail-on-regression`, or
+/// an error (exit 2) for bad input; the work is in `results::compare`.
+fn compare(args: &results::compare::CompareArgs) -> Result<i32, String> {
+    results::compare::run(args)
 }
 
 fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {

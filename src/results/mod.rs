@@ -7,7 +7,9 @@
 //! `summary.csv` are byte-identical for the same workload, seed and commit on
 //! any machine; everything about the machine and the clock goes in `meta.json`.
 
+pub mod compare;
 pub mod provenance;
+pub mod stats;
 pub mod stream;
 mod violations;
 
