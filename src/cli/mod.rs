@@ -62,6 +62,8 @@ enum Command {
         /// Only this path (e.g. zookeeper/fle).
         path: Option<String>,
     },
+    /// Draw a figure (SVG) from run folders: cdf, sweep or timeline.
+    Plot(crate::plot::PlotArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -133,6 +135,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run(args),
         Command::Validate { files } => Ok(validate(&files)),
         Command::List { path } => list(path.as_deref()),
+        Command::Plot(args) => crate::plot::run(args),
     };
     match result {
         Ok(code) => code,
