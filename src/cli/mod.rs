@@ -65,6 +65,8 @@ enum Command {
     /// Compare two sets of results (run folders or raw.csv files): medians
     /// with 95 % intervals, change and p-value per group and metric.
     Compare(results::compare::CompareArgs),
+    /// Draw a figure (SVG) from run folders: cdf, sweep or timeline.
+    Plot(crate::plot::PlotArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,6 +139,7 @@ pub fn main() -> i32 {
         Command::Validate { files } => Ok(validate(&files)),
         Command::List { path } => list(path.as_deref()),
         Command::Compare(args) => compare(&args),
+        Command::Plot(args) => crate::plot::run(args),
     };
     match result {
         Ok(code) => code,
