@@ -31,8 +31,9 @@ pub use violations::{violations_csv, VIOLATION_COLUMNS};
 /// Version of the CSV schema; bumped on any change of columns or meaning.
 /// Version 2 added the path columns after the common ones, `timeline.csv`,
 /// and no longer folds a timer that a newer one of the same key replaced into
-/// `trace_hash`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// `trace_hash`. Version 3 added `p95` and the median's confidence interval
+/// (`median_ci_low`, `median_ci_high`) to `summary.csv`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Provenance columns that start every row of both CSV files.
 pub const PROVENANCE_COLUMNS: &[&str] = &[
@@ -122,8 +123,21 @@ pub const SUMMARY_METRICS: &[Metric] = &[
 
 /// Columns of `summary.csv` after the provenance and axis columns.
 pub const SUMMARY_STAT_COLUMNS: &[&str] = &[
-    "trials", "metric", "unit", "count", "mean", "stddev", "min", "p50", "p90", "p99", "p999",
+    "trials",
+    "metric",
+    "unit",
+    "count",
+    "mean",
+    "stddev",
+    "min",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
     "max",
+    "median_ci_low",
+    "median_ci_high",
 ];
 
 /// Quote a CSV field when it needs it (RFC 4180).
@@ -298,13 +312,21 @@ pub fn summary_csv(plan: &Plan, points: &[PointSummary], p: &Provenance) -> Stri
                     cells.push(st.count.to_string());
                     cells.push(format!("{:.3}", st.mean));
                     cells.push(format!("{:.3}", st.stddev));
-                    for v in [st.min, st.p50, st.p90, st.p99, st.p999, st.max] {
+                    for v in [st.min, st.p50, st.p90, st.p95, st.p99, st.p999, st.max] {
                         cells.push(stat(v, unit));
+                    }
+                    // Empty, not 0, with too few values for a 95 % interval.
+                    match st.median_ci {
+                        Some((lo, hi)) => cells.extend([stat(lo, unit), stat(hi, unit)]),
+                        None => cells.extend([String::new(), String::new()]),
                     }
                 }
                 None => {
                     cells.push("0".into());
-                    cells.extend(std::iter::repeat_n(String::new(), 8));
+                    cells.extend(std::iter::repeat_n(
+                        String::new(),
+                        SUMMARY_STAT_COLUMNS.len() - 4,
+                    ));
                 }
             }
             s.push_str(&join(cells));

@@ -42,8 +42,9 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 /// which keeps checkpoints under 5 % of the writing thread's time.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// One sweep point's summary so far: mergeable accumulators only, so memory
-/// does not grow with the number of trials.
+/// One sweep point's summary so far: mergeable accumulators, whose memory
+/// grows by one f64 per trial and per-trial metric (kept for the median's
+/// confidence interval, see [`Accumulator`]), not with the operations.
 #[derive(Clone, Debug)]
 pub struct PointSummary {
     pub trials: u64,
