@@ -38,6 +38,9 @@ pub struct TrialMetrics {
     /// Every write latency of the trial (µs), for the summary over trials;
     /// the runner takes it into its point's accumulator as the trial lands.
     pub commit_latency_acc: Option<IntAccumulator>,
+    /// The same for successful reads.
+    pub read_latency_us: [Option<u64>; 4],
+    pub read_latency_acc: Option<IntAccumulator>,
 }
 
 impl Default for TrialMetrics {
@@ -60,6 +63,8 @@ impl Default for TrialMetrics {
             reads_failed: 0,
             commit_latency_us: [None; 4],
             commit_latency_acc: None,
+            read_latency_us: [None; 4],
+            read_latency_acc: None,
         }
     }
 }
@@ -141,6 +146,17 @@ fn ms_between(later: SimTime, earlier: SimTime) -> f64 {
     later.since(earlier).as_ms_f64()
 }
 
+/// The exact quantiles [`LATENCY_QUANTILES`] of a trial's latencies, and
+/// their accumulator for the summary over trials.
+fn latencies(mut v: Vec<u64>) -> ([Option<u64>; 4], Option<IntAccumulator>) {
+    let mut acc = IntAccumulator::default();
+    for &x in &v {
+        acc.record(x);
+    }
+    let q = nearest_rank(&mut v, &LATENCY_QUANTILES);
+    ([q[0], q[1], q[2], q[3]], Some(acc))
+}
+
 /// Compute a trial's metrics. `load_start` is when clients began issuing.
 /// Takes the output to drop the trial's latencies once summarised.
 pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
@@ -154,14 +170,9 @@ pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
         reads_failed: c.reads_failed,
         ..TrialMetrics::default()
     };
-    let mut acc = IntAccumulator::default();
-    for &v in &c.write_latencies_us {
-        acc.record(v);
-    }
-    m.commit_latency_acc = Some(acc);
-    let q = nearest_rank(&mut c.write_latencies_us, &LATENCY_QUANTILES);
-    m.commit_latency_us = [q[0], q[1], q[2], q[3]];
-    c.write_latencies_us = Vec::new();
+    (m.commit_latency_us, m.commit_latency_acc) =
+        latencies(std::mem::take(&mut c.write_latencies_us));
+    (m.read_latency_us, m.read_latency_acc) = latencies(std::mem::take(&mut c.read_latencies_us));
     let active_s = out.end.since(load_start).as_ms_f64() / 1e3;
     if active_s > 0.0 {
         m.throughput_ops_s = m.writes_ok as f64 / active_s;

@@ -32,7 +32,8 @@ pub use violations::{violations_csv, VIOLATION_COLUMNS};
 /// Version 2 added the path columns after the common ones, `timeline.csv`,
 /// and no longer folds a timer that a newer one of the same key replaced into
 /// `trace_hash`. Version 3 added `p95` and the median's confidence interval
-/// (`median_ci_low`, `median_ci_high`) to `summary.csv`.
+/// (`median_ci_low`, `median_ci_high`) to `summary.csv`, and read latencies
+/// (`read_latency_us_*` in `raw.csv`, the `read_latency_us` metric).
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// Provenance columns that start every row of both CSV files.
@@ -91,6 +92,20 @@ pub const RAW_METRIC_COLUMNS: &[(&str, Cell)] = &[
     ("reads_failed", |r| r.metrics.reads_failed.to_string()),
     ("sim_events", |r| r.events.to_string()),
     ("trace_hash", |r| format!("{:016x}", r.trace_hash)),
+    // Added in schema 3, after the schema-2 columns so that their order is
+    // unchanged.
+    ("read_latency_us_p50", |r| {
+        opt_u64(r.metrics.read_latency_us[0])
+    }),
+    ("read_latency_us_p99", |r| {
+        opt_u64(r.metrics.read_latency_us[1])
+    }),
+    ("read_latency_us_p999", |r| {
+        opt_u64(r.metrics.read_latency_us[2])
+    }),
+    ("read_latency_us_max", |r| {
+        opt_u64(r.metrics.read_latency_us[3])
+    }),
 ];
 
 type Metric = (
@@ -101,7 +116,8 @@ type Metric = (
 );
 
 /// The per-trial metrics summarised in `summary.csv`: name, unit, histogram
-/// scale, value. `commit_latency_us` follows them, over every write.
+/// scale, value. `commit_latency_us` and `read_latency_us` follow them, over
+/// every write and every read.
 pub const SUMMARY_METRICS: &[Metric] = &[
     ("detect_ms", "ms", 1000.0, |m| m.detect_ms),
     ("elect_ms", "ms", 1000.0, |m| m.elect_ms),
@@ -237,6 +253,7 @@ pub fn point_stats(
         out.push((*name, *unit, acc.stats()));
     }
     out.push(("commit_latency_us", "us", point.latency.stats()));
+    out.push(("read_latency_us", "us", point.read_latency.stats()));
     for (c, acc) in columns.iter().zip(&point.columns) {
         out.push((c.name, c.unit, acc.stats()));
     }

@@ -52,6 +52,8 @@ pub struct PointSummary {
     pub metrics: Vec<Accumulator>,
     /// Every successful write latency of every trial (µs).
     pub latency: IntAccumulator,
+    /// Every successful read latency of every trial (µs).
+    pub read_latency: IntAccumulator,
     /// One per path column.
     pub columns: Vec<Accumulator>,
     pub lost_acked_writes: u64,
@@ -71,6 +73,7 @@ impl PointSummary {
                 .map(|(_, _, scale, _)| Accumulator::new(*scale))
                 .collect(),
             latency: IntAccumulator::default(),
+            read_latency: IntAccumulator::default(),
             columns: (0..columns).map(|_| Accumulator::new(1000.0)).collect(),
             lost_acked_writes: 0,
             violations: 0,
@@ -91,6 +94,9 @@ impl PointSummary {
         if let Some(acc) = r.metrics.commit_latency_acc.take() {
             self.latency.merge(&acc);
         }
+        if let Some(acc) = r.metrics.read_latency_acc.take() {
+            self.read_latency.merge(&acc);
+        }
         for (k, acc) in self.columns.iter_mut().enumerate() {
             if let Some(v) = r.columns.get(k).copied().flatten() {
                 acc.record(v);
@@ -109,6 +115,7 @@ impl PointSummary {
             trials: self.trials,
             metrics: self.metrics.iter().map(Accumulator::state).collect(),
             latency: self.latency.state(),
+            read_latency: self.read_latency.state(),
             columns: self.columns.iter().map(Accumulator::state).collect(),
             lost_acked_writes: self.lost_acked_writes,
             violations: self.violations,
@@ -126,6 +133,7 @@ impl PointSummary {
             trials: s.trials,
             metrics: accs(&s.metrics)?,
             latency: IntAccumulator::from_state(&s.latency)?,
+            read_latency: IntAccumulator::from_state(&s.read_latency)?,
             columns: accs(&s.columns)?,
             lost_acked_writes: s.lost_acked_writes,
             violations: s.violations,
@@ -141,6 +149,7 @@ struct PointState {
     trials: u64,
     metrics: Vec<AccState>,
     latency: AccState,
+    read_latency: AccState,
     columns: Vec<AccState>,
     lost_acked_writes: u64,
     violations: u64,
