@@ -100,3 +100,43 @@ fn a_workload_without_reads_leaves_the_read_columns_empty() {
         .unwrap();
     assert_eq!((row["count"].as_str(), row["p50"].as_str()), ("0", ""));
 }
+
+#[test]
+fn a_warmup_changes_the_measurement_not_the_trial() {
+    // One client, 10 writes a second, no fault, 20 s: the warm-up of 10 s
+    // leaves about 100 writes in 10 s measured, still 10 ops/s, and the
+    // same trial underneath (same events, same writes).
+    let text = r#"
+name = "warmup"
+path = "zookeeper/fle"
+seed = 3
+trials = 2
+nodes = 3
+duration_ms = 20000
+
+[clients]
+count = 1
+rate_per_s = 10
+warmup_ms = [0, 10000]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let f = common::write(dir.path(), "warmup.toml", text);
+    let out = dir.path().join("out");
+    common::run_ok(&f, &out, &[]);
+    let raw = table(&common::run_dir(&out).join("raw.csv"));
+    assert_eq!(raw.len(), 4);
+    for t in 0..2 {
+        let (cold, warm) = (&raw[t], &raw[2 + t]);
+        assert_eq!((cold["point"].as_str(), warm["point"].as_str()), ("0", "1"));
+        assert_eq!(warm["clients.warmup_ms"], "10000");
+        for c in ["trace_hash", "writes_ok", "sim_events"] {
+            assert_eq!(cold[c], warm[c], "{c}");
+        }
+        let tp = |r: &BTreeMap<String, String>| r["throughput_ops_s"].parse::<f64>().unwrap();
+        // Writes finishing in [10 s, 20 s) over 10 s.
+        assert!((tp(warm) - 10.0).abs() <= 0.2, "{}", tp(warm));
+        // Without a warm-up: every successful write over the 20 s.
+        let writes = num(cold, "writes_ok") as f64;
+        assert!((tp(cold) - writes / 20.0).abs() < 1e-3, "{}", tp(cold));
+    }
+}

@@ -157,7 +157,8 @@ fn latencies(mut v: Vec<u64>) -> ([Option<u64>; 4], Option<IntAccumulator>) {
     ([q[0], q[1], q[2], q[3]], Some(acc))
 }
 
-/// Compute a trial's metrics. `load_start` is when clients began issuing.
+/// Compute a trial's metrics. `load_start` is when measurement began: when
+/// clients began issuing, plus the warm-up.
 /// Takes the output to drop the trial's latencies once summarised.
 pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
     let c = &mut out.clients;
@@ -175,7 +176,7 @@ pub fn compute(out: &mut SimOutput, load_start: SimTime) -> TrialMetrics {
     (m.read_latency_us, m.read_latency_acc) = latencies(std::mem::take(&mut c.read_latencies_us));
     let active_s = out.end.since(load_start).as_ms_f64() / 1e3;
     if active_s > 0.0 {
-        m.throughput_ops_s = m.writes_ok as f64 / active_s;
+        m.throughput_ops_s = c.writes_ok_measured as f64 / active_s;
     }
 
     let Some(fault) = out.faults.iter().find(|f| f.applied) else {
@@ -373,5 +374,37 @@ mod tests {
         let recs = vec![write(9_999, 10_001, true), write(12_000, 12_003, true)];
         let m = compute(&mut output(recs, Some(10_000)), SimTime::ZERO);
         assert_eq!(m.failover_ms, Some(2_003.0));
+    }
+
+    #[test]
+    fn warmup_is_left_out_of_throughput_and_latencies() {
+        // Clients from 0, warm-up to 10 s, trial to 30 s, no fault. Three
+        // writes in the warm-up (latency 500 ms), ten after it (1 ms): 10
+        // writes in the 20 s measured is 0.5 ops/s (13 / 30 s without the
+        // warm-up), and every latency percentile is 1 ms.
+        let mut recs = Vec::new();
+        for k in 0..3 {
+            recs.push(write(2_000 * k, 2_000 * k + 500, true));
+        }
+        for k in 0..10 {
+            recs.push(write(12_000 + 1_000 * k, 12_000 + 1_000 * k + 1, true));
+        }
+        let mut out = output(recs.clone(), None);
+        let mut c = ClientStats::measured_from(false, ms(10_000));
+        for r in &recs {
+            if let Obs::OpDone { op, ok } = r.obs {
+                c.on_op(r.at, &op, ok);
+            }
+        }
+        out.clients = c;
+        let m = compute(&mut out, ms(10_000));
+        assert_eq!(m.throughput_ops_s, 0.5);
+        assert_eq!(m.writes_ok, 13, "still counted");
+        assert_eq!(m.commit_latency_us, [Some(1_000); 4]);
+        assert_eq!(m.commit_latency_acc.unwrap().stats().unwrap().count, 10);
+        // Without the warm-up.
+        let m = compute(&mut output(recs, None), SimTime::ZERO);
+        assert!((m.throughput_ops_s - 13.0 / 30.0).abs() < 1e-12);
+        assert_eq!(m.commit_latency_us[3], Some(500_000));
     }
 }
