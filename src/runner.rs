@@ -87,7 +87,8 @@ pub trait FromWorkload: Model + Send + Sync + 'static {
 /// A finished trial, before it becomes a row.
 pub struct Trial {
     pub out: SimOutput,
-    /// When clients began issuing.
+    /// When measurement began: when clients began issuing, plus the
+    /// warm-up (`clients.warmup_ms`).
     pub load_start: SimTime,
     pub columns: Vec<Option<f64>>,
 }
@@ -117,7 +118,7 @@ impl<M: FromWorkload> Trials for SimPoint<M> {
         Trial {
             columns: self.model.columns(&out),
             out,
-            load_start: SimTime::ZERO + cfg.load.start,
+            load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
         }
     }
 }

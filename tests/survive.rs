@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use common::{electbench, run_dir, stderr, write, SMALL};
 
-/// SMALL swept over two sizes, `trials` trials per point.
+/// SMALL swept over two sizes, `trials` trials per point, with reads, so
+/// that every summary accumulator (read latencies too) must survive a resume.
 fn workload(trials: u64) -> String {
     SMALL
         .replace("trials = 12", &format!("trials = {trials}"))
         .replace("nodes = 3", "nodes = [3, 5]")
+        .replace("rate_per_s = 20", "rate_per_s = 20\nread_ratio = 0.3")
 }
 
 fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {

@@ -41,6 +41,10 @@ pub struct LoadConfig {
     pub read_ratio: f64,
     /// When clients start issuing operations.
     pub start: SimDuration,
+    /// How long after `start` operations are left out of the throughput and
+    /// the latency percentiles (caches, connections and queues settle); they
+    /// still count for every availability metric.
+    pub warmup: SimDuration,
     /// Poisson arrivals instead of a constant interval.
     pub poisson: bool,
 }
@@ -52,6 +56,7 @@ impl Default for LoadConfig {
             rate_per_s: 10.0,
             read_ratio: 0.0,
             start: SimDuration::ZERO,
+            warmup: SimDuration::ZERO,
             poisson: false,
         }
     }
@@ -490,7 +495,10 @@ impl<'m, M: Model> Sim<'m, M> {
             outbox: Outbox::default(),
             out: SimOutput {
                 records: Vec::new(),
-                clients: ClientStats::new(cfg.timeline),
+                clients: ClientStats::measured_from(
+                    cfg.timeline,
+                    SimTime::ZERO + cfg.load.start + cfg.load.warmup,
+                ),
                 faults: Vec::new(),
                 violations: Vec::new(),
                 findings: Findings::default(),

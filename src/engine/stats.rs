@@ -20,9 +20,21 @@ pub struct ClientStats {
     pub writes_failed: u64,
     pub reads_ok: u64,
     pub reads_failed: u64,
+    /// Successful writes that finished at or after `measure_from`: the
+    /// throughput's numerator.
+    pub writes_ok_measured: u64,
+    /// Operations finishing before this instant (the clients' start plus the
+    /// warm-up) are left out of the latencies and `writes_ok_measured`; every
+    /// other count and the availability rules below still see them, since a
+    /// failover during the warm-up is still a failover.
+    pub measure_from: SimTime,
     /// Latency of every successful write from its intended send time, in µs,
-    /// in completion order.
+    /// in completion order (measured writes only).
     pub write_latencies_us: Vec<u64>,
+    /// Latency of every successful read, measured like a write's (from its
+    /// intended send time, so a read queued behind a failover counts the
+    /// wait), in µs, in completion order (measured reads only).
+    pub read_latencies_us: Vec<u64>,
     /// Time of the first applied fault, once it fired.
     pub fault_at: Option<SimTime>,
     /// Last success at or before the fault.
@@ -52,6 +64,14 @@ impl ClientStats {
         }
     }
 
+    /// An accumulator that measures latencies and throughput from `from`.
+    pub fn measured_from(keep_timeline: bool, from: SimTime) -> Self {
+        ClientStats {
+            measure_from: from,
+            ..ClientStats::new(keep_timeline)
+        }
+    }
+
     /// Any operation finished at all.
     pub fn any(&self) -> bool {
         self.writes_ok + self.writes_failed + self.reads_ok + self.reads_failed > 0
@@ -73,13 +93,23 @@ impl ClientStats {
 
     /// Operation `op` finished at `at`.
     pub fn on_op(&mut self, at: SimTime, op: &ClientOp, ok: bool) {
+        let measured = at >= self.measure_from;
+        let latency_us = at.since(op.issued).0 / 1_000;
         match (op.kind, ok) {
             (OpKind::Write, true) => {
                 self.writes_ok += 1;
-                self.write_latencies_us.push(at.since(op.issued).0 / 1_000);
+                if measured {
+                    self.writes_ok_measured += 1;
+                    self.write_latencies_us.push(latency_us);
+                }
             }
             (OpKind::Write, false) => self.writes_failed += 1,
-            (OpKind::Read, true) => self.reads_ok += 1,
+            (OpKind::Read, true) => {
+                self.reads_ok += 1;
+                if measured {
+                    self.read_latencies_us.push(latency_us);
+                }
+            }
             (OpKind::Read, false) => self.reads_failed += 1,
         }
         let write_ok = ok && op.kind == OpKind::Write;
@@ -221,5 +251,46 @@ mod tests {
         let mut s = ClientStats::new(false);
         s.on_fault(ms(1));
         assert_eq!(s.unavailable(ms(100)), None);
+    }
+
+    #[test]
+    fn read_latencies_are_kept_like_write_latencies() {
+        let r = |issued: u64| ClientOp {
+            id: issued,
+            kind: OpKind::Read,
+            issued: ms(issued),
+        };
+        let ops = [
+            (ms(103), r(100), true),
+            (ms(205), w(200), true),
+            (ms(310), r(300), false),
+            (ms(9_400), r(400), true),
+        ];
+        let s = ClientStats::replay(&ops, None);
+        // From the intended send time: the read waiting 9 s counts 9 s.
+        assert_eq!(s.read_latencies_us, vec![3_000, 9_000_000]);
+        assert_eq!(s.write_latencies_us, vec![5_000]);
+        assert_eq!((s.reads_ok, s.reads_failed), (2, 1));
+    }
+
+    #[test]
+    fn warmup_operations_count_but_are_not_measured() {
+        let r = ClientOp {
+            id: 1,
+            kind: OpKind::Read,
+            issued: ms(900),
+        };
+        let mut s = ClientStats::measured_from(false, ms(1_000));
+        s.on_op(ms(950), &w(940), true); // warm-up
+        s.on_op(ms(999), &r, true); // warm-up
+        s.on_op(ms(1_000), &w(998), true); // finishes at the boundary: measured
+        s.on_op(ms(1_500), &w(1_200), true);
+        s.on_op(ms(1_600), &w(1_600), false);
+        assert_eq!((s.writes_ok, s.writes_failed, s.reads_ok), (3, 1, 1));
+        assert_eq!(s.writes_ok_measured, 2);
+        assert_eq!(s.write_latencies_us, vec![2_000, 300_000]);
+        assert!(s.read_latencies_us.is_empty());
+        // Availability still sees the warm-up's successes.
+        assert_eq!(s.last_ok_before, Some(ms(1_500)));
     }
 }

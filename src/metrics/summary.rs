@@ -1,5 +1,10 @@
 //! Summary statistics over many values: exact count, mean, standard deviation,
-//! min and max; percentiles from an HdrHistogram (3 significant digits).
+//! min and max; percentiles from an HdrHistogram (3 significant digits); and a
+//! distribution-free 95 % confidence interval of the median (binomial order
+//! statistics, `results::stats::median_ci_ranks`): exact for an
+//! [`Accumulator`], which keeps its values (one per trial), and
+//! histogram-precise for an [`IntAccumulator`], which does not (it takes
+//! every write of every trial).
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -22,6 +27,10 @@ pub struct AccState {
     pub min: u64,
     pub max: u64,
     pub buckets: Vec<(u64, u64)>,
+    /// An [`Accumulator`]'s values in recording order (f64 bits), for the
+    /// median's confidence interval; empty for an [`IntAccumulator`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<u64>,
 }
 
 fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
@@ -53,17 +62,28 @@ pub struct Stats {
     pub min: f64,
     pub p50: f64,
     pub p90: f64,
+    pub p95: f64,
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// 95 % confidence interval of the median (low, high); `None` with too
+    /// few values (`results::stats::MIN_CI_SAMPLES`).
+    pub median_ci: Option<(f64, f64)>,
 }
+
+/// The confidence level of [`Stats::median_ci`].
+pub const MEDIAN_CI_LEVEL: f64 = 0.95;
 
 /// Accumulates values of one metric; `scale` converts a value to the integer
 /// the histogram records (1000 keeps three decimals of a millisecond value).
+/// It summarises one value per trial, so it also keeps the values themselves
+/// (8 bytes a trial): the median's confidence interval needs exact order
+/// statistics, which a histogram only approximates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Accumulator {
     scale: f64,
     hist: Histogram<u64>,
+    values: Vec<f64>,
     count: u64,
     sum: f64,
     sum_sq: f64,
@@ -76,6 +96,7 @@ impl Accumulator {
         Accumulator {
             scale,
             hist: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            values: Vec::new(),
             count: 0,
             sum: 0.0,
             sum_sq: 0.0,
@@ -89,6 +110,7 @@ impl Accumulator {
         self.hist
             .record(scaled)
             .expect("an auto-resizing histogram takes any u64");
+        self.values.push(v);
         self.count += 1;
         self.sum += v;
         self.sum_sq += v * v;
@@ -106,6 +128,7 @@ impl Accumulator {
         self.hist
             .add(&other.hist)
             .expect("an auto-resizing histogram takes any other");
+        self.values.extend_from_slice(&other.values);
         self.count += other.count;
         self.sum += other.sum;
         self.sum_sq += other.sum_sq;
@@ -123,14 +146,23 @@ impl Accumulator {
             min: self.min.to_bits(),
             max: self.max.to_bits(),
             buckets: buckets(&self.hist),
+            values: self.values.iter().map(|v| v.to_bits()).collect(),
         }
     }
 
     /// The accumulator whose state is `s`.
     pub fn from_state(s: &AccState) -> Result<Self, String> {
+        if s.values.len() as u64 != s.count {
+            return Err(format!(
+                "an accumulator of {} values keeps {}",
+                s.count,
+                s.values.len()
+            ));
+        }
         Ok(Accumulator {
             scale: f64::from_bits(s.scale),
             hist: histogram(&s.buckets),
+            values: s.values.iter().map(|&b| f64::from_bits(b)).collect(),
             count: s.count,
             sum: f64::from_bits(parse(&s.sum)?),
             sum_sq: f64::from_bits(parse(&s.sum_sq)?),
@@ -148,6 +180,8 @@ impl Accumulator {
             self.sum_sq,
             (self.min, self.max),
             |p| self.hist.value_at_quantile(p) as f64 / self.scale,
+            crate::results::stats::median_ci(&self.values, MEDIAN_CI_LEVEL)
+                .map(|c| (c.low, c.high)),
         )
     }
 }
@@ -216,6 +250,7 @@ impl IntAccumulator {
             min: self.min,
             max: self.max,
             buckets: buckets(&self.hist),
+            values: Vec::new(),
         }
     }
 
@@ -238,7 +273,32 @@ impl IntAccumulator {
             self.sum_sq as f64,
             (self.min as f64, self.max as f64),
             |p| self.hist.value_at_quantile(p) as f64,
+            self.median_ci(),
         )
+    }
+
+    /// The median's confidence interval from the histogram: the values at
+    /// the interval's ranks are read as [`Histogram::value_at_quantile`]
+    /// reads its quantiles (the highest value equivalent to the bucket that
+    /// holds that rank), so each bound is within the histogram's precision
+    /// (3 significant digits) of the exact order statistic, clamped to
+    /// [min, max] like the percentiles. Keeping every latency to sort them
+    /// would cost memory in proportion to the writes.
+    fn median_ci(&self) -> Option<(f64, f64)> {
+        let n = usize::try_from(self.count).ok()?;
+        let ((lo, hi), _) = crate::results::stats::median_ci_ranks(n, MEDIAN_CI_LEVEL)?;
+        let at_rank = |r: usize| {
+            let mut seen = 0u64;
+            for v in self.hist.iter_recorded() {
+                seen += v.count_at_value();
+                if seen >= r as u64 {
+                    let x = self.hist.highest_equivalent(v.value_iterated_to());
+                    return x.clamp(self.min, self.max) as f64;
+                }
+            }
+            self.max as f64
+        };
+        Some((at_rank(lo), at_rank(hi)))
     }
 }
 
@@ -250,6 +310,7 @@ fn stats(
     sum_sq: f64,
     (min, max): (f64, f64),
     quantile: impl Fn(f64) -> f64,
+    median_ci: Option<(f64, f64)>,
 ) -> Option<Stats> {
     if count == 0 {
         return None;
@@ -269,9 +330,11 @@ fn stats(
         min,
         p50: q(0.5),
         p90: q(0.9),
+        p95: q(0.95),
         p99: q(0.99),
         p999: q(0.999),
         max,
+        median_ci,
     })
 }
 
@@ -357,5 +420,47 @@ mod tests {
         a.record(7.0);
         let s = a.stats().unwrap();
         assert_eq!((s.count, s.stddev, s.p50, s.max), (1, 0.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn p95_lies_between_p90_and_p99_on_known_data() {
+        let mut a = Accumulator::new(1.0);
+        let mut i = IntAccumulator::default();
+        for v in 1..=1000u64 {
+            a.record(v as f64);
+            i.record(v);
+        }
+        for s in [a.stats().unwrap(), i.stats().unwrap()] {
+            assert_eq!((s.p90, s.p95, s.p99), (900.0, 950.0, 990.0));
+        }
+    }
+
+    #[test]
+    fn median_ci_on_known_data() {
+        // n = 10: the 95 % interval is [x_(2), x_(9)] (coverage 97.9 %).
+        let mut a = Accumulator::new(1000.0);
+        for v in [7.5, 1.0, 3.25, 9.0, 2.0, 4.0, 8.0, 6.0, 5.0, 10.0] {
+            a.record(v);
+        }
+        assert_eq!(a.stats().unwrap().median_ci, Some((2.0, 9.0)));
+        // It survives a checkpoint.
+        let b = Accumulator::from_state(&a.state()).unwrap();
+        assert_eq!(b.stats(), a.stats());
+        // Five values are too few.
+        let mut few = Accumulator::new(1.0);
+        (1..=5).for_each(|v| few.record(f64::from(v)));
+        assert_eq!(few.stats().unwrap().median_ci, None);
+        // Latencies: from the histogram at the same ranks. 1..=1000 gives
+        // ranks 469 and 532, exact below 2048 µs.
+        let mut i = IntAccumulator::default();
+        (1..=1000u64).rev().for_each(|v| i.record(v));
+        assert_eq!(i.stats().unwrap().median_ci, Some((469.0, 532.0)));
+        // From 8192 to 16383 µs a bucket is 8 µs wide: each bound is the
+        // highest value of its order statistic's bucket, as a percentile is.
+        let mut j = IntAccumulator::default();
+        (1..=1000u64).for_each(|v| j.record(10_000 + v));
+        let (lo, hi) = j.stats().unwrap().median_ci.unwrap();
+        assert!((10_469.0..10_477.0).contains(&lo), "{lo}");
+        assert!((10_532.0..10_540.0).contains(&hi), "{hi}");
     }
 }

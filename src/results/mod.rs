@@ -31,8 +31,10 @@ pub use violations::{violations_csv, VIOLATION_COLUMNS};
 /// Version of the CSV schema; bumped on any change of columns or meaning.
 /// Version 2 added the path columns after the common ones, `timeline.csv`,
 /// and no longer folds a timer that a newer one of the same key replaced into
-/// `trace_hash`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// `trace_hash`. Version 3 added `p95` and the median's confidence interval
+/// (`median_ci_low`, `median_ci_high`) to `summary.csv`, and read latencies
+/// (`read_latency_us_*` in `raw.csv`, the `read_latency_us` metric).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Provenance columns that start every row of both CSV files.
 pub const PROVENANCE_COLUMNS: &[&str] = &[
@@ -90,6 +92,20 @@ pub const RAW_METRIC_COLUMNS: &[(&str, Cell)] = &[
     ("reads_failed", |r| r.metrics.reads_failed.to_string()),
     ("sim_events", |r| r.events.to_string()),
     ("trace_hash", |r| format!("{:016x}", r.trace_hash)),
+    // Added in schema 3, after the schema-2 columns so that their order is
+    // unchanged.
+    ("read_latency_us_p50", |r| {
+        opt_u64(r.metrics.read_latency_us[0])
+    }),
+    ("read_latency_us_p99", |r| {
+        opt_u64(r.metrics.read_latency_us[1])
+    }),
+    ("read_latency_us_p999", |r| {
+        opt_u64(r.metrics.read_latency_us[2])
+    }),
+    ("read_latency_us_max", |r| {
+        opt_u64(r.metrics.read_latency_us[3])
+    }),
 ];
 
 type Metric = (
@@ -100,7 +116,8 @@ type Metric = (
 );
 
 /// The per-trial metrics summarised in `summary.csv`: name, unit, histogram
-/// scale, value. `commit_latency_us` follows them, over every write.
+/// scale, value. `commit_latency_us` and `read_latency_us` follow them, over
+/// every write and every read.
 pub const SUMMARY_METRICS: &[Metric] = &[
     ("detect_ms", "ms", 1000.0, |m| m.detect_ms),
     ("elect_ms", "ms", 1000.0, |m| m.elect_ms),
@@ -122,8 +139,21 @@ pub const SUMMARY_METRICS: &[Metric] = &[
 
 /// Columns of `summary.csv` after the provenance and axis columns.
 pub const SUMMARY_STAT_COLUMNS: &[&str] = &[
-    "trials", "metric", "unit", "count", "mean", "stddev", "min", "p50", "p90", "p99", "p999",
+    "trials",
+    "metric",
+    "unit",
+    "count",
+    "mean",
+    "stddev",
+    "min",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
     "max",
+    "median_ci_low",
+    "median_ci_high",
 ];
 
 /// Quote a CSV field when it needs it (RFC 4180).
@@ -223,6 +253,7 @@ pub fn point_stats(
         out.push((*name, *unit, acc.stats()));
     }
     out.push(("commit_latency_us", "us", point.latency.stats()));
+    out.push(("read_latency_us", "us", point.read_latency.stats()));
     for (c, acc) in columns.iter().zip(&point.columns) {
         out.push((c.name, c.unit, acc.stats()));
     }
@@ -298,13 +329,21 @@ pub fn summary_csv(plan: &Plan, points: &[PointSummary], p: &Provenance) -> Stri
                     cells.push(st.count.to_string());
                     cells.push(format!("{:.3}", st.mean));
                     cells.push(format!("{:.3}", st.stddev));
-                    for v in [st.min, st.p50, st.p90, st.p99, st.p999, st.max] {
+                    for v in [st.min, st.p50, st.p90, st.p95, st.p99, st.p999, st.max] {
                         cells.push(stat(v, unit));
+                    }
+                    // Empty, not 0, with too few values for a 95 % interval.
+                    match st.median_ci {
+                        Some((lo, hi)) => cells.extend([stat(lo, unit), stat(hi, unit)]),
+                        None => cells.extend([String::new(), String::new()]),
                     }
                 }
                 None => {
                     cells.push("0".into());
-                    cells.extend(std::iter::repeat_n(String::new(), 8));
+                    cells.extend(std::iter::repeat_n(
+                        String::new(),
+                        SUMMARY_STAT_COLUMNS.len() - 4,
+                    ));
                 }
             }
             s.push_str(&join(cells));

@@ -42,8 +42,9 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 /// which keeps checkpoints under 5 % of the writing thread's time.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// One sweep point's summary so far: mergeable accumulators only, so memory
-/// does not grow with the number of trials.
+/// One sweep point's summary so far: mergeable accumulators, whose memory
+/// grows by one f64 per trial and per-trial metric (kept for the median's
+/// confidence interval, see [`Accumulator`]), not with the operations.
 #[derive(Clone, Debug)]
 pub struct PointSummary {
     pub trials: u64,
@@ -51,6 +52,8 @@ pub struct PointSummary {
     pub metrics: Vec<Accumulator>,
     /// Every successful write latency of every trial (µs).
     pub latency: IntAccumulator,
+    /// Every successful read latency of every trial (µs).
+    pub read_latency: IntAccumulator,
     /// One per path column.
     pub columns: Vec<Accumulator>,
     pub lost_acked_writes: u64,
@@ -70,6 +73,7 @@ impl PointSummary {
                 .map(|(_, _, scale, _)| Accumulator::new(*scale))
                 .collect(),
             latency: IntAccumulator::default(),
+            read_latency: IntAccumulator::default(),
             columns: (0..columns).map(|_| Accumulator::new(1000.0)).collect(),
             lost_acked_writes: 0,
             violations: 0,
@@ -90,6 +94,9 @@ impl PointSummary {
         if let Some(acc) = r.metrics.commit_latency_acc.take() {
             self.latency.merge(&acc);
         }
+        if let Some(acc) = r.metrics.read_latency_acc.take() {
+            self.read_latency.merge(&acc);
+        }
         for (k, acc) in self.columns.iter_mut().enumerate() {
             if let Some(v) = r.columns.get(k).copied().flatten() {
                 acc.record(v);
@@ -108,6 +115,7 @@ impl PointSummary {
             trials: self.trials,
             metrics: self.metrics.iter().map(Accumulator::state).collect(),
             latency: self.latency.state(),
+            read_latency: self.read_latency.state(),
             columns: self.columns.iter().map(Accumulator::state).collect(),
             lost_acked_writes: self.lost_acked_writes,
             violations: self.violations,
@@ -125,6 +133,7 @@ impl PointSummary {
             trials: s.trials,
             metrics: accs(&s.metrics)?,
             latency: IntAccumulator::from_state(&s.latency)?,
+            read_latency: IntAccumulator::from_state(&s.read_latency)?,
             columns: accs(&s.columns)?,
             lost_acked_writes: s.lost_acked_writes,
             violations: s.violations,
@@ -140,6 +149,7 @@ struct PointState {
     trials: u64,
     metrics: Vec<AccState>,
     latency: AccState,
+    read_latency: AccState,
     columns: Vec<AccState>,
     lost_acked_writes: u64,
     violations: u64,

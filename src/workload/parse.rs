@@ -82,7 +82,14 @@ const DISK_KEYS: &[&str] = &["fsync", "throughput_mb_s"];
 /// Fastest disk a file may describe, in MB/s (a petabyte per second): far
 /// above any real device, and low enough that bytes per second stay finite.
 const MAX_THROUGHPUT_MB_S: f64 = 1e9;
-const CLIENT_KEYS: &[&str] = &["count", "rate_per_s", "read_ratio", "start_ms", "arrival"];
+const CLIENT_KEYS: &[&str] = &[
+    "count",
+    "rate_per_s",
+    "read_ratio",
+    "start_ms",
+    "warmup_ms",
+    "arrival",
+];
 const FAULT_KEYS: &[&str] = &[
     "kind",
     "target",
@@ -841,7 +848,7 @@ impl<'a> Reader<'a> {
         };
         let load = match self.table(root, "clients")? {
             None => LoadConfig::default(),
-            Some(t) => self.clients(&t)?,
+            Some(t) => self.clients(&t, duration_ms)?,
         };
         if load.clients > 0 && load.start >= duration {
             let line = self
@@ -1240,7 +1247,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn clients(&mut self, t: &Tbl) -> Res<LoadConfig> {
+    fn clients(&mut self, t: &Tbl, duration_ms: f64) -> Res<LoadConfig> {
         self.check_keys(t, CLIENT_KEYS, "")?;
         let mut load = LoadConfig::default();
         if let Some(n) = self.num(t, "count", Kind::Int)? {
@@ -1276,6 +1283,18 @@ impl<'a> Reader<'a> {
         if let Some(n) = self.num(t, "start_ms", Kind::Float)? {
             self.check(&n, &t.field("start_ms"), n.v >= 0.0, "must be >= 0 ms")?;
             load.start = SimDuration::from_ms_f64(n.v);
+        }
+        if let Some(n) = self.num(t, "warmup_ms", Kind::Float)? {
+            self.check(
+                &n,
+                &t.field("warmup_ms"),
+                n.v >= 0.0 && n.v < duration_ms,
+                format!(
+                    "must be >= 0 ms and < duration_ms ({})",
+                    fmt_num(duration_ms)
+                ),
+            )?;
+            load.warmup = SimDuration::from_ms_f64(n.v);
         }
         if let Some((a, at)) = self.string(t, "arrival")? {
             load.poisson = match a.as_str() {

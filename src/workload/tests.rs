@@ -1536,3 +1536,25 @@ fn a_fault_on_the_last_nanosecond_is_a_warning() {
     assert!(w.starts_with("x.toml:8: faults.1.at_ms: "), "{w}");
     assert!(w.contains("not before the end of the trial"), "{w}");
 }
+
+#[test]
+fn warmup_defaults_to_zero_is_sweepable_and_must_end_before_the_trial() {
+    let p = ok(&with("duration_ms = 1000\n"));
+    assert_eq!(p.points[0].workload.load.warmup, SimDuration::ZERO);
+    let p = ok(&with(
+        "duration_ms = 1000\n[clients]\nwarmup_ms = [0, 250.5]\n",
+    ));
+    assert_eq!(p.axes[0].column, "clients.warmup_ms");
+    let w: Vec<SimDuration> = p.points.iter().map(|pt| pt.workload.load.warmup).collect();
+    assert_eq!(w, [SimDuration::ZERO, SimDuration::from_ms_f64(250.5)]);
+    refused(
+        &with("duration_ms = 1000\n[clients]\nwarmup_ms = 1000\n"),
+        6,
+        "must be >= 0 ms and < duration_ms (1000)",
+    );
+    refused(
+        &with("duration_ms = 1000\n[clients]\nwarmup_ms = -1\n"),
+        6,
+        "must be >= 0 ms",
+    );
+}
