@@ -295,8 +295,9 @@ pub struct MemoryEstimate {
 }
 
 /// Bytes per node of engine state (queues, streams, link and timer tables)
-/// and model state, measured on `zookeeper/fle` clients (see the engine
-/// issue's closing note: 100,000 clients peak at about this much each).
+/// and model state: a conservative allowance (a `zookeeper/fle` client and
+/// its share of pending events take well under this; the 100,000-client
+/// quickstart's 4.1 GB peak was mostly the replicated log, [`LOG_BYTES`]).
 const NODE_BYTES: u64 = 2_500;
 /// Bytes per server pair (links, handlers, vote tables).
 const SERVER_PAIR_BYTES: u64 = 256;

@@ -2,7 +2,6 @@
 //! (never by position, so a later schema that adds columns still plots).
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use crate::systems;
@@ -30,51 +29,30 @@ impl Table {
     }
 }
 
-/// Split one CSV line (RFC 4180 quoting, as `results::csv_field` writes).
-fn split_line(line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => cells.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    cells.push(cur);
-    cells
-}
-
 /// Read a CSV file, keeping only the rows `keep` accepts (timeline.csv can
-/// hold millions of rows, of which a figure needs one trial's).
+/// hold millions of rows, of which a figure needs one trial's). Parsed with
+/// the `csv` crate, as `compare` does.
 fn read_csv(
     path: &Path,
     keep: &mut dyn FnMut(&[String], &[String]) -> bool,
 ) -> Result<Table, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = std::io::BufReader::new(f).lines();
-    let header = match lines.next() {
-        Some(Ok(h)) => split_line(&h),
-        Some(Err(e)) => return Err(format!("{}: {e}", path.display())),
-        None => return Err(format!("{}: the file is empty", path.display())),
-    };
+    let io = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(io)?;
+    let header: Vec<String> = rd.headers().map_err(io)?.iter().map(String::from).collect();
+    if header.iter().all(String::is_empty) {
+        return Err(format!("{}: the file is empty", path.display()));
+    }
     let mut rows = Vec::new();
-    for line in lines {
-        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
-        if line.is_empty() {
-            continue;
-        }
-        let cells = split_line(&line);
+    for rec in rd.records() {
+        let rec = rec.map_err(io)?;
         // A run killed mid-write can leave a cut-off last row: skip it.
-        if cells.len() != header.len() {
+        if rec.len() != header.len() {
             continue;
         }
+        let cells: Vec<String> = rec.iter().map(String::from).collect();
         if keep(&header, &cells) {
             rows.push(cells);
         }
@@ -314,10 +292,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_lines_split_with_quotes() {
-        assert_eq!(
-            split_line("a,\"b,c\",,\"d\"\"e\""),
-            ["a", "b,c", "", "d\"e"]
-        );
+    fn csv_files_read_with_quotes_and_skip_a_cut_off_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t.csv");
+        std::fs::write(&f, "a,b,c\nx,\"b,c\",\"d\"\"e\"\ncut,off\n").unwrap();
+        let t = read_csv(&f, &mut |_, _| true).unwrap();
+        assert_eq!(t.header, ["a", "b", "c"]);
+        assert_eq!(t.rows, [["x", "b,c", "d\"e"]]);
     }
 }
