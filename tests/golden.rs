@@ -5,7 +5,7 @@ mod common;
 
 use common::{electbench, run_dir, stderr};
 
-const RAW_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,fault_at_ms,detect_ms,elect_ms,recover_ms,failover_ms,unavailable_ms,election_rounds,messages,lost_acked_writes,violations,throughput_ops_s,commit_latency_us_p50,commit_latency_us_p99,commit_latency_us_p999,commit_latency_us_max,writes_ok,writes_failed,reads_ok,reads_failed,sim_events,trace_hash,read_latency_us_p50,read_latency_us_p99,read_latency_us_p999,read_latency_us_max,discovery_ms,sync_ms";
+const RAW_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,fault_at_ms,detect_ms,elect_ms,recover_ms,failover_ms,unavailable_ms,election_rounds,messages,lost_acked_writes,violations,throughput_ops_s,commit_latency_us_p50,commit_latency_us_p99,commit_latency_us_p999,commit_latency_us_max,writes_ok,writes_failed,reads_ok,reads_failed,sim_events,trace_hash,read_latency_us_p50,read_latency_us_p99,read_latency_us_p999,read_latency_us_max,discovery_ms,sync_ms,election_took_ms,quorum_serving_ms";
 
 const SUMMARY_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trials,metric,unit,count,mean,stddev,min,p50,p90,p95,p99,p999,max,median_ci_low,median_ci_high";
 
@@ -65,7 +65,9 @@ fn quickstart_headers_are_pinned() {
             "commit_latency_us",
             "read_latency_us",
             "discovery_ms",
-            "sync_ms"
+            "sync_ms",
+            "election_took_ms",
+            "quorum_serving_ms"
         ]
     );
 }

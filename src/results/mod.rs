@@ -34,7 +34,9 @@ pub use violations::{violations_csv, VIOLATION_COLUMNS};
 /// `trace_hash`. Version 3 added `p95` and the median's confidence interval
 /// (`median_ci_low`, `median_ci_high`) to `summary.csv`, and read latencies
 /// (`read_latency_us_*` in `raw.csv`, the `read_latency_us` metric).
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4 added `zookeeper/fle`'s `election_took_ms` and
+/// `quorum_serving_ms` columns.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Provenance columns that start every row of both CSV files.
 pub const PROVENANCE_COLUMNS: &[&str] = &[

@@ -11,6 +11,8 @@
 //!    holds every write a client has seen acknowledged, and at the end of the
 //!    trial the serving leader's log does (with no serving leader, some
 //!    server's durable log, crashed or not, must hold each one).
+//! 4. A learner serves only committed transactions: when it starts serving
+//!    (UPTODATE), what it has applied is no more than its leader committed.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +49,7 @@ impl Checker<ZkNode> for ZkChecker {
     fn on_record(
         &mut self,
         _now: SimTime,
-        _node: NodeId,
+        node: NodeId,
         obs: &Obs<ZkNote>,
         nodes: &[ZkNode],
     ) -> Option<String> {
@@ -106,6 +108,14 @@ impl Checker<ZkNode> for ZkChecker {
                     }
                 }
                 None
+            }
+            ZkNote::UpToDate { leader, applied } => {
+                let committed = nodes[leader.index()].server()?.committed()?;
+                (*applied > committed).then(|| {
+                    format!(
+                        "{node} serves from UPTODATE having applied zxid {applied}, but its leader {leader} has committed only up to {committed}"
+                    )
+                })
             }
             ZkNote::Established { leader, epoch } => {
                 if let Some(other) = self.established.insert(*epoch, *leader) {

@@ -2,8 +2,9 @@
 //! synchronisation and broadcast, with clients writing through the servers.
 //!
 //! Follows `PROTOCOLS.md` §1.2–1.4 and §1.6–1.7, read against apache/zookeeper
-//! (`FastLeaderElection.java`, `Leader.java`, `LearnerHandler.java`,
-//! `Learner.java`, `Follower.java`, `ClientCnxn.java`).
+//! 3.8 (`FastLeaderElection.java`, `QuorumPeer.java`, `Leader.java`,
+//! `LearnerHandler.java`, `Learner.java`, `Follower.java`,
+//! `ZooKeeperServer.java`, `ClientCnxn.java`).
 //!
 //! What is modelled:
 //! * FLE exactly as `lookForLeader`: vote order (peerEpoch, zxid, sid);
@@ -14,12 +15,35 @@
 //!   notifications with `checkLeader` and the out-of-election set, so a
 //!   restarted server joins an established ensemble; the receiver thread's
 //!   replies to looking peers.
+//! * What a server does outside those rules, as `QuorumPeer.run` does it, each
+//!   a `model.*` parameter (0 turns it off): a follower or leader that loses
+//!   its leader or quorum first shuts down (`model.shutdownMs` plus a uniform
+//!   `model.shutdownJitterMs`) and meanwhile answers looking peers with its
+//!   old FOLLOWING/LEADING vote, so the survivors start FLE staggered; the
+//!   election threads process one notification at a time
+//!   (`model.fleNotificationUs`), a server's notification to itself takes
+//!   `model.fleSelfDeliveryUs`; after FLE decides, `makeLeader` binds the
+//!   learner socket (`model.makeLeaderMs`; a learner that connects earlier is
+//!   refused and retries after `leaderConnectDelayDuringRetryMs`), `lead()`
+//!   loads its data before accepting learners (`model.leaderLoadDataMs`;
+//!   connections wait in the backlog), `makeFollower` precedes the first
+//!   connection attempt (`model.makeFollowerMs`), a learner starts its
+//!   request processors before acking NEWLEADER (`model.learnerStartupMs`),
+//!   and the leader's `ZooKeeperServer.startup` runs before it serves and
+//!   before UPTODATE goes out (`model.leaderStartupMs`). The defaults were
+//!   calibrated on ZooKeeper 3.8.0 servers sharing one 2-core VM
+//!   (`scripts/zk-real-failover.sh`, `results/zookeeper.md`).
 //! * Zab discovery (`getEpochToPropose`, LEADERINFO/ACKEPOCH with the −1
 //!   ack, "follower is ahead" refusal), synchronisation (DIFF, TRUNC, SNAP by
 //!   `zookeeper.commitLogCount`, NEWLEADER, ACK, UPTODATE), each wait bounded
 //!   by `initLimit × tickTime`; broadcast with quorum ACKs and commits in zxid
 //!   order; a follower connects up to 5 times, `leaderConnectDelayDuringRetryMs`
-//!   apart, within `connectToLearnerMasterLimit × tickTime`.
+//!   apart, within `connectToLearnerMasterLimit × tickTime`. A learner that
+//!   joins an established leader gets its outstanding proposals without their
+//!   COMMIT (`startForwarding`), holds what arrives between NEWLEADER and
+//!   UPTODATE, applies only what was committed, and acks the rest after
+//!   UPTODATE. After sync, FOLLOWING/LEADING replies carry the new epoch
+//!   (`updateElectionVote`, ZOOKEEPER-1732).
 //! * Failure detection: the follower's read timeout (`initLimit × tickTime`
 //!   while syncing, `syncLimit × tickTime` after NEWLEADER); the leader's tick
 //!   loop (pings every `tickTime/2`, a quorum of learners heard from within
@@ -43,14 +67,22 @@
 //!   and its `currentEpoch` file before acking NEWLEADER, each proposal
 //!   before acking it (skipping the fsync with `zookeeper.forceSync = no`);
 //!   the leader counts its own ACK once its log write is durable. The
-//!   leader's own epoch files are written without holding back LEADERINFO or
-//!   NEWLEADER, the epoch files share the log's disk queue (group commit),
+//!   epoch files share the log's disk queue (group commit),
 //!   and every write is sized 0 bytes (snapshot size is not modelled). With
 //!   `forceSync = no` a write counts as durable when it completes; that the
 //!   page cache survives a process crash but not a host crash is not
 //!   modelled. A SNAP or DIFF is one message with network latency, whatever
 //!   its size. The data tree itself is not modelled, only the transaction
-//!   log.
+//!   log. The leader's acceptedEpoch file is durable before LEADERINFO goes
+//!   out, and it counts its own NEWLEADER ack once its currentEpoch file is.
+//!   The snapshot `loadData` takes (no fsync) is part of
+//!   `model.leaderLoadDataMs`.
+//! * The modelled costs are fixed per server (the shutdown uniform in its
+//!   range), not a distribution measured per step, and they do not grow with
+//!   the data tree or with CPU contention among servers on one host; a killed
+//!   process's connections reset one network hop after the kill, while a real
+//!   JVM's kernel teardown takes about 10–25 ms first (`detect_ms` is that
+//!   much lower than a real follower's "Exception when following").
 //! * The leader's per-learner `SyncLimitCheck` on un-acked proposals is not
 //!   modelled (the tick loop's synced-quorum check is).
 //! * Sessions are not tracked (no expiry, no ephemeral nodes); that is the
@@ -79,7 +111,7 @@ mod tests;
 pub use checker::ZkChecker;
 pub use client::Client;
 pub use durable::{ZkDurable, ZkWrite};
-pub use msg::{Msg, Txn};
+pub use msg::{Msg, Notification, Txn};
 pub use params::ZkParams;
 pub use server::Server;
 
@@ -111,7 +143,8 @@ pub const PATH: PathInfo = PathInfo {
 };
 
 /// The result columns this path adds: `recover_ms` split into Zab's two
-/// phases.
+/// phases, ZooKeeper's own election figure, and the time until a quorum
+/// serves.
 const COLUMNS: &[ColumnSpec] = &[
     ColumnSpec {
         name: "discovery_ms",
@@ -124,15 +157,32 @@ const COLUMNS: &[ColumnSpec] = &[
         name: "sync_ms",
         unit: "ms",
         better: Better::Lower,
-        doc: "Zab synchronisation after the fault: from `epoch_agreed` to a quorum's ACK of \
-              NEWLEADER (the leader serves); discovery_ms + sync_ms = recover_ms.",
+        doc: "Zab synchronisation after the fault: from `epoch_agreed` to the leader serving \
+              (a quorum's ACK of NEWLEADER, then ZooKeeperServer.startup); discovery_ms + \
+              sync_ms = recover_ms.",
+    },
+    ColumnSpec {
+        name: "election_took_ms",
+        unit: "ms",
+        better: Better::Lower,
+        doc: "What the new leader logs as \"LEADING - LEADER ELECTION TOOK\": from its own start \
+              of FastLeaderElection (lookForLeader) to the start of Leader.lead(), so it \
+              includes makeLeader but not the shutdown before the election.",
+    },
+    ColumnSpec {
+        name: "quorum_serving_ms",
+        unit: "ms",
+        better: Better::Lower,
+        doc: "From the fault until the new leader and enough followers to make a quorum serve in \
+              the new epoch (each follower on UPTODATE).",
     },
 ];
 
-/// `discovery_ms` and `sync_ms` of a trial: the phases of the leader that
-/// first serves after the first applied fault.
-fn zab_phases(out: &SimOutput) -> Vec<Option<f64>> {
-    let none = vec![None, None];
+/// The path's columns of a trial, about the leader that first serves after
+/// the first applied fault: `discovery_ms`, `sync_ms`, `election_took_ms`,
+/// `quorum_serving_ms`.
+fn zab_phases(out: &SimOutput, servers: usize) -> Vec<Option<f64>> {
+    let none = vec![None; 4];
     let Some(t0) = out.faults.iter().find(|f| f.applied).map(|f| f.at) else {
         return none;
     };
@@ -163,13 +213,44 @@ fn zab_phases(out: &SimOutput) -> Vec<Option<f64>> {
             }
         )
     });
-    match (elected, agreed) {
-        (Some(e), Some(a)) => vec![
+    let phase = |name: &'static str| move |o: &Obs<()>| matches!(o, Obs::Phase { name: n, .. } if *n == name);
+    let (discovery, sync) = match (elected, agreed) {
+        (Some(e), Some(a)) => (
             Some(a.since(e).as_ms_f64()),
             Some(served.since(a).as_ms_f64()),
-        ],
-        _ => none,
-    }
+        ),
+        _ => (None, None),
+    };
+    // Leader.lead() began, and the lookForLeader that led to it.
+    let lead = last(&phase("lead"));
+    let looked = lead.and_then(|l| {
+        out.records
+            .iter()
+            .filter(|r| r.node == leader && r.at <= l && phase("looking")(&r.obs))
+            .map(|r| r.at)
+            .next_back()
+    });
+    let took = match (looked, lead) {
+        (Some(f), Some(l)) => Some(l.since(f).as_ms_f64()),
+        _ => None,
+    };
+    // Followers serve on UPTODATE, which the leader sends once it serves.
+    let need = servers / 2; // followers in a quorum besides the leader
+    let quorum_at = if need == 0 {
+        Some(served)
+    } else {
+        out.records
+            .iter()
+            .filter(|r| r.at >= served && r.node != leader && phase("serving")(&r.obs))
+            .map(|r| r.at)
+            .nth(need - 1)
+    };
+    vec![
+        discovery,
+        sync,
+        took,
+        quorum_at.map(|t| t.since(t0).as_ms_f64()),
+    ]
 }
 
 /// Timers of servers and clients, keyed by value: setting one replaces the
@@ -186,6 +267,18 @@ pub enum Timer {
         phase: u8,
     },
     Tick,
+    /// The work between two roles is done (`PeerRole::Between`).
+    Between,
+    /// A server's FLE notification to itself arrives.
+    SelfNotification(Notification),
+    /// The election threads finish processing the next notification.
+    FleProcess,
+    /// The new leader has loaded its data and accepts learners.
+    LeaderReady,
+    /// The new leader's `ZooKeeperServer.startup` is done.
+    LeaderStarted,
+    /// A learner's `startupWithoutServing` is done.
+    LearnerStarted,
     ClientConnect,
     ClientReconnect,
     ClientRead,
@@ -210,6 +303,9 @@ pub enum ZkNote {
         summary: (u64, Zxid),
         quorum: Vec<NodeId>,
     },
+    /// A learner of `leader` starts serving (UPTODATE) having applied every
+    /// transaction up to `applied`.
+    UpToDate { leader: NodeId, applied: Zxid },
     /// A quorum acked NEWLEADER: `leader` serves `epoch`.
     Established { leader: NodeId, epoch: u64 },
     /// A client saw write `op` acknowledged with `zxid`.
@@ -315,7 +411,7 @@ impl crate::runner::FromWorkload for Fle {
     }
 
     fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
-        zab_phases(out)
+        zab_phases(out, self.servers)
     }
 }
 

@@ -87,6 +87,9 @@ pub enum Msg {
         /// For TRUNC: drop every transaction above this zxid first.
         truncate_to: Zxid,
         txns: Vec<Txn>,
+        /// The leader's last committed zxid: `txns` above it are proposals
+        /// forwarded without their COMMIT (`startForwarding`).
+        committed: Zxid,
     },
     NewLeader {
         conn: u64,

@@ -123,6 +123,118 @@ pub(super) const SPECS: &[ParamSpec] = &[
               accepted/current epoch files are written atomically with an fsync either way \
               (AtomicFileOutputStream). Costs time only with a [disk] fsync latency.",
     },
+    ParamSpec {
+        name: "model.shutdownMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(6),
+        unit: "ms",
+        doc: "Model cost, no ZooKeeper setting: least time a server takes to leave FOLLOWING or \
+              LEADING before it sets LOOKING (QuorumPeer.run: Follower/Leader.shutdown joins the \
+              request processors, flushes the sync processor, fast-forwards the database). \
+              Until then it answers votes with its old FOLLOWING/LEADING vote. Each shutdown \
+              draws shutdownMs + uniform(0, shutdownJitterMs); calibrated on ZooKeeper 3.8.0, \
+              see results/zookeeper.md.",
+    },
+    ParamSpec {
+        name: "model.shutdownJitterMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(24),
+        unit: "ms",
+        doc: "Model cost: the spread of a shutdown (uniform extra time), which staggers the \
+              survivors' start of FastLeaderElection.",
+    },
+    ParamSpec {
+        name: "model.fleNotificationUs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: ParamDefault::Int(8000),
+        unit: "us",
+        doc: "Model cost: the election threads' work per received notification \
+              (Messenger.WorkerReceiver, which logs each one at INFO, then lookForLeader); \
+              notifications are processed one at a time in arrival order, so the more \
+              servers vote, the longer they queue.",
+    },
+    ParamSpec {
+        name: "model.fleSelfDeliveryUs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: ParamDefault::Int(1000),
+        unit: "us",
+        doc: "Model cost: a server's FLE notification to itself does not cross the network \
+              but passes the WorkerSender, QuorumCnxManager.addToRecvQueue and the \
+              WorkerReceiver threads before lookForLeader polls again; this is how long that \
+              takes.",
+    },
+    ParamSpec {
+        name: "model.makeLeaderMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(14),
+        unit: "ms",
+        doc: "Model cost: from FLE's decision to lead to Leader.lead() (QuorumPeer.makeLeader \
+              builds the LeaderZooKeeperServer and binds the learner socket; a learner that \
+              connects earlier is refused). ZooKeeper's \"LEADER ELECTION TOOK\" ends here.",
+    },
+    ParamSpec {
+        name: "model.leaderLoadDataMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(8),
+        unit: "ms",
+        doc: "Model cost: Leader.lead() before it accepts learners (ZooKeeperServer.loadData: \
+              kill dead sessions, take a snapshot without fsync). A learner that connects \
+              meanwhile waits in the socket's backlog.",
+    },
+    ParamSpec {
+        name: "model.makeFollowerMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(4),
+        unit: "ms",
+        doc: "Model cost: from FLE's decision to follow to the first connection attempt \
+              (QuorumPeer.makeFollower, Follower.followLeader, findLeader, the \
+              LeaderConnector thread).",
+    },
+    ParamSpec {
+        name: "model.learnerStartupMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(6),
+        unit: "ms",
+        doc: "Model cost: a learner's work on NEWLEADER besides its disk writes \
+              (ZooKeeperServer.startupWithoutServing: request processors, session tracker) \
+              before it acks NEWLEADER (Learner.syncWithLeader).",
+    },
+    ParamSpec {
+        name: "model.leaderStartupMs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 600_000,
+        },
+        default: ParamDefault::Int(17),
+        unit: "ms",
+        doc: "Model cost: the leader's ZooKeeperServer.startup once a quorum acked NEWLEADER \
+              (Leader.startZkServer: session tracker, request processors), before it serves \
+              and before its learner handlers send UPTODATE (waitForStartup).",
+    },
 ];
 
 /// The values the model reads, in engine units.
@@ -141,6 +253,23 @@ pub struct ZkParams {
     pub session_timeout: SimDuration,
     /// `zookeeper.forceSync = yes`: the transaction log is fsynced.
     pub force_sync: bool,
+    /// Model costs outside the protocol's rules (see the `model.*` specs).
+    pub costs: Costs,
+}
+
+/// Time a server spends outside FastLeaderElection's and Zab's rules: process
+/// work between "decided" and "serving", and the shutdown before it looks.
+#[derive(Clone, Debug, Default)]
+pub struct Costs {
+    pub shutdown: SimDuration,
+    pub shutdown_jitter: SimDuration,
+    pub self_delivery: SimDuration,
+    pub notification: SimDuration,
+    pub make_leader: SimDuration,
+    pub leader_load_data: SimDuration,
+    pub make_follower: SimDuration,
+    pub learner_startup: SimDuration,
+    pub leader_startup: SimDuration,
 }
 
 impl ZkParams {
@@ -150,6 +279,7 @@ impl ZkParams {
         let negotiated = requested.clamp(2 * tick_ms, 20 * tick_ms);
         let init_limit = p.get_u64("initLimit");
         let connect = p.get_u64("connectToLearnerMasterLimit");
+        let ms = |name| SimDuration::from_ms(p.get_u64(name));
         ZkParams {
             tick: SimDuration::from_ms(tick_ms),
             init_limit,
@@ -168,6 +298,17 @@ impl ZkParams {
             commit_log_count: p.get_u64("zookeeper.commitLogCount"),
             session_timeout: SimDuration::from_ms(negotiated),
             force_sync: p.get_enum("zookeeper.forceSync") == "yes",
+            costs: Costs {
+                shutdown: ms("model.shutdownMs"),
+                shutdown_jitter: ms("model.shutdownJitterMs"),
+                self_delivery: SimDuration::from_us(p.get_u64("model.fleSelfDeliveryUs")),
+                notification: SimDuration::from_us(p.get_u64("model.fleNotificationUs")),
+                make_leader: ms("model.makeLeaderMs"),
+                leader_load_data: ms("model.leaderLoadDataMs"),
+                make_follower: ms("model.makeFollowerMs"),
+                learner_startup: ms("model.learnerStartupMs"),
+                leader_startup: ms("model.leaderStartupMs"),
+            },
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Server {
     /// Highest committed zxid this server has applied.
     last_processed: Zxid,
     next_conn: u64,
+    /// Notifications waiting for the election threads (WorkerReceiver,
+    /// lookForLeader), each with when its processing ends.
+    fle_queue: VecDeque<(SimTime, Notification)>,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +44,24 @@ enum PeerRole {
     Looking(Election),
     Following(Following),
     Leading(Box<Leading>),
+    /// Process work between two roles (`QuorumPeer.run`): shutting a follower
+    /// or leader down before LOOKING, or `makeLeader`/`makeFollower` after FLE
+    /// decided. Meanwhile the server has no connections and answers looking
+    /// peers with `shown` and its current vote.
+    Between(Between),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Between {
+    shown: ServerState,
+    next: Next,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    Look,
+    Lead,
+    Follow(NodeId),
 }
 
 /// State of one `lookForLeader` call.
@@ -82,6 +103,15 @@ struct Following {
     ack_epoch_pending: bool,
     /// Written the epoch of NEWLEADER; its ACK goes once it is durable.
     ack_newleader_pending: bool,
+    /// The new epoch (from LEADERINFO).
+    epoch: u64,
+    /// What the leader had committed when it synced this learner: the sync's
+    /// transactions above it are proposals still waiting for their COMMIT.
+    sync_committed: Zxid,
+    /// PROPOSAL and COMMIT packets between NEWLEADER and UPTODATE, held as
+    /// `Learner.syncWithLeader` holds them (`packetsNotCommitted`,
+    /// `packetsCommitted`) and processed after UPTODATE.
+    held: Vec<Msg>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,6 +160,14 @@ struct Leading {
     last_committed: Zxid,
     /// (current epoch, last zxid) when leading began (`leaderStateSummary`).
     summary: (u64, Zxid),
+    /// `lead()` has loaded its data and started the `LearnerCnxAcceptor`;
+    /// until then connections wait in the socket's backlog (`backlog`).
+    accepting: bool,
+    backlog: Vec<(NodeId, u64, u64)>,
+    /// The leader's own acceptedEpoch file is durable: LEADERINFO may go.
+    epoch_durable: bool,
+    /// A quorum acked NEWLEADER; `ZooKeeperServer.startup` is running.
+    starting: bool,
 }
 
 impl Server {
@@ -146,6 +184,7 @@ impl Server {
             pending: BTreeMap::new(),
             last_processed: Zxid(0),
             next_conn: 0,
+            fle_queue: VecDeque::new(),
         }
     }
 
@@ -202,6 +241,15 @@ impl Server {
             PeerRole::Looking(_) => ServerState::Looking,
             PeerRole::Following(_) => ServerState::Following,
             PeerRole::Leading(_) => ServerState::Leading,
+            PeerRole::Between(b) => b.shown,
+        }
+    }
+
+    /// The leader's last committed zxid; `None` when not leading.
+    pub fn committed(&self) -> Option<Zxid> {
+        match &self.role {
+            PeerRole::Leading(l) => Some(l.last_committed),
+            _ => None,
         }
     }
 
@@ -214,7 +262,7 @@ impl Server {
         match &self.role {
             PeerRole::Following(f) => f.stage == FollowStage::Serving,
             PeerRole::Leading(l) => l.established,
-            PeerRole::Looking(_) => false,
+            PeerRole::Looking(_) | PeerRole::Between(_) => false,
         }
     }
 
@@ -237,6 +285,20 @@ impl Server {
                 term: l.new_epoch.unwrap_or(l.epoch_candidate),
                 leader: Some(self.me),
                 serving: l.established,
+            },
+            PeerRole::Between(b) => View {
+                role: match b.next {
+                    Next::Look => Role::Candidate,
+                    Next::Lead => Role::Leader,
+                    Next::Follow(_) => Role::Follower,
+                },
+                term: self.d.accepted_epoch,
+                leader: match b.next {
+                    Next::Look => None,
+                    Next::Lead => Some(self.me),
+                    Next::Follow(l) => Some(l),
+                },
+                serving: false,
             },
         }
     }
@@ -264,14 +326,79 @@ impl Server {
                     ctx.send(id, Msg::LeaderClose { conn: h.conn });
                 }
             }
-            PeerRole::Looking(_) => {}
+            PeerRole::Looking(_) | PeerRole::Between(_) => {}
         }
         for (&c, &conn) in &self.clients {
             ctx.send(c, Msg::ClientClose { conn });
         }
         self.clients.clear();
         self.pending.clear();
-        self.look_for_leader(ctx);
+        // Follower/Leader.shutdown runs before the peer sets LOOKING.
+        let c = &self.p.costs;
+        let jitter = crate::engine::rng::range_inclusive(ctx.rng(), 0, c.shutdown_jitter.0);
+        let took = SimDuration(c.shutdown.0 + jitter);
+        let shown = self.state();
+        self.between(ctx, shown, Next::Look, took);
+    }
+
+    /// A change of role cancels every timer but the election threads' work.
+    fn reset_timers(&mut self, ctx: &mut C<'_>) {
+        ctx.cancel_all_timers();
+        if let Some(&(due, _)) = self.fle_queue.front() {
+            ctx.set_timer(due.since(ctx.now()), Timer::FleProcess);
+        }
+    }
+
+    /// A notification reaches the election threads: processed in arrival
+    /// order, each taking `fleNotificationUs`.
+    fn fle_arrive(&mut self, ctx: &mut C<'_>, n: Notification) {
+        let cost = self.p.costs.notification;
+        if cost == SimDuration::ZERO {
+            return self.on_notification(ctx, n);
+        }
+        let start = self
+            .fle_queue
+            .back()
+            .map_or(ctx.now(), |&(due, _)| due.max(ctx.now()));
+        let due = start + cost;
+        if self.fle_queue.is_empty() {
+            ctx.set_timer(due.since(ctx.now()), Timer::FleProcess);
+        }
+        self.fle_queue.push_back((due, n));
+    }
+
+    fn on_fle_process(&mut self, ctx: &mut C<'_>) {
+        let Some((_, n)) = self.fle_queue.pop_front() else {
+            return;
+        };
+        if let Some(&(due, _)) = self.fle_queue.front() {
+            ctx.set_timer(due.since(ctx.now()), Timer::FleProcess);
+        }
+        self.on_notification(ctx, n);
+    }
+
+    /// Spend `took` between roles, then go on to `next`.
+    fn between(&mut self, ctx: &mut C<'_>, shown: ServerState, next: Next, took: SimDuration) {
+        self.reset_timers(ctx);
+        if took == SimDuration::ZERO {
+            return self.enter(ctx, next);
+        }
+        self.role = PeerRole::Between(Between { shown, next });
+        ctx.set_timer(took, Timer::Between);
+    }
+
+    fn enter(&mut self, ctx: &mut C<'_>, next: Next) {
+        match next {
+            Next::Look => self.look_for_leader(ctx),
+            Next::Lead => self.lead(ctx),
+            Next::Follow(leader) => self.follow(ctx, leader),
+        }
+    }
+
+    fn on_between(&mut self, ctx: &mut C<'_>) {
+        if let PeerRole::Between(b) = self.role {
+            self.enter(ctx, b.next);
+        }
     }
 
     // ---------------------------------------------------------------- election
@@ -282,7 +409,7 @@ impl Server {
 
     /// FastLeaderElection.java `lookForLeader`, entry.
     fn look_for_leader(&mut self, ctx: &mut C<'_>) {
-        ctx.cancel_all_timers();
+        self.reset_timers(ctx);
         self.logical_clock += 1;
         ctx.record(Obs::phase("looking"));
         ctx.record(Obs::round(self.logical_clock));
@@ -306,7 +433,13 @@ impl Server {
         };
         let n = e.notification(self.sid(), self.logical_clock);
         for id in self.voter_ids() {
-            ctx.send(id, Msg::Notification(n));
+            if id == self.me && self.p.costs.self_delivery > SimDuration::ZERO {
+                // To itself through the WorkerSender, the receive queue and
+                // the WorkerReceiver, not the network.
+                ctx.set_timer(self.p.costs.self_delivery, Timer::SelfNotification(n));
+            } else {
+                ctx.send(id, Msg::Notification(n));
+            }
         }
     }
 
@@ -532,16 +665,19 @@ impl Server {
                 zxid: end.zxid,
                 supporters,
             }));
-            self.lead(ctx);
+            let took = self.p.costs.make_leader;
+            self.between(ctx, ServerState::Leading, Next::Lead, took);
         } else {
-            self.follow(ctx, self.node(end.leader));
+            let leader = self.node(end.leader);
+            let took = self.p.costs.make_follower;
+            self.between(ctx, ServerState::Following, Next::Follow(leader), took);
         }
     }
 
     // ---------------------------------------------------------------- follower
 
     fn follow(&mut self, ctx: &mut C<'_>, leader: NodeId) {
-        ctx.cancel_all_timers();
+        self.reset_timers(ctx);
         // A restarted process opens new sockets: numbering connections with
         // the incarnation means a packet of an old one is never taken for one
         // of a new.
@@ -557,6 +693,9 @@ impl Server {
             read_timer: None,
             ack_epoch_pending: false,
             ack_newleader_pending: false,
+            epoch: 0,
+            sync_committed: Zxid(0),
+            held: Vec::new(),
         });
         ctx.send(
             leader,
@@ -656,6 +795,7 @@ impl Server {
             }
             Msg::LeaderInfo { new_epoch, .. } => {
                 f.stage = FollowStage::Discovery;
+                f.epoch = new_epoch;
                 f.read_timeout = self.p.init_timeout();
                 let (leader, conn) = (f.leader, f.conn);
                 ctx.record(Obs::phase("leader_bound"));
@@ -685,8 +825,10 @@ impl Server {
                 mode,
                 truncate_to,
                 txns,
+                committed,
                 ..
             } => {
+                f.sync_committed = committed;
                 self.write(
                     ctx,
                     ZkWrite::Sync {
@@ -707,8 +849,34 @@ impl Server {
             }
             Msg::UpToDate { .. } => {
                 f.stage = FollowStage::Serving;
-                self.last_processed = self.last_processed.max(self.last_logged_zxid());
+                let (leader, conn, epoch) = (f.leader, f.conn, f.epoch);
+                let committed = f.sync_committed.min(self.d.last_logged_zxid());
+                let held = std::mem::take(&mut f.held);
+                // The sync's transactions up to the leader's commit point are
+                // committed; those above it are proposals still in flight
+                // (`startForwarding`), acked now and applied on their COMMIT.
+                self.last_processed = self.last_processed.max(committed);
+                let start = self.d.log.partition_point(|t| t.zxid <= committed);
+                for t in &self.d.log[start..] {
+                    ctx.send(leader, Msg::Ack { conn, zxid: t.zxid });
+                }
+                // ZOOKEEPER-1732 (`updateElectionVote`): report the new epoch
+                // to servers that look for the leader from now on.
+                if let Some(v) = &mut self.current_vote {
+                    v.peer_epoch = epoch;
+                }
                 ctx.record(Obs::phase("serving"));
+                ctx.record(Obs::Note(ZkNote::UpToDate {
+                    leader,
+                    applied: self.last_processed,
+                }));
+                for msg in held {
+                    self.follower_receive(ctx, from, msg);
+                }
+            }
+            Msg::Proposal { .. } | Msg::Commit { .. } if f.stage == FollowStage::Synced => {
+                // Between NEWLEADER and UPTODATE: held until UPTODATE.
+                f.held.push(msg);
             }
             Msg::Proposal { txn, .. } => {
                 let (leader, conn) = (f.leader, f.conn);
@@ -766,7 +934,10 @@ impl Server {
     // ---------------------------------------------------------------- leader
 
     fn lead(&mut self, ctx: &mut C<'_>) {
-        ctx.cancel_all_timers();
+        self.reset_timers(ctx);
+        // Leader.lead() begins: ZooKeeper logs "LEADER ELECTION TOOK" here.
+        ctx.record(Obs::phase("lead"));
+        let load_data = self.p.costs.leader_load_data;
         let l = Leading {
             epoch_candidate: self.d.accepted_epoch + 1,
             new_epoch: None,
@@ -782,9 +953,31 @@ impl Server {
             outstanding: VecDeque::new(),
             last_committed: Zxid(0),
             summary: (self.d.current_epoch, self.last_logged_zxid()),
+            accepting: false,
+            backlog: Vec::new(),
+            epoch_durable: false,
+            starting: false,
         };
         self.role = PeerRole::Leading(Box::new(l));
+        if load_data == SimDuration::ZERO {
+            self.on_leader_ready(ctx);
+        } else {
+            ctx.set_timer(load_data, Timer::LeaderReady);
+        }
+    }
+
+    /// `loadData` is done: start the `LearnerCnxAcceptor`, take the learners
+    /// waiting in the backlog, and wait for a quorum's epochs.
+    fn on_leader_ready(&mut self, ctx: &mut C<'_>) {
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        l.accepting = true;
+        let backlog = std::mem::take(&mut l.backlog);
         self.arm_phase(ctx, 0);
+        for (from, conn, accepted_epoch) in backlog {
+            self.accept_learner(ctx, from, conn, accepted_epoch);
+        }
         self.try_fix_epoch(ctx);
     }
 
@@ -817,13 +1010,29 @@ impl Server {
     /// new epoch is fixed and sent to every waiting learner.
     fn try_fix_epoch(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
-        let me = self.me;
         let l = self.leading();
-        if l.new_epoch.is_some() || !is_quorum(l.connecting.len(), voters) {
+        if !l.accepting || l.new_epoch.is_some() || !is_quorum(l.connecting.len(), voters) {
             return;
         }
         let epoch = l.epoch_candidate;
         l.new_epoch = Some(epoch);
+        // The acceptedEpoch file is written (and fsynced) before the waiting
+        // handlers are woken to send LEADERINFO (`getEpochToPropose`).
+        self.write(ctx, ZkWrite::AcceptedEpoch(epoch));
+    }
+
+    /// The leader's acceptedEpoch is durable: LEADERINFO to every learner
+    /// waiting for it; the leader's own epoch ack counts.
+    fn on_epoch_durable(&mut self, ctx: &mut C<'_>) {
+        let me = self.me;
+        let l = self.leading();
+        if l.epoch_durable {
+            return;
+        }
+        l.epoch_durable = true;
+        let epoch = l
+            .new_epoch
+            .expect("the epoch is fixed before it is written");
         for (&id, h) in l.handlers.iter_mut() {
             if h.stage == HandlerStage::AwaitEpoch {
                 h.stage = HandlerStage::AwaitAckEpoch;
@@ -837,7 +1046,6 @@ impl Server {
             }
         }
         l.electing.insert(me);
-        self.write(ctx, ZkWrite::AcceptedEpoch(epoch));
         self.arm_phase(ctx, 1);
         self.try_epoch_quorum(ctx);
     }
@@ -851,7 +1059,6 @@ impl Server {
             return;
         }
         l.epoch_acked = true;
-        l.newleader_acks.insert(me);
         let epoch = l.new_epoch.expect("epoch is fixed before it is acked");
         let waiting: Vec<NodeId> = l
             .handlers
@@ -911,6 +1118,16 @@ impl Server {
             }
         };
         let epoch = self.d.current_epoch;
+        // A new leader's NEWLEADER commits its whole log; an established one
+        // forwards its outstanding proposals without their COMMIT.
+        let committed = {
+            let l = self.leading();
+            if l.established {
+                l.last_committed
+            } else {
+                leader_last
+            }
+        };
         ctx.send(
             id,
             Msg::Sync {
@@ -918,6 +1135,7 @@ impl Server {
                 mode,
                 truncate_to,
                 txns,
+                committed,
             },
         );
         ctx.send(id, Msg::NewLeader { conn, epoch });
@@ -928,18 +1146,34 @@ impl Server {
             .stage = HandlerStage::AwaitNewLeaderAck;
     }
 
-    /// `waitForNewLeaderAck` done: start serving (`startZkServer`).
+    /// `waitForNewLeaderAck` done: `startZkServer`.
     fn try_establish(&mut self, ctx: &mut C<'_>) {
         let voters = self.voters;
-        let me = self.me;
         let last = self.last_logged_zxid();
+        let startup = self.p.costs.leader_startup;
         let l = self.leading();
-        if l.established || !l.epoch_acked || !is_quorum(l.newleader_acks.len(), voters) {
+        if l.starting || !l.epoch_acked || !is_quorum(l.newleader_acks.len(), voters) {
             return;
         }
-        l.established = true;
+        l.starting = true;
         // Everything in the new leader's log is committed now.
         l.last_committed = last;
+        if startup == SimDuration::ZERO {
+            self.on_leader_started(ctx);
+        } else {
+            ctx.set_timer(startup, Timer::LeaderStarted);
+        }
+    }
+
+    /// `ZooKeeperServer.startup` is done: serve, and let the learner handlers
+    /// waiting for it (`waitForStartup`) send UPTODATE.
+    fn on_leader_started(&mut self, ctx: &mut C<'_>) {
+        let me = self.me;
+        let last = self.last_logged_zxid();
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        l.established = true;
         let epoch = l.new_epoch.expect("fixed");
         for (&id, h) in l.handlers.iter_mut() {
             if h.stage == HandlerStage::AwaitStartup {
@@ -948,6 +1182,10 @@ impl Server {
             }
         }
         self.last_processed = last;
+        // ZOOKEEPER-1732 (`updateElectionVote`).
+        if let Some(v) = &mut self.current_vote {
+            v.peer_epoch = epoch;
+        }
         ctx.record(Obs::serving(me, epoch));
         ctx.record(Obs::Note(ZkNote::Established { leader: me, epoch }));
         ctx.set_timer(half(self.p.tick), Timer::Tick);
@@ -989,7 +1227,6 @@ impl Server {
 
     fn leader_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         let sync_limit = self.p.sync_limit;
-        let init_limit = self.p.init_limit;
         let PeerRole::Leading(l) = &mut self.role else {
             // Not leading: refuse learner connections, ignore stale packets.
             if let Msg::FollowerInfo { conn, .. } = msg {
@@ -1002,35 +1239,11 @@ impl Server {
             accepted_epoch,
         } = msg
         {
-            let tick = l.tick;
-            l.handlers.insert(
-                from,
-                Handler {
-                    conn,
-                    stage: HandlerStage::AwaitEpoch,
-                    deadline_tick: tick + init_limit + sync_limit,
-                    peer_last: Zxid(0),
-                },
-            );
-            match l.new_epoch {
-                None => {
-                    if accepted_epoch >= l.epoch_candidate {
-                        l.epoch_candidate = accepted_epoch + 1;
-                    }
-                    l.connecting.insert(from);
-                    self.try_fix_epoch(ctx);
-                }
-                Some(epoch) => {
-                    let h = l.handlers.get_mut(&from).expect("just inserted");
-                    h.stage = HandlerStage::AwaitAckEpoch;
-                    ctx.send(
-                        from,
-                        Msg::LeaderInfo {
-                            conn,
-                            new_epoch: epoch,
-                        },
-                    );
-                }
+            if l.accepting {
+                self.accept_learner(ctx, from, conn, accepted_epoch);
+                self.try_fix_epoch(ctx);
+            } else {
+                l.backlog.push((from, conn, accepted_epoch));
             }
             return;
         }
@@ -1096,6 +1309,43 @@ impl Server {
                 }
             }
             _ => unreachable!(),
+        }
+    }
+
+    /// A `LearnerHandler` starts for a learner's FOLLOWERINFO.
+    fn accept_learner(&mut self, ctx: &mut C<'_>, from: NodeId, conn: u64, accepted_epoch: u64) {
+        let limit = self.p.init_limit + self.p.sync_limit;
+        let l = self.leading();
+        let tick = l.tick;
+        l.handlers.insert(
+            from,
+            Handler {
+                conn,
+                stage: HandlerStage::AwaitEpoch,
+                deadline_tick: tick + limit,
+                peer_last: Zxid(0),
+            },
+        );
+        match l.new_epoch {
+            None => {
+                if accepted_epoch >= l.epoch_candidate {
+                    l.epoch_candidate = accepted_epoch + 1;
+                }
+                l.connecting.insert(from);
+            }
+            Some(epoch) if l.epoch_durable => {
+                let h = l.handlers.get_mut(&from).expect("just inserted");
+                h.stage = HandlerStage::AwaitAckEpoch;
+                ctx.send(
+                    from,
+                    Msg::LeaderInfo {
+                        conn,
+                        new_epoch: epoch,
+                    },
+                );
+            }
+            // LEADERINFO goes once the leader's acceptedEpoch is durable.
+            Some(_) => {}
         }
     }
 
@@ -1192,7 +1442,9 @@ impl Server {
                                     op,
                                 },
                             ),
-                            PeerRole::Looking(_) => unreachable!("looking servers have no clients"),
+                            PeerRole::Looking(_) | PeerRole::Between(_) => {
+                                unreachable!("only serving servers have clients")
+                            }
                         }
                     }
                 }
@@ -1210,7 +1462,7 @@ impl Server {
 
     pub fn on_message(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Notification(n) => self.on_notification(ctx, n),
+            Msg::Notification(n) => self.fle_arrive(ctx, n),
             Msg::FollowerInfo { .. }
             | Msg::AckEpoch { .. }
             | Msg::AckNewLeader { .. }
@@ -1243,6 +1495,12 @@ impl Server {
             Timer::Reconnect { .. } => self.on_reconnect(ctx),
             Timer::LeaderPhase { phase } => self.on_leader_phase(ctx, phase),
             Timer::Tick => self.on_tick(ctx),
+            Timer::Between => self.on_between(ctx),
+            Timer::SelfNotification(n) => self.fle_arrive(ctx, n),
+            Timer::FleProcess => self.on_fle_process(ctx),
+            Timer::LeaderReady => self.on_leader_ready(ctx),
+            Timer::LeaderStarted => self.on_leader_started(ctx),
+            Timer::LearnerStarted => self.on_learner_started(ctx),
             _ => unreachable!("client timer on a server"),
         }
     }
@@ -1275,9 +1533,19 @@ impl Server {
             }
             (PeerRole::Following(f), ZkWrite::CurrentEpoch(_)) if f.ack_newleader_pending => {
                 f.ack_newleader_pending = false;
-                ctx.send(f.leader, Msg::AckNewLeader { conn: f.conn });
-                ctx.record(Obs::phase("synced"));
-                self.arm_read_check(ctx);
+                let startup = self.p.costs.learner_startup;
+                if startup == SimDuration::ZERO {
+                    self.on_learner_started(ctx);
+                } else {
+                    ctx.set_timer(startup, Timer::LearnerStarted);
+                }
+            }
+            (PeerRole::Leading(_), ZkWrite::AcceptedEpoch(_)) => self.on_epoch_durable(ctx),
+            (PeerRole::Leading(l), ZkWrite::CurrentEpoch(_)) => {
+                // The leader's own NEWLEADER ack (`waitForNewLeaderAck(self)`
+                // after `setCurrentEpoch`).
+                l.newleader_acks.insert(me);
+                self.try_establish(ctx);
             }
             (PeerRole::Following(f), ZkWrite::Append { txn, .. }) => {
                 ctx.send(
@@ -1296,6 +1564,16 @@ impl Server {
             }
             _ => {}
         }
+    }
+
+    /// `startupWithoutServing` is done: ack NEWLEADER.
+    fn on_learner_started(&mut self, ctx: &mut C<'_>) {
+        let PeerRole::Following(f) = &self.role else {
+            return;
+        };
+        ctx.send(f.leader, Msg::AckNewLeader { conn: f.conn });
+        ctx.record(Obs::phase("synced"));
+        self.arm_read_check(ctx);
     }
 
     pub fn on_link_reset(&mut self, ctx: &mut C<'_>, peer: NodeId) {
