@@ -45,7 +45,11 @@ fn main() {
     };
     let stop = AtomicBool::new(false);
     // With --nodes, only the first point, resized.
-    let points = if nodes.is_some() { 1 } else { plan.points.len() };
+    let points = if nodes.is_some() {
+        1
+    } else {
+        plan.points.len()
+    };
     for p in &plan.points[..points] {
         let mut w = p.workload.clone();
         if let Some(n) = nodes {
