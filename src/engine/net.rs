@@ -142,20 +142,35 @@ impl Default for NetConfig {
 
 /// Per-link state, kept only for the links in use: the last delivery time of
 /// each directed link (links are FIFO) and the workload's extra base
-/// latencies. A node's links are a vector sorted by peer, so a node that
+/// latencies. A node's links start as a vector sorted by peer, so a node that
 /// talks to a handful of peers pays a few comparisons and 100,000 clients
-/// cost memory only for the connections they open, not `n × n`.
+/// cost memory only for the connections they open, not `n × n`. Once a node
+/// talks to half of all nodes (every server of an ensemble does, after an
+/// election) its links become a table indexed by peer: no more memory than
+/// the sorted vector, and one probe instead of a binary search whose every
+/// step is a likely cache miss when hundreds of nodes take turns.
 #[derive(Clone, Debug)]
 pub struct Links {
-    last: Vec<Vec<(u32, SimTime)>>,
+    last: Vec<Table>,
     /// `(from, to, base)`, sorted; usually empty.
     base: Vec<(u32, u32, SimDuration)>,
+}
+
+/// The outgoing links of one node.
+#[derive(Clone, Debug)]
+enum Table {
+    /// `(peer, last delivery)`, sorted by peer.
+    Sparse(Vec<(u32, SimTime)>),
+    /// Last delivery to each peer, by peer index; `SimTime::ZERO` for a link
+    /// not used yet, which is the same thing to [`Links::fifo`] (no delivery
+    /// is earlier).
+    Dense(Vec<SimTime>),
 }
 
 impl Links {
     pub fn new(n: usize) -> Self {
         Links {
-            last: vec![Vec::new(); n],
+            last: vec![Table::Sparse(Vec::new()); n],
             base: Vec::new(),
         }
     }
@@ -182,25 +197,50 @@ impl Links {
 
     /// When a message sent on `from -> to` that would arrive at `at` really
     /// arrives: never before one sent earlier on the same link.
+    #[inline]
     pub fn fifo(&mut self, from: usize, to: usize, at: SimTime) -> SimTime {
-        let links = &mut self.last[from];
-        let peer = to as u32;
-        match links.binary_search_by_key(&peer, |e| e.0) {
-            Ok(i) => {
-                let at = at.max(links[i].1);
-                links[i].1 = at;
+        let n = self.last.len();
+        match &mut self.last[from] {
+            Table::Dense(last) => {
+                let at = at.max(last[to]);
+                last[to] = at;
                 at
             }
-            Err(i) => {
-                links.insert(i, (peer, at));
-                at
+            Table::Sparse(links) => {
+                let peer = to as u32;
+                match links.binary_search_by_key(&peer, |e| e.0) {
+                    Ok(i) => {
+                        let at = at.max(links[i].1);
+                        links[i].1 = at;
+                        at
+                    }
+                    Err(i) => {
+                        links.insert(i, (peer, at));
+                        if 2 * links.len() >= n {
+                            // 8 bytes a node now cost no more than 16 a link.
+                            let mut dense = vec![SimTime::ZERO; n];
+                            for &(p, t) in links.iter() {
+                                dense[p as usize] = t;
+                            }
+                            self.last[from] = Table::Dense(dense);
+                        }
+                        at
+                    }
+                }
             }
         }
     }
 
-    /// Links in use, for memory estimates.
+    /// Links in use, for memory estimates (a link of a dense table counts
+    /// once something was delivered on it after time zero).
     pub fn len(&self) -> usize {
-        self.last.iter().map(Vec::len).sum()
+        self.last
+            .iter()
+            .map(|t| match t {
+                Table::Sparse(links) => links.len(),
+                Table::Dense(last) => last.iter().filter(|&&t| t > SimTime::ZERO).count(),
+            })
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -390,5 +430,38 @@ mod tests {
         l.set_base(1, 2, SimDuration::from_ms(4));
         assert_eq!(l.base(1, 2), SimDuration::from_ms(4));
         assert_eq!(l.base(2, 1), SimDuration::ZERO);
+    }
+
+    proptest::proptest! {
+        /// Whether a node's links are sparse or have turned dense, `fifo`
+        /// answers as a plain map of last deliveries per link would.
+        #[test]
+        fn fifo_is_a_per_link_running_max(
+            n in 1usize..12,
+            sends in proptest::collection::vec((0usize..12, 0usize..12, 0u64..1_000), 0..300),
+        ) {
+            let mut l = Links::new(n);
+            let mut model = std::collections::BTreeMap::new();
+            for (from, to, at) in sends {
+                let (from, to, at) = (from % n, to % n, SimTime(at));
+                let want = model.get(&(from, to)).map_or(at, |&t: &SimTime| at.max(t));
+                model.insert((from, to), want);
+                proptest::prop_assert_eq!(l.fifo(from, to, at), want);
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_talking_to_half_the_nodes_turns_dense() {
+        let mut l = Links::new(6);
+        let t = |ms: u64| SimTime(ms * 1_000_000);
+        assert_eq!(l.fifo(0, 5, t(9)), t(9));
+        assert_eq!(l.fifo(0, 1, t(2)), t(2));
+        assert!(matches!(l.last[0], Table::Sparse(_)));
+        assert_eq!(l.fifo(0, 3, t(4)), t(4));
+        assert!(matches!(l.last[0], Table::Dense(_)), "3 links of 6 nodes");
+        assert_eq!(l.fifo(0, 5, t(1)), t(9), "what the sparse table held");
+        assert_eq!(l.fifo(0, 2, t(1)), t(1), "a new link");
+        assert_eq!(l.len(), 4);
     }
 }

@@ -220,9 +220,16 @@ struct Key {
 }
 
 impl Key {
+    /// `(at, seq)` as one number, so ordering two keys is one wide
+    /// comparison instead of a chain of branches.
+    #[inline]
+    fn order(&self) -> u128 {
+        (u128::from(self.at.0) << 64) | u128::from(self.seq)
+    }
+
     #[inline]
     fn before(&self, other: &Key) -> bool {
-        (self.at, self.seq) < (other.at, other.seq)
+        self.order() < other.order()
     }
 }
 
@@ -263,30 +270,51 @@ impl QuadHeap {
 
     fn pop(&mut self) -> Option<Key> {
         let last = self.keys.pop()?;
-        if self.keys.is_empty() {
+        let keys = &mut self.keys[..];
+        let n = keys.len();
+        if n == 0 {
             return Some(last);
         }
-        let top = self.keys[0];
-        let n = self.keys.len();
+        let top = keys[0];
+        let last_order = last.order();
         let mut i = 0;
         loop {
             let first = 4 * i + 1;
-            if first >= n {
-                break;
-            }
-            let mut best = first;
-            for c in first + 1..(first + 4).min(n) {
-                if self.keys[c].before(&self.keys[best]) {
-                    best = c;
+            // The smallest child. Keys are unique, so which of equal ones
+            // would win never arises.
+            let (best, best_order) = if first + 4 <= n {
+                // All four children (the common case): a branch-light
+                // tournament over one bounds-checked slice.
+                let c = &keys[first..first + 4];
+                let (o0, o1, o2, o3) = (c[0].order(), c[1].order(), c[2].order(), c[3].order());
+                let (a, oa) = if o1 < o0 { (1, o1) } else { (0, o0) };
+                let (b, ob) = if o3 < o2 { (3, o3) } else { (2, o2) };
+                if ob < oa {
+                    (first + b, ob)
+                } else {
+                    (first + a, oa)
                 }
-            }
-            if !self.keys[best].before(&last) {
+            } else if first < n {
+                let mut best = first;
+                let mut best_order = keys[first].order();
+                for (c, k) in keys.iter().enumerate().skip(first + 1) {
+                    let o = k.order();
+                    if o < best_order {
+                        best = c;
+                        best_order = o;
+                    }
+                }
+                (best, best_order)
+            } else {
+                break;
+            };
+            if best_order >= last_order {
                 break;
             }
-            self.keys[i] = self.keys[best];
+            keys[i] = keys[best];
             i = best;
         }
-        self.keys[i] = last;
+        keys[i] = last;
         Some(top)
     }
 }

@@ -690,6 +690,16 @@ mod costs {
         assert!(shift > 1.0 && shift <= 3.0, "{shift}");
     }
 
+    #[test]
+    fn the_election_threads_take_each_notification_in_turn() {
+        let base = kill(&[]);
+        let slow = kill(&[("model.fleNotificationUs", 5000)]);
+        // The winner's own vote, the other's vote, then the other's switch
+        // to the winner wait in line: about three notifications' work.
+        let shift = phase(&slow, LEADER, "decided") - phase(&base, LEADER, "decided");
+        assert!((10.0..=15.0).contains(&shift), "{shift}");
+    }
+
     /// ZooKeeper's "LEADER ELECTION TOOK" of every trial of a default
     /// ensemble of `n` whose leader process is killed, and the median time
     /// until a quorum serves.
