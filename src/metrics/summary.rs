@@ -214,6 +214,11 @@ impl Default for IntAccumulator {
 }
 
 impl IntAccumulator {
+    /// The histogram of every recorded value (3 significant digits).
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
     pub fn record(&mut self, v: u64) {
         self.hist
             .record(v)

@@ -8,6 +8,7 @@
 //! any machine; everything about the machine and the clock goes in `meta.json`.
 
 pub mod compare;
+pub mod histograms;
 pub mod provenance;
 pub mod stats;
 pub mod stream;

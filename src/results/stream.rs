@@ -1,21 +1,26 @@
-//! Results that survive the process: `raw.csv` (and `timeline.csv`) are
-//! written row by row as trials finish, and a checkpoint lets `run --resume`
+//! Results that survive the process: `raw.csv`, `histograms.csv` (and
+//! `timeline.csv`) are written row by row as trials finish, and a checkpoint lets `run --resume`
 //! carry on exactly where a killed or interrupted run stopped.
 //!
 //! Each row is handed to the operating system with one `write` as it comes
 //! (in (point, trial) order: the runner reorders), so a killed process loses
 //! no written row. About every [`CHECKPOINT_EVERY`] the files are synced and
 //! `checkpoint.json` is replaced atomically: it holds how many jobs are
-//! written, the byte length of `raw.csv` (and `timeline.csv`) at that moment,
-//! and each point's summary accumulators, exactly (floats as bit patterns,
-//! histograms bucket by bucket). A resumed run truncates the files to the
+//! written, the byte length of each of those files at that moment, and each
+//! point's summary accumulators, exactly (floats as bit patterns, histograms
+//! bucket by bucket), whose size does not grow with the trials. A resumed run truncates the files to the
 //! checkpoint's lengths, which drops a partial last line and any row written
 //! after it, restores the accumulators and re-runs the jobs from there: trials
 //! are deterministic, so the re-run rows are the same bytes, and the summary
 //! accumulates the same values in the same order, so `raw.csv` and
 //! `summary.csv` are byte-identical to an uninterrupted run's. (Rows on disk
 //! alone could not give that: they hold only four latency percentiles and
-//! three decimals of each time.)
+//! three decimals of each time.) The one statistic that needs every
+//! per-trial value, the median's confidence interval, is computed at the end
+//! from `raw.csv` itself ([`RunWriter::median_cis_from_raw`]): it prints the
+//! order statistics with the same three decimals `raw.csv` holds, so the
+//! rounded values give the same cells, and neither memory nor the checkpoint
+//! keeps a value per trial.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -25,8 +30,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    path_columns, raw_header, raw_row, replace_atomic, timeline_header, timeline_rows, Provenance,
-    SUMMARY_METRICS,
+    histograms, path_columns, raw_header, raw_row, replace_atomic, timeline_header, timeline_rows,
+    Provenance, SUMMARY_METRICS,
 };
 use crate::metrics::summary::{AccState, Accumulator, IntAccumulator};
 use crate::runner::TrialRow;
@@ -177,6 +182,7 @@ struct Checkpoint {
     /// The first `jobs_done` jobs (in (point, trial) order) are written.
     jobs_done: u64,
     raw_bytes: u64,
+    histograms_bytes: u64,
     timeline_bytes: Option<u64>,
     points: Vec<PointState>,
     violations: Vec<ViolationNote>,
@@ -249,6 +255,7 @@ pub struct RunWriter<'a> {
     plan: &'a Plan,
     prov: &'a Provenance,
     raw: Out,
+    histograms: Out,
     timeline: Option<Out>,
     pub points: Vec<PointSummary>,
     /// Jobs written, counting those of the run this one resumes.
@@ -270,6 +277,7 @@ impl<'a> RunWriter<'a> {
         timeline: bool,
     ) -> Result<Self, String> {
         let raw = Out::create(dir, "raw.csv", &raw_header(plan))?;
+        let histograms = Out::create(dir, histograms::FILE, &histograms::header())?;
         let timeline = if timeline {
             Some(Out::create(dir, "timeline.csv", &timeline_header())?)
         } else {
@@ -281,6 +289,7 @@ impl<'a> RunWriter<'a> {
             plan,
             prov,
             raw,
+            histograms,
             timeline,
             points: (0..plan.points.len())
                 .map(|_| PointSummary::new(columns))
@@ -313,6 +322,12 @@ impl<'a> RunWriter<'a> {
             ));
         }
         let raw = Out::reopen(dir, "raw.csv", &raw_header(plan), ck.raw_bytes)?;
+        let histograms = Out::reopen(
+            dir,
+            histograms::FILE,
+            &histograms::header(),
+            ck.histograms_bytes,
+        )?;
         let timeline = match ck.timeline_bytes {
             Some(len) => Some(Out::reopen(dir, "timeline.csv", &timeline_header(), len)?),
             None => None,
@@ -328,6 +343,7 @@ impl<'a> RunWriter<'a> {
             plan,
             prov,
             raw,
+            histograms,
             timeline,
             points,
             done: ck.jobs_done,
@@ -342,6 +358,8 @@ impl<'a> RunWriter<'a> {
     #[allow(clippy::disallowed_methods)] // checkpoint cadence only
     pub fn write_row(&mut self, mut row: TrialRow, busy: Duration) -> Result<(), String> {
         self.raw.write(&raw_row(self.plan, self.prov, &row))?;
+        self.histograms
+            .write(&histograms::rows(self.plan, self.prov, &row))?;
         if let Some(t) = &mut self.timeline {
             t.write(&timeline_rows(self.plan, self.prov, &row))?;
         }
@@ -371,12 +389,14 @@ impl<'a> RunWriter<'a> {
         // Synced first, so the checkpoint never claims bytes a crash of the
         // machine could lose.
         self.raw.sync()?;
+        self.histograms.sync()?;
         if let Some(t) = &self.timeline {
             t.sync()?;
         }
         let ck = Checkpoint {
             jobs_done: self.done,
             raw_bytes: self.raw.len,
+            histograms_bytes: self.histograms.len,
             timeline_bytes: self.timeline.as_ref().map(|t| t.len),
             points: self.points.iter().map(PointSummary::state).collect(),
             violations: self.violations.clone(),
