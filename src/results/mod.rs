@@ -423,6 +423,7 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
         "election_rounds",
         "messages",
         "commit_latency_us",
+        "read_latency_us",
     ];
     let mut s = String::new();
     for (point, t) in points.iter().enumerate() {
