@@ -639,6 +639,7 @@ fn finish(
     signal: usize,
 ) -> Result<(), String> {
     writer.checkpoint()?;
+    writer.median_cis_from_raw()?;
     // Replacing: an interrupted run that is resumed wrote a summary of its
     // part.
     results::replace_atomic(

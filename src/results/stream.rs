@@ -48,8 +48,9 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// One sweep point's summary so far: mergeable accumulators, whose memory
-/// grows by one f64 per trial and per-trial metric (kept for the median's
-/// confidence interval, see [`Accumulator`]), not with the operations.
+/// grows neither with the trials nor with the operations (the median's
+/// confidence interval is read from `raw.csv` at the end, see
+/// [`RunWriter::median_cis_from_raw`]).
 #[derive(Clone, Debug)]
 pub struct PointSummary {
     pub trials: u64,
@@ -75,11 +76,13 @@ impl PointSummary {
             trials: 0,
             metrics: SUMMARY_METRICS
                 .iter()
-                .map(|(_, _, scale, _)| Accumulator::new(*scale))
+                .map(|(_, _, scale, _)| Accumulator::streamed(*scale))
                 .collect(),
             latency: IntAccumulator::default(),
             read_latency: IntAccumulator::default(),
-            columns: (0..columns).map(|_| Accumulator::new(1000.0)).collect(),
+            columns: (0..columns)
+                .map(|_| Accumulator::streamed(1000.0))
+                .collect(),
             lost_acked_writes: 0,
             violations: 0,
             events: 0,
@@ -132,7 +135,9 @@ impl PointSummary {
 
     fn from_state(s: &PointState) -> Result<Self, String> {
         let accs = |v: &[AccState]| -> Result<Vec<Accumulator>, String> {
-            v.iter().map(Accumulator::from_state).collect()
+            v.iter()
+                .map(|a| Accumulator::from_state(a, false))
+                .collect()
         };
         Ok(PointSummary {
             trials: s.trials,
@@ -405,6 +410,72 @@ impl<'a> RunWriter<'a> {
         replace_atomic(&self.dir, CHECKPOINT, &text).map_err(|e| e.to_string())?;
         self.last_checkpoint = Instant::now();
         self.checkpoint_gap = CHECKPOINT_EVERY.max(started.elapsed() * 20);
+        Ok(())
+    }
+
+    /// Set every per-trial metric's median confidence interval (the
+    /// accumulators keep no values) from the rows of `raw.csv` written so
+    /// far, one sweep point at a time: rows are in (point, trial) order, so
+    /// memory holds one point's values at most. `raw.csv` has each value as
+    /// the summary prints it (three decimals, or a whole number), so the
+    /// interval's cells are the ones the exact values would give.
+    pub fn median_cis_from_raw(&mut self) -> Result<(), String> {
+        use crate::metrics::summary::MEDIAN_CI_LEVEL;
+        use crate::results::stats::median_ci;
+        let path = self.raw.path.clone();
+        let bad = |what: String| format!("{}: {what}", path.display());
+        let mut rdr = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
+        let headers = rdr.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let col = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| bad(format!("no column {name:?}")))
+        };
+        let point_col = col("point")?;
+        // Column of each accumulator: the summary metrics, then the path's.
+        let metric_cols: Vec<usize> = SUMMARY_METRICS
+            .iter()
+            .map(|(name, ..)| col(name))
+            .chain(path_columns(self.plan).iter().map(|c| col(c.name)))
+            .collect::<Result<_, _>>()?;
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); metric_cols.len()];
+        let mut current: Option<usize> = None;
+        let points = &mut self.points;
+        let mut flush = |point: usize, values: &mut Vec<Vec<f64>>| {
+            let p = &mut points[point];
+            let accs = p.metrics.iter_mut().chain(p.columns.iter_mut());
+            for (acc, v) in accs.zip(values.iter_mut()) {
+                acc.set_median_ci(median_ci(v, MEDIAN_CI_LEVEL).map(|c| (c.low, c.high)));
+                v.clear();
+            }
+        };
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| bad(e.to_string()))?;
+            let line = rec.position().map_or(0, |p| p.line());
+            let point: usize = rec
+                .get(point_col)
+                .and_then(|s| s.parse().ok())
+                .filter(|&p| p < self.plan.points.len())
+                .ok_or_else(|| bad(format!("line {line}: bad point")))?;
+            if current.is_some_and(|c| c != point) {
+                flush(current.expect("checked"), &mut values);
+            }
+            current = Some(point);
+            for (v, &c) in values.iter_mut().zip(&metric_cols) {
+                let cell = rec.get(c).unwrap_or("");
+                if cell.is_empty() {
+                    continue;
+                }
+                v.push(
+                    cell.parse()
+                        .map_err(|_| bad(format!("line {line}: {cell:?} is not a number")))?,
+                );
+            }
+        }
+        if let Some(c) = current {
+            flush(c, &mut values);
+        }
         Ok(())
     }
 
