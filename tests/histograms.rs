@@ -80,11 +80,14 @@ fn merged_trial_histograms_give_the_summary_percentiles() {
     }
     assert_eq!(order, want);
 
-    let merged = histograms::merge(&[dir.clone()]).unwrap();
+    let merged = histograms::merge(std::slice::from_ref(&dir)).unwrap();
     let sum = summary(&dir);
     assert_eq!(merged.len(), 4, "2 points x 2 metrics");
     for ((workload, path, _, point, metric), m) in &merged {
-        assert_eq!((workload.as_str(), path.as_str()), ("hist", "zookeeper/fle"));
+        assert_eq!(
+            (workload.as_str(), path.as_str()),
+            ("hist", "zookeeper/fle")
+        );
         assert_eq!(m.trials, 7);
         let row = &sum[&(*point, metric.clone())];
         let h = &m.histogram;
@@ -128,7 +131,10 @@ fn hist_merges_runs_and_refuses_a_trial_given_twice() {
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].starts_with("workload,path,nodes,point,metric,trials,count,min,p50"));
     let cells: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(&cells[..6], ["hist", "zookeeper/fle", "5", "1", "commit_latency_us", "14"]);
+    assert_eq!(
+        &cells[..6],
+        ["hist", "zookeeper/fle", "5", "1", "commit_latency_us", "14"]
+    );
     assert_eq!(cells[6], (count(&a, 1) + count(&b, 1)).to_string());
 
     // The aligned table names both points and both metrics.
@@ -168,7 +174,11 @@ fn bad_histogram_input_exits_2_naming_file_line_and_field() {
     let other = write(root.path(), "other.csv", "a,b\n1,2\n");
     let o = electbench(&["hist", other.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not a histograms.csv"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a histograms.csv"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = electbench(&["hist", dir.to_str().unwrap(), "--metric", "speed"]);
     assert_eq!(o.status.code(), Some(2));

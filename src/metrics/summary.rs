@@ -480,7 +480,10 @@ mod tests {
         let mut back = Accumulator::from_state(&state, false).unwrap();
         back.record(11.0);
         assert!(back.state().values.is_empty());
-        assert!(Accumulator::from_state(&state, true).is_err(), "values missing");
+        assert!(
+            Accumulator::from_state(&state, true).is_err(),
+            "values missing"
+        );
     }
 
     #[test]

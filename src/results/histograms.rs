@@ -11,7 +11,7 @@
 //! significant digits (the precision of every histogram here); a trial with
 //! no such operation has `count` 0 and an empty histogram.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -125,7 +125,7 @@ pub fn read(path: &Path, mut f: impl FnMut(Row) -> Result<(), String>) -> Result
         .from_path(path)
         .map_err(|e| match e.kind() {
             csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => format!(
-                "{}: no such file (histograms.csv is written by `electbench run` from schema 3 on; older runs have none)",
+                "{}: no such file (`electbench run` writes histograms.csv into each run folder; runs from before it did, like the committed baselines, have none)",
                 path.display()
             ),
             _ => format!("{}: {e}", path.display()),
@@ -198,6 +198,9 @@ pub fn read(path: &Path, mut f: impl FnMut(Row) -> Result<(), String>) -> Result
     Ok(())
 }
 
+/// A group of `electbench hist`: workload, path, nodes, point, metric.
+pub type GroupKey = (String, String, String, u64, String);
+
 /// Trials merged into one histogram: a group of `electbench hist`.
 #[derive(Clone, Debug)]
 pub struct Merged {
@@ -208,11 +211,9 @@ pub struct Merged {
 /// Merge the rows of every file in `paths` per (workload, path, nodes,
 /// point, metric). A trial (same workload file, seed, point and trial) seen
 /// twice is an error: it would count its operations twice.
-pub fn merge(
-    paths: &[PathBuf],
-) -> Result<BTreeMap<(String, String, String, u64, String), Merged>, String> {
-    let mut groups: BTreeMap<(String, String, String, u64, String), Merged> = BTreeMap::new();
-    let mut seen: HashSet<(String, String, u64, u64, String)> = HashSet::new();
+pub fn merge(paths: &[PathBuf]) -> Result<BTreeMap<GroupKey, Merged>, String> {
+    let mut groups: BTreeMap<GroupKey, Merged> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, String, u64, u64, String)> = BTreeSet::new();
     for p in paths {
         let file = locate(p);
         read(&file, |r| {
@@ -264,10 +265,7 @@ pub const QUANTILES: [(&str, f64); 5] = [
 /// within its 3 significant digits; the percentiles are the ones
 /// `summary.csv` gives for the same trials, up to its clamping to the exact
 /// min and max).
-pub fn table(
-    groups: &BTreeMap<(String, String, String, u64, String), Merged>,
-    csv: bool,
-) -> String {
+pub fn table(groups: &BTreeMap<GroupKey, Merged>, csv: bool) -> String {
     let mut out = String::new();
     let head = [
         "workload", "path", "nodes", "point", "metric", "trials", "count", "min", "p50", "p90",
