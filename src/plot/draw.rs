@@ -3,7 +3,8 @@
 //! Each figure's drawing code is written once and stamped out for both
 //! backends by [`render!`]: SVG keeps text as `<text>` elements, PNG
 //! rasterises it with ab_glyph from the Noto Sans embedded in the binary
-//! ([`register_fonts`]), so neither needs a font installed on the machine.
+//! ([`register_fonts`], `raster::PngBackend`), so neither needs a font
+//! installed on the machine.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -100,7 +101,8 @@ macro_rules! render {
             Format::Png => {
                 let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
                 {
-                    let $root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                    let $root = super::raster::PngBackend::with_buffer(&mut rgb, size)
+                        .into_drawing_area();
                     $body
                     $root.present().map_err(err)?;
                 }

@@ -10,6 +10,7 @@
 
 mod data;
 mod draw;
+mod raster;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
