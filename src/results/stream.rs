@@ -441,6 +441,7 @@ impl<'a> RunWriter<'a> {
             .collect::<Result<_, _>>()?;
         let mut values: Vec<Vec<f64>> = vec![Vec::new(); metric_cols.len()];
         let mut current: Option<usize> = None;
+        let trials: Vec<u64> = self.points.iter().map(|p| p.trials).collect();
         let points = &mut self.points;
         let mut flush = |point: usize, values: &mut Vec<Vec<f64>>| {
             let p = &mut points[point];
@@ -458,8 +459,13 @@ impl<'a> RunWriter<'a> {
                 .and_then(|s| s.parse().ok())
                 .filter(|&p| p < self.plan.points.len())
                 .ok_or_else(|| bad(format!("line {line}: bad point")))?;
-            if current.is_some_and(|c| c != point) {
-                flush(current.expect("checked"), &mut values);
+            if current != Some(point) {
+                if let Some(c) = current {
+                    flush(c, &mut values);
+                }
+                // At most one value per trial: no growth by doubling.
+                let trials = usize::try_from(trials[point]).unwrap_or(0);
+                values.iter_mut().for_each(|v| v.reserve_exact(trials));
             }
             current = Some(point);
             for (v, &c) in values.iter_mut().zip(&metric_cols) {
