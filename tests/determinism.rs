@@ -5,15 +5,14 @@ mod common;
 
 use common::{run_dir, write, SMALL};
 
-/// Run `file` with `extra` flags into a fresh folder; return (raw, summary).
-fn run(file: &std::path::Path, extra: &[&str]) -> (String, String) {
+/// Run `file` with `extra` flags into a fresh folder; return (raw,
+/// summary, histograms).
+fn run(file: &std::path::Path, extra: &[&str]) -> (String, String, String) {
     let out = tempfile::tempdir().unwrap();
     common::run_ok(file, out.path(), extra);
     let dir = run_dir(out.path());
-    (
-        std::fs::read_to_string(dir.join("raw.csv")).unwrap(),
-        std::fs::read_to_string(dir.join("summary.csv")).unwrap(),
-    )
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    (read("raw.csv"), read("summary.csv"), read("histograms.csv"))
 }
 
 /// A workload with a sweep, random fault times, Poisson clients, reads,
@@ -60,8 +59,11 @@ fn same_seed_gives_identical_csv_with_one_or_two_threads() {
     let c = run(&f, &["--threads", "2"]);
     assert_eq!(a.0, b.0, "raw.csv differs between 1 and 2 threads");
     assert_eq!(a.1, b.1, "summary.csv differs between 1 and 2 threads");
+    assert_eq!(a.2, b.2, "histograms.csv differs between 1 and 2 threads");
     assert_eq!(b, c, "two identical runs differ");
     assert_eq!(a.0.lines().count(), 1 + 2 * 16);
+    // Two histogram rows (writes, reads) per trial.
+    assert_eq!(a.2.lines().count(), 1 + 2 * 2 * 16);
 }
 
 #[test]
@@ -77,11 +79,14 @@ fn another_seed_gives_other_results() {
 fn replaying_one_trial_reproduces_its_row() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "busy.toml", BUSY);
-    let (all, _) = run(&f, &[]);
-    let (one, _) = run(&f, &["--point", "1", "--trial", "7"]);
+    let (all, _, hists) = run(&f, &[]);
+    let (one, _, one_hists) = run(&f, &["--point", "1", "--trial", "7"]);
     let row = one.lines().nth(1).unwrap();
     assert!(
         all.lines().any(|l| l == row),
         "trial 7 of point 1 alone: {row}"
     );
+    for h in one_hists.lines().skip(1) {
+        assert!(hists.lines().any(|l| l == h), "histogram row: {h}");
+    }
 }

@@ -9,6 +9,7 @@ const RAW_HEADER: &str = "schema_version,electbench_version,commit,dirty,workloa
 
 const SUMMARY_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trials,metric,unit,count,mean,stddev,min,p50,p90,p95,p99,p999,max,median_ci_low,median_ci_high";
 
+const HISTOGRAMS_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,metric,count,histogram";
 const TIMELINE_HEADER: &str = "schema_version,electbench_version,commit,dirty,workload,workload_sha256,system,path,runtime,nodes,seed,point,trial,trial_seed,at_ms,since_fault_ms,node,scope,event,term,ops_ok,ops_failed";
 
 const SWEEP: &str = r#"
@@ -44,6 +45,8 @@ fn quickstart_headers_are_pinned() {
     assert_eq!(raw.lines().next().unwrap(), RAW_HEADER);
     assert_eq!(summary.lines().next().unwrap(), SUMMARY_HEADER);
     assert_eq!(timeline.lines().next().unwrap(), TIMELINE_HEADER);
+    let hists = std::fs::read_to_string(dir.join("histograms.csv")).unwrap();
+    assert_eq!(hists.lines().next().unwrap(), HISTOGRAMS_HEADER);
     let metrics: Vec<&str> = summary
         .lines()
         .skip(1)

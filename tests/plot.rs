@@ -1,5 +1,6 @@
-//! `electbench plot`: every kind draws an SVG from real run folders, two runs
-//! overlay with their legend labels, and bad input exits 2 naming the file.
+//! `electbench plot`: every kind draws an SVG and a PNG from real run
+//! folders, two runs overlay with their legend labels, and bad input exits 2
+//! naming the file.
 
 mod common;
 
@@ -213,12 +214,15 @@ fn bad_inputs_exit_2_with_a_message_naming_the_file() {
     let (o, _) = plot("x.svg", &[s(&r.a), "--kind", "timeline", "--trial", "99"]);
     assert_refused(&o, &["timeline.csv", "--trial 99"]);
 
-    let (o, out) = plot("x.png", &[s(&r.a)]);
-    assert_refused(&o, &["x.png", "PNG is not supported", "SVG"]);
+    let (o, out) = plot("x.pdf", &[s(&r.a)]);
+    assert_refused(
+        &o,
+        &["x.pdf", "unknown figure format .pdf", "allowed: .svg, .png"],
+    );
     assert!(!out.exists());
 
-    let (o, _) = plot("x.pdf", &[s(&r.a)]);
-    assert_refused(&o, &["only SVG is supported"]);
+    let (o, _) = plot("x", &[s(&r.a)]);
+    assert_refused(&o, &["no file extension", ".svg or .png"]);
 
     assert!(
         !r.dir.join("x.svg").exists(),
@@ -245,4 +249,46 @@ fn an_existing_figure_is_kept_unless_force() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".kept.svg"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Width and height of a PNG file, after checking its signature and that
+/// its first chunk is IHDR; and that it is more than a header.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).expect("the figure was written");
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&b[12..16], b"IHDR");
+    assert!(b.len() > 5_000, "a figure with content: {} bytes", b.len());
+    assert_eq!(&b[b.len() - 8..b.len() - 4], b"IEND", "the PNG is complete");
+    let be = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+#[test]
+fn every_kind_draws_a_png_of_the_svg_size() {
+    let r = runs();
+    for (kind, extra) in [
+        ("cdf", &[][..]),
+        ("sweep", &[][..]),
+        ("timeline", &["--point", "1", "--trial", "2"][..]),
+    ] {
+        let mut args = vec![s(&r.a), s(&r.b), "--kind", kind];
+        args.extend_from_slice(extra);
+        let (o, png) = plot(&format!("{kind}.png"), &args);
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", stderr(&o));
+        let (w, h) = png_size(&png);
+        // The SVG of the same figure declares the same size.
+        let (o, svg) = plot(&format!("{kind}-same.svg"), &args);
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            text.contains(&format!("width=\"{w}\" height=\"{h}\"")),
+            "{kind}: PNG {w}x{h}, SVG {}",
+            &text[..text.len().min(200)]
+        );
+        assert!(w >= 900 && h >= 600, "{kind}: {w}x{h}");
+    }
+    // Upper case extensions are fine too.
+    let (o, png) = plot("upper.PNG", &[s(&r.a)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    png_size(&png);
 }

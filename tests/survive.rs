@@ -164,9 +164,19 @@ fn a_killed_run_keeps_its_rows_and_resumes_to_the_same_bytes() {
         .open(dir.join("raw.csv"))
         .unwrap();
     std::io::Write::write_all(&mut f2, b"2,0.1.0,abc").unwrap();
+    // And a histogram row.
+    let mut f3 = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("histograms.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut f3, b"3,0.1.0,abc,false,w,HISTF").unwrap();
 
     resume_ok(&dir);
-    same_files(&dir, &want, &["raw.csv", "summary.csv", "timeline.csv"]);
+    same_files(
+        &dir,
+        &want,
+        &["raw.csv", "summary.csv", "timeline.csv", "histograms.csv"],
+    );
 }
 
 /// Send `signal` once raw.csv has rows: the run stops, keeps them, says it
@@ -227,7 +237,7 @@ fn stopped_by(signal: &str, code: i32, edit: bool) {
     } else {
         let want = reference(&f, root.path(), &[]);
         resume_ok(&dir);
-        same_files(&dir, &want, &["raw.csv", "summary.csv"]);
+        same_files(&dir, &want, &["raw.csv", "summary.csv", "histograms.csv"]);
     }
 }
 
@@ -284,12 +294,14 @@ fn a_full_disk_exits_3_naming_the_file_and_the_run_resumes() {
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("File too large"), "{err}");
     assert!(
-        err.contains("raw.csv") || err.contains("checkpoint.json"),
+        ["raw.csv", "histograms.csv", "checkpoint.json"]
+            .iter()
+            .any(|f| err.contains(f)),
         "{err}"
     );
     let dir = run_dir(&out);
     no_temporaries(&dir);
     assert_eq!(meta(&dir)["complete"], false);
     resume_ok(&dir);
-    same_files(&dir, &want, &["raw.csv", "summary.csv"]);
+    same_files(&dir, &want, &["raw.csv", "summary.csv", "histograms.csv"]);
 }

@@ -65,8 +65,29 @@ enum Command {
     /// Compare two sets of results (run folders or raw.csv files): medians
     /// with 95 % intervals, change and p-value per group and metric.
     Compare(results::compare::CompareArgs),
-    /// Draw a figure (SVG) from run folders: cdf, sweep or timeline.
+    /// Draw a figure (SVG or PNG) from run folders: cdf, sweep or timeline.
     Plot(crate::plot::PlotArgs),
+    /// Merge the per-trial latency histograms (histograms.csv) of one or
+    /// more runs per workload, sweep point and metric, and print count,
+    /// min, p50, p90, p95, p99, p999, max and mean (µs).
+    Hist(HistArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct HistArgs {
+    /// Run folders or histograms.csv files; the trials of all of them are
+    /// merged (a trial given twice is an error).
+    #[arg(required = true, value_name = "RUN")]
+    runs: Vec<PathBuf>,
+    /// Only this metric.
+    #[arg(long, value_parser = ["commit_latency_us", "read_latency_us"])]
+    metric: Option<String>,
+    /// Only this sweep point (0-based).
+    #[arg(long)]
+    point: Option<u64>,
+    /// Write CSV instead of an aligned table.
+    #[arg(long)]
+    csv: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -140,6 +161,7 @@ pub fn main() -> i32 {
         Command::List { path } => list(path.as_deref()),
         Command::Compare(args) => compare(&args),
         Command::Plot(args) => crate::plot::run(args),
+        Command::Hist(args) => hist(&args),
     };
     match result {
         Ok(code) => code,
@@ -309,6 +331,19 @@ fn list(only: Option<&str>) -> Result<i32, String> {
 /// an error (exit 2) for bad input; the work is in `results::compare`.
 fn compare(args: &results::compare::CompareArgs) -> Result<i32, String> {
     results::compare::run(args)
+}
+
+/// `hist`: the merged histograms' statistics; bad input is exit 2.
+fn hist(args: &HistArgs) -> Result<i32, String> {
+    let mut groups = results::histograms::merge(&args.runs)?;
+    groups.retain(|(_, _, _, point, metric), _| {
+        args.point.is_none_or(|p| p == *point) && args.metric.as_ref().is_none_or(|m| m == metric)
+    });
+    if groups.is_empty() {
+        return Err("no histogram matches --point/--metric in the given runs".into());
+    }
+    print!("{}", results::histograms::table(&groups, args.csv));
+    Ok(EXIT_OK)
 }
 
 fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {
@@ -604,6 +639,7 @@ fn finish(
     signal: usize,
 ) -> Result<(), String> {
     writer.checkpoint()?;
+    writer.median_cis_from_raw()?;
     // Replacing: an interrupted run that is resumed wrote a summary of its
     // part.
     results::replace_atomic(

@@ -2,9 +2,10 @@
 //! min and max; percentiles from an HdrHistogram (3 significant digits); and a
 //! distribution-free 95 % confidence interval of the median (binomial order
 //! statistics, `results::stats::median_ci_ranks`): exact for an
-//! [`Accumulator`], which keeps its values (one per trial), and
-//! histogram-precise for an [`IntAccumulator`], which does not (it takes
-//! every write of every trial).
+//! [`Accumulator`] (from the values it keeps, or, for a run's summary, which
+//! keeps none, from the values the caller reads back from `raw.csv`: see
+//! [`Accumulator::set_median_ci`]), and histogram-precise for an
+//! [`IntAccumulator`], which takes every write of every trial.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -76,14 +77,22 @@ pub const MEDIAN_CI_LEVEL: f64 = 0.95;
 
 /// Accumulates values of one metric; `scale` converts a value to the integer
 /// the histogram records (1000 keeps three decimals of a millisecond value).
-/// It summarises one value per trial, so it also keeps the values themselves
-/// (8 bytes a trial): the median's confidence interval needs exact order
-/// statistics, which a histogram only approximates.
+/// The median's confidence interval needs exact order statistics, which a
+/// histogram only approximates: [`Accumulator::new`] keeps the values
+/// themselves (8 bytes each) for it; [`Accumulator::streamed`] keeps none, so
+/// its memory and checkpoint stay the same size however many trials it
+/// takes, and its interval is computed elsewhere (a run's summary reads the
+/// values back from `raw.csv`) and handed in with
+/// [`Accumulator::set_median_ci`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Accumulator {
     scale: f64,
     hist: Histogram<u64>,
+    /// Whether `values` holds every recorded value.
+    keep_values: bool,
     values: Vec<f64>,
+    /// The interval set from outside, for an accumulator without values.
+    median_ci: Option<(f64, f64)>,
     count: u64,
     sum: f64,
     sum_sq: f64,
@@ -92,11 +101,14 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// An accumulator that keeps its values, for an exact median interval.
     pub fn new(scale: f64) -> Self {
         Accumulator {
             scale,
             hist: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            keep_values: true,
             values: Vec::new(),
+            median_ci: None,
             count: 0,
             sum: 0.0,
             sum_sq: 0.0,
@@ -105,12 +117,29 @@ impl Accumulator {
         }
     }
 
+    /// An accumulator that keeps no values: its memory does not grow with
+    /// what it records; its median interval is [`Accumulator::set_median_ci`]'s.
+    pub fn streamed(scale: f64) -> Self {
+        Accumulator {
+            keep_values: false,
+            ..Accumulator::new(scale)
+        }
+    }
+
+    /// The median's interval of an accumulator that keeps no values,
+    /// computed by the caller from the same values (`None`: too few).
+    pub fn set_median_ci(&mut self, ci: Option<(f64, f64)>) {
+        self.median_ci = ci;
+    }
+
     pub fn record(&mut self, v: f64) {
         let scaled = (v * self.scale).round().max(0.0) as u64;
         self.hist
             .record(scaled)
             .expect("an auto-resizing histogram takes any u64");
-        self.values.push(v);
+        if self.keep_values {
+            self.values.push(v);
+        }
         self.count += 1;
         self.sum += v;
         self.sum_sq += v * v;
@@ -128,7 +157,10 @@ impl Accumulator {
         self.hist
             .add(&other.hist)
             .expect("an auto-resizing histogram takes any other");
-        self.values.extend_from_slice(&other.values);
+        if self.keep_values {
+            debug_assert!(other.keep_values, "merging needs the other's values");
+            self.values.extend_from_slice(&other.values);
+        }
         self.count += other.count;
         self.sum += other.sum;
         self.sum_sq += other.sum_sq;
@@ -150,9 +182,10 @@ impl Accumulator {
         }
     }
 
-    /// The accumulator whose state is `s`.
-    pub fn from_state(s: &AccState) -> Result<Self, String> {
-        if s.values.len() as u64 != s.count {
+    /// The accumulator whose state is `s`, keeping values if `keep_values`
+    /// (then `s` must hold every one).
+    pub fn from_state(s: &AccState, keep_values: bool) -> Result<Self, String> {
+        if keep_values && s.values.len() as u64 != s.count {
             return Err(format!(
                 "an accumulator of {} values keeps {}",
                 s.count,
@@ -162,7 +195,13 @@ impl Accumulator {
         Ok(Accumulator {
             scale: f64::from_bits(s.scale),
             hist: histogram(&s.buckets),
-            values: s.values.iter().map(|&b| f64::from_bits(b)).collect(),
+            keep_values,
+            values: if keep_values {
+                s.values.iter().map(|&b| f64::from_bits(b)).collect()
+            } else {
+                Vec::new()
+            },
+            median_ci: None,
             count: s.count,
             sum: f64::from_bits(parse(&s.sum)?),
             sum_sq: f64::from_bits(parse(&s.sum_sq)?),
@@ -180,8 +219,12 @@ impl Accumulator {
             self.sum_sq,
             (self.min, self.max),
             |p| self.hist.value_at_quantile(p) as f64 / self.scale,
-            crate::results::stats::median_ci(&self.values, MEDIAN_CI_LEVEL)
-                .map(|c| (c.low, c.high)),
+            if self.keep_values {
+                crate::results::stats::median_ci(&self.values, MEDIAN_CI_LEVEL)
+                    .map(|c| (c.low, c.high))
+            } else {
+                self.median_ci
+            },
         )
     }
 }
@@ -214,6 +257,11 @@ impl Default for IntAccumulator {
 }
 
 impl IntAccumulator {
+    /// The histogram of every recorded value (3 significant digits).
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
     pub fn record(&mut self, v: u64) {
         self.hist
             .record(v)
@@ -402,7 +450,8 @@ mod tests {
             }
         }
         let json = serde_json::to_string(&first.state()).unwrap();
-        let mut rest = Accumulator::from_state(&serde_json::from_str(&json).unwrap()).unwrap();
+        let mut rest =
+            Accumulator::from_state(&serde_json::from_str(&json).unwrap(), true).unwrap();
         let mut irest = IntAccumulator::from_state(&ifirst.state()).unwrap();
         for v in &vals[200..] {
             rest.record(*v);
@@ -411,6 +460,30 @@ mod tests {
         assert_eq!(rest.stats(), whole.stats());
         assert_eq!(rest.state(), whole.state());
         assert_eq!(irest.stats(), iw.stats());
+    }
+
+    #[test]
+    fn a_streamed_accumulator_keeps_no_values_and_takes_its_interval() {
+        let mut kept = Accumulator::new(1000.0);
+        let mut streamed = Accumulator::streamed(1000.0);
+        for v in [7.5, 1.0, 3.25, 9.0, 2.0, 4.0, 8.0, 6.0, 5.0, 10.0] {
+            kept.record(v);
+            streamed.record(v);
+        }
+        let state = streamed.state();
+        assert!(state.values.is_empty(), "the checkpoint holds no values");
+        assert!(!serde_json::to_string(&state).unwrap().contains("values"));
+        assert_eq!(streamed.stats().unwrap().median_ci, None, "until it is set");
+        streamed.set_median_ci(Some((2.0, 9.0)));
+        assert_eq!(streamed.stats(), kept.stats());
+        // Restored without values, it goes on without them.
+        let mut back = Accumulator::from_state(&state, false).unwrap();
+        back.record(11.0);
+        assert!(back.state().values.is_empty());
+        assert!(
+            Accumulator::from_state(&state, true).is_err(),
+            "values missing"
+        );
     }
 
     #[test]
@@ -444,7 +517,7 @@ mod tests {
         }
         assert_eq!(a.stats().unwrap().median_ci, Some((2.0, 9.0)));
         // It survives a checkpoint.
-        let b = Accumulator::from_state(&a.state()).unwrap();
+        let b = Accumulator::from_state(&a.state(), true).unwrap();
         assert_eq!(b.stats(), a.stats());
         // Five values are too few.
         let mut few = Accumulator::new(1.0);

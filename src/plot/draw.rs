@@ -1,4 +1,10 @@
-//! The three figures, drawn with plotters into an SVG string.
+//! The three figures, drawn with plotters into an SVG or a PNG.
+//!
+//! Each figure's drawing code is written once and stamped out for both
+//! backends by [`render!`]: SVG keeps text as `<text>` elements, PNG
+//! rasterises it with ab_glyph from the Noto Sans embedded in the binary
+//! ([`register_fonts`], `raster::PngBackend`), so neither needs a font
+//! installed on the machine.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -33,7 +39,78 @@ const PALETTE: [RGBColor; 20] = [
     RGBColor(158, 218, 229),
 ];
 
+/// The font family every text uses: the embedded Noto Sans, registered
+/// under this name by [`register_fonts`].
 const FONT: &str = "sans-serif";
+
+/// The file format of a figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Svg,
+    Png,
+}
+
+/// Register the embedded Noto Sans (Regular and Bold) as [`FONT`]: plotters'
+/// ab_glyph text measures (SVG and PNG) and rasterises (PNG) with it, and
+/// fails on a family nobody registered. Idempotent.
+pub fn register_fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (style, bytes) in [
+            (FontStyle::Normal, ttf_noto_sans::REGULAR),
+            (FontStyle::Bold, ttf_noto_sans::BOLD),
+        ] {
+            if plotters::style::register_font(FONT, style, bytes).is_err() {
+                unreachable!("the embedded Noto Sans is a valid font");
+            }
+        }
+    });
+}
+
+/// Encode an RGB buffer (`w` x `h`, 8 bits a channel) as PNG.
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(rgb).map_err(err)?;
+        writer.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// Draw a figure of `size` in `format`: binds `$root` to the whole drawing
+/// area (a `DrawingArea` of the SVG or the bitmap backend), runs `$body`
+/// (which may return early with `Err(String)`), presents, and gives the
+/// file's bytes.
+macro_rules! render {
+    ($format:expr, $size:expr, |$root:ident| $body:block) => {{
+        let size: (u32, u32) = $size;
+        match $format {
+            Format::Svg => {
+                let mut svg = String::new();
+                {
+                    let $root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                    $body
+                    $root.present().map_err(err)?;
+                }
+                svg.into_bytes()
+            }
+            Format::Png => {
+                let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+                {
+                    let $root = super::raster::PngBackend::with_buffer(&mut rgb, size)
+                        .into_drawing_area();
+                    $body
+                    $root.present().map_err(err)?;
+                }
+                encode_png(&rgb, size.0, size.1)?
+            }
+        }
+    }};
+}
 /// Width of the figure's plotting part; the legend gets its own column to
 /// the right, so it never hides a curve however many runs are overlaid.
 const PLOT_W: u32 = 900;
@@ -178,13 +255,12 @@ fn line_chart(
     y: Range<f64>,
     lines: &[Line],
     legend_heading: &str,
-) -> Result<String, String> {
+    format: Format,
+) -> Result<Vec<u8>, String> {
     let entries: Vec<Entry> = lines.iter().map(Entry::from).collect();
     let lw = legend_width(&entries);
     let h = figure_height(entries.len() + 2, 600);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (PLOT_W + lw, h)).into_drawing_area();
+    Ok(render!(format, (PLOT_W + lw, h), |root| {
         root.fill(&WHITE).map_err(err)?;
         let (plot, side) = root.split_horizontally(PLOT_W);
         // The two coordinate types (linear, log) are different types in
@@ -242,9 +318,7 @@ fn line_chart(
             draw!(x.clone());
         }
         legend(&side, 50, legend_heading, &entries)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+    }))
 }
 
 /// The workloads' names for a title, each once.
@@ -284,7 +358,7 @@ fn wants_log(lo: f64, hi: f64) -> bool {
 /// `--kind cdf`: the empirical CDF of `metric`, one curve per sweep point
 /// and run. A point's colour is the same in every run and each run has its
 /// own dash, so the same point of two runs is easy to compare.
-pub fn cdf(runs: &[Run], metric: &str) -> Result<String, String> {
+pub fn cdf(runs: &[Run], metric: &str, format: Format) -> Result<Vec<u8>, String> {
     for r in runs {
         r.check_metric(metric)?;
     }
@@ -360,6 +434,7 @@ pub fn cdf(runs: &[Run], metric: &str) -> Result<String, String> {
         0.0..1.02,
         &lines,
         if single { "run" } else { "run: sweep point" },
+        format,
     )
 }
 
@@ -373,7 +448,12 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 /// swept column `x`; one pair of lines per run and per value of the other
 /// swept columns (a nodes × syncLimit sweep plotted against nodes gets one
 /// pair per syncLimit).
-pub fn sweep(runs: &[Run], metric: &str, x: Option<&str>) -> Result<String, String> {
+pub fn sweep(
+    runs: &[Run],
+    metric: &str,
+    x: Option<&str>,
+    format: Format,
+) -> Result<Vec<u8>, String> {
     for r in runs {
         r.check_metric(metric)?;
     }
@@ -478,6 +558,7 @@ pub fn sweep(runs: &[Run], metric: &str, x: Option<&str>) -> Result<String, Stri
         0.0..(top * 1.08).max(1e-9),
         &lines,
         "median (solid), p99 (dashed)",
+        format,
     )
 }
 
@@ -542,7 +623,7 @@ const BUCKET_MS: f64 = 100.0;
 /// `--kind timeline`: one trial per run; top panel a row per node with its
 /// phase events as markers, bottom panel the clients' success rate per
 /// 100 ms bucket after the fault.
-pub fn timeline(runs: &[Run], point: u64, trial: u64) -> Result<String, String> {
+pub fn timeline(runs: &[Run], point: u64, trial: u64, format: Format) -> Result<Vec<u8>, String> {
     let trials: Vec<Trial> = runs
         .iter()
         .map(|r| r.timeline(point, trial).and_then(|t| trial_of(&t)))
@@ -630,9 +711,7 @@ pub fn timeline(runs: &[Run], point: u64, trial: u64) -> Result<String, String> 
         "{}: failover timeline, point {point}, trial {trial}",
         workloads(runs)
     );
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (PLOT_W + lw, h)).into_drawing_area();
+    Ok(render!(format, (PLOT_W + lw, h), |root| {
         root.fill(&WHITE).map_err(err)?;
         let (plot, side) = root.split_horizontally(PLOT_W);
         let plot = plot.titled(&title, (FONT, 20)).map_err(err)?;
@@ -771,9 +850,7 @@ pub fn timeline(runs: &[Run], point: u64, trial: u64) -> Result<String, String> 
         let note = top + LEGEND_ROW * (run_entries.len() as i32 + 2);
         side.draw(&Text::new(IDLE_NOTE, (8, note), (FONT, 13).into_font()))
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+    }))
 }
 
 /// At most `n` characters, with an ellipsis when cut: row labels must fit

@@ -1,18 +1,22 @@
-//! `electbench plot`: SVG figures from run folders (raw.csv, timeline.csv).
+//! `electbench plot`: SVG or PNG figures from run folders (raw.csv,
+//! timeline.csv).
 //!
 //! Reads only the CSV files a run wrote (never re-runs anything), so a
 //! figure can be drawn from any committed baseline or a colleague's run.
-//! SVG only: plotters' SVG backend writes text as `<text>` elements and
-//! estimates its size without a font file, so it works on a machine with no
-//! fonts at all (CI has none); PNG would need a font to rasterise text.
+//! The format follows `--out`'s extension. Neither needs a font installed:
+//! text is measured (both) and rasterised (PNG) with the Noto Sans embedded
+//! in the binary, so figures look the same on a machine with no fonts at
+//! all (CI has none).
 
 mod data;
 mod draw;
+mod raster;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use data::Run;
+use draw::Format;
 
 /// Options of `electbench plot`.
 #[derive(clap::Args, Debug)]
@@ -20,8 +24,9 @@ pub struct PlotArgs {
     /// Run folders (or their raw.csv); several are overlaid in one figure.
     #[arg(required = true, value_name = "RUN")]
     pub runs: Vec<PathBuf>,
-    /// The figure to write (.svg); an existing file is kept unless --force.
-    #[arg(long, value_name = "FILE.svg")]
+    /// The figure to write: FILE.svg or FILE.png (by the extension); an
+    /// existing file is kept unless --force.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub out: PathBuf,
     /// What to draw.
     #[arg(long, value_enum, default_value_t = Kind::Cdf)]
@@ -41,7 +46,7 @@ pub struct PlotArgs {
     /// Sweep point to draw (timeline).
     #[arg(long, default_value_t = 0)]
     pub point: u64,
-    /// Replace FILE.svg if it exists.
+    /// Replace the --out file if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -62,7 +67,7 @@ const EXIT_IO: i32 = 3;
 
 /// Run `electbench plot`. `Err` is bad input (the caller exits 2).
 pub fn run(args: PlotArgs) -> Result<i32, String> {
-    check_out(&args.out, args.force)?;
+    let format = check_out(&args.out, args.force)?;
     if args.label.len() > args.runs.len() {
         return Err(format!(
             "{} --label given for {} run(s); give at most one per run",
@@ -83,12 +88,13 @@ pub fn run(args: PlotArgs) -> Result<i32, String> {
         .map(|(i, p)| Run::open(p, args.label.get(i).cloned()))
         .collect::<Result<_, _>>()?;
     let metric = args.metric.as_deref().unwrap_or("failover_ms");
-    let svg = match args.kind {
-        Kind::Cdf => draw::cdf(&runs, metric)?,
-        Kind::Sweep => draw::sweep(&runs, metric, args.x.as_deref())?,
-        Kind::Timeline => draw::timeline(&runs, args.point, args.trial)?,
+    draw::register_fonts();
+    let bytes = match args.kind {
+        Kind::Cdf => draw::cdf(&runs, metric, format)?,
+        Kind::Sweep => draw::sweep(&runs, metric, args.x.as_deref(), format)?,
+        Kind::Timeline => draw::timeline(&runs, args.point, args.trial, format)?,
     };
-    match write_out(&args.out, &svg, args.force) {
+    match write_out(&args.out, &bytes, args.force) {
         Ok(()) => {
             println!("plot: {}", args.out.display());
             Ok(0)
@@ -108,28 +114,29 @@ fn exists_msg(out: &Path) -> String {
     )
 }
 
-/// Refuse what cannot be written before reading any data.
-fn check_out(out: &Path, force: bool) -> Result<(), String> {
+/// Refuse what cannot be written before reading any data; the format the
+/// extension names.
+fn check_out(out: &Path, force: bool) -> Result<Format, String> {
     let ext = out
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("svg") => {}
-        Some("png") => {
+    let format = match ext.as_deref() {
+        Some("svg") => Format::Svg,
+        Some("png") => Format::Png,
+        Some(other) => {
             return Err(format!(
-                "--out {}: PNG is not supported (it would need system fonts to draw text); \
-                 only SVG is: give a .svg file (rsvg-convert or a browser turns it into PNG)",
+                "--out {}: unknown figure format .{other}; allowed: .svg, .png",
                 out.display()
             ))
         }
-        _ => {
+        None => {
             return Err(format!(
-                "--out {}: only SVG is supported; give a file name ending in .svg",
+                "--out {}: no file extension; give a file name ending in .svg or .png",
                 out.display()
             ))
         }
-    }
+    };
     if !force && out.exists() {
         return Err(exists_msg(out));
     }
@@ -141,7 +148,7 @@ fn check_out(out: &Path, force: bool) -> Result<(), String> {
             parent.display()
         ));
     }
-    Ok(())
+    Ok(format)
 }
 
 fn parent_dir(out: &Path) -> PathBuf {
@@ -156,11 +163,11 @@ enum WriteError {
     Io(std::io::Error),
 }
 
-/// Write `text` to `out` atomically: a hidden temporary file beside it is
+/// Write `bytes` to `out` atomically: a hidden temporary file beside it is
 /// filled and synced, then moved into place, so a reader never sees half a
 /// figure. Without `force` the move is a hard link, which fails rather than
 /// replace a file that appeared since `check_out` looked.
-fn write_out(out: &Path, text: &str, force: bool) -> Result<(), WriteError> {
+fn write_out(out: &Path, bytes: &[u8], force: bool) -> Result<(), WriteError> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -168,7 +175,7 @@ fn write_out(out: &Path, text: &str, force: bool) -> Result<(), WriteError> {
     let tmp = parent_dir(out).join(format!(".{name}.{}.tmp", std::process::id()));
     let fill = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        f.write_all(bytes)?;
         f.sync_all()
     };
     let result = fill().map_err(WriteError::Io).and_then(|()| {

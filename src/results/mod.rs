@@ -8,6 +8,7 @@
 //! any machine; everything about the machine and the clock goes in `meta.json`.
 
 pub mod compare;
+pub mod histograms;
 pub mod provenance;
 pub mod stats;
 pub mod stream;
@@ -424,6 +425,7 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
         "election_rounds",
         "messages",
         "commit_latency_us",
+        "read_latency_us",
     ];
     let mut s = String::new();
     for (point, t) in points.iter().enumerate() {

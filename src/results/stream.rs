@@ -1,21 +1,26 @@
-//! Results that survive the process: `raw.csv` (and `timeline.csv`) are
-//! written row by row as trials finish, and a checkpoint lets `run --resume`
+//! Results that survive the process: `raw.csv`, `histograms.csv` (and
+//! `timeline.csv`) are written row by row as trials finish, and a checkpoint lets `run --resume`
 //! carry on exactly where a killed or interrupted run stopped.
 //!
 //! Each row is handed to the operating system with one `write` as it comes
 //! (in (point, trial) order: the runner reorders), so a killed process loses
 //! no written row. About every [`CHECKPOINT_EVERY`] the files are synced and
 //! `checkpoint.json` is replaced atomically: it holds how many jobs are
-//! written, the byte length of `raw.csv` (and `timeline.csv`) at that moment,
-//! and each point's summary accumulators, exactly (floats as bit patterns,
-//! histograms bucket by bucket). A resumed run truncates the files to the
+//! written, the byte length of each of those files at that moment, and each
+//! point's summary accumulators, exactly (floats as bit patterns, histograms
+//! bucket by bucket), whose size does not grow with the trials. A resumed run truncates the files to the
 //! checkpoint's lengths, which drops a partial last line and any row written
 //! after it, restores the accumulators and re-runs the jobs from there: trials
 //! are deterministic, so the re-run rows are the same bytes, and the summary
 //! accumulates the same values in the same order, so `raw.csv` and
 //! `summary.csv` are byte-identical to an uninterrupted run's. (Rows on disk
 //! alone could not give that: they hold only four latency percentiles and
-//! three decimals of each time.)
+//! three decimals of each time.) The one statistic that needs every
+//! per-trial value, the median's confidence interval, is computed at the end
+//! from `raw.csv` itself ([`RunWriter::median_cis_from_raw`]): it prints the
+//! order statistics with the same three decimals `raw.csv` holds, so the
+//! rounded values give the same cells, and neither memory nor the checkpoint
+//! keeps a value per trial.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -25,8 +30,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    path_columns, raw_header, raw_row, replace_atomic, timeline_header, timeline_rows, Provenance,
-    SUMMARY_METRICS,
+    histograms, path_columns, raw_header, raw_row, replace_atomic, timeline_header, timeline_rows,
+    Provenance, SUMMARY_METRICS,
 };
 use crate::metrics::summary::{AccState, Accumulator, IntAccumulator};
 use crate::runner::TrialRow;
@@ -43,8 +48,9 @@ pub const CHECKPOINT: &str = "checkpoint.json";
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// One sweep point's summary so far: mergeable accumulators, whose memory
-/// grows by one f64 per trial and per-trial metric (kept for the median's
-/// confidence interval, see [`Accumulator`]), not with the operations.
+/// grows neither with the trials nor with the operations (the median's
+/// confidence interval is read from `raw.csv` at the end, see
+/// [`RunWriter::median_cis_from_raw`]).
 #[derive(Clone, Debug)]
 pub struct PointSummary {
     pub trials: u64,
@@ -70,11 +76,13 @@ impl PointSummary {
             trials: 0,
             metrics: SUMMARY_METRICS
                 .iter()
-                .map(|(_, _, scale, _)| Accumulator::new(*scale))
+                .map(|(_, _, scale, _)| Accumulator::streamed(*scale))
                 .collect(),
             latency: IntAccumulator::default(),
             read_latency: IntAccumulator::default(),
-            columns: (0..columns).map(|_| Accumulator::new(1000.0)).collect(),
+            columns: (0..columns)
+                .map(|_| Accumulator::streamed(1000.0))
+                .collect(),
             lost_acked_writes: 0,
             violations: 0,
             events: 0,
@@ -127,7 +135,9 @@ impl PointSummary {
 
     fn from_state(s: &PointState) -> Result<Self, String> {
         let accs = |v: &[AccState]| -> Result<Vec<Accumulator>, String> {
-            v.iter().map(Accumulator::from_state).collect()
+            v.iter()
+                .map(|a| Accumulator::from_state(a, false))
+                .collect()
         };
         Ok(PointSummary {
             trials: s.trials,
@@ -177,6 +187,7 @@ struct Checkpoint {
     /// The first `jobs_done` jobs (in (point, trial) order) are written.
     jobs_done: u64,
     raw_bytes: u64,
+    histograms_bytes: u64,
     timeline_bytes: Option<u64>,
     points: Vec<PointState>,
     violations: Vec<ViolationNote>,
@@ -249,6 +260,7 @@ pub struct RunWriter<'a> {
     plan: &'a Plan,
     prov: &'a Provenance,
     raw: Out,
+    histograms: Out,
     timeline: Option<Out>,
     pub points: Vec<PointSummary>,
     /// Jobs written, counting those of the run this one resumes.
@@ -270,6 +282,7 @@ impl<'a> RunWriter<'a> {
         timeline: bool,
     ) -> Result<Self, String> {
         let raw = Out::create(dir, "raw.csv", &raw_header(plan))?;
+        let histograms = Out::create(dir, histograms::FILE, &histograms::header())?;
         let timeline = if timeline {
             Some(Out::create(dir, "timeline.csv", &timeline_header())?)
         } else {
@@ -281,6 +294,7 @@ impl<'a> RunWriter<'a> {
             plan,
             prov,
             raw,
+            histograms,
             timeline,
             points: (0..plan.points.len())
                 .map(|_| PointSummary::new(columns))
@@ -313,6 +327,12 @@ impl<'a> RunWriter<'a> {
             ));
         }
         let raw = Out::reopen(dir, "raw.csv", &raw_header(plan), ck.raw_bytes)?;
+        let histograms = Out::reopen(
+            dir,
+            histograms::FILE,
+            &histograms::header(),
+            ck.histograms_bytes,
+        )?;
         let timeline = match ck.timeline_bytes {
             Some(len) => Some(Out::reopen(dir, "timeline.csv", &timeline_header(), len)?),
             None => None,
@@ -328,6 +348,7 @@ impl<'a> RunWriter<'a> {
             plan,
             prov,
             raw,
+            histograms,
             timeline,
             points,
             done: ck.jobs_done,
@@ -342,6 +363,8 @@ impl<'a> RunWriter<'a> {
     #[allow(clippy::disallowed_methods)] // checkpoint cadence only
     pub fn write_row(&mut self, mut row: TrialRow, busy: Duration) -> Result<(), String> {
         self.raw.write(&raw_row(self.plan, self.prov, &row))?;
+        self.histograms
+            .write(&histograms::rows(self.plan, self.prov, &row))?;
         if let Some(t) = &mut self.timeline {
             t.write(&timeline_rows(self.plan, self.prov, &row))?;
         }
@@ -371,12 +394,14 @@ impl<'a> RunWriter<'a> {
         // Synced first, so the checkpoint never claims bytes a crash of the
         // machine could lose.
         self.raw.sync()?;
+        self.histograms.sync()?;
         if let Some(t) = &self.timeline {
             t.sync()?;
         }
         let ck = Checkpoint {
             jobs_done: self.done,
             raw_bytes: self.raw.len,
+            histograms_bytes: self.histograms.len,
             timeline_bytes: self.timeline.as_ref().map(|t| t.len),
             points: self.points.iter().map(PointSummary::state).collect(),
             violations: self.violations.clone(),
@@ -385,6 +410,78 @@ impl<'a> RunWriter<'a> {
         replace_atomic(&self.dir, CHECKPOINT, &text).map_err(|e| e.to_string())?;
         self.last_checkpoint = Instant::now();
         self.checkpoint_gap = CHECKPOINT_EVERY.max(started.elapsed() * 20);
+        Ok(())
+    }
+
+    /// Set every per-trial metric's median confidence interval (the
+    /// accumulators keep no values) from the rows of `raw.csv` written so
+    /// far, one sweep point at a time: rows are in (point, trial) order, so
+    /// memory holds one point's values at most. `raw.csv` has each value as
+    /// the summary prints it (three decimals, or a whole number), so the
+    /// interval's cells are the ones the exact values would give.
+    pub fn median_cis_from_raw(&mut self) -> Result<(), String> {
+        use crate::metrics::summary::MEDIAN_CI_LEVEL;
+        use crate::results::stats::median_ci;
+        let path = self.raw.path.clone();
+        let bad = |what: String| format!("{}: {what}", path.display());
+        let mut rdr = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
+        let headers = rdr.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let col = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| bad(format!("no column {name:?}")))
+        };
+        let point_col = col("point")?;
+        // Column of each accumulator: the summary metrics, then the path's.
+        let metric_cols: Vec<usize> = SUMMARY_METRICS
+            .iter()
+            .map(|(name, ..)| col(name))
+            .chain(path_columns(self.plan).iter().map(|c| col(c.name)))
+            .collect::<Result<_, _>>()?;
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); metric_cols.len()];
+        let mut current: Option<usize> = None;
+        let trials: Vec<u64> = self.points.iter().map(|p| p.trials).collect();
+        let points = &mut self.points;
+        let mut flush = |point: usize, values: &mut Vec<Vec<f64>>| {
+            let p = &mut points[point];
+            let accs = p.metrics.iter_mut().chain(p.columns.iter_mut());
+            for (acc, v) in accs.zip(values.iter_mut()) {
+                acc.set_median_ci(median_ci(v, MEDIAN_CI_LEVEL).map(|c| (c.low, c.high)));
+                v.clear();
+            }
+        };
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| bad(e.to_string()))?;
+            let line = rec.position().map_or(0, |p| p.line());
+            let point: usize = rec
+                .get(point_col)
+                .and_then(|s| s.parse().ok())
+                .filter(|&p| p < self.plan.points.len())
+                .ok_or_else(|| bad(format!("line {line}: bad point")))?;
+            if current != Some(point) {
+                if let Some(c) = current {
+                    flush(c, &mut values);
+                }
+                // At most one value per trial: no growth by doubling.
+                let trials = usize::try_from(trials[point]).unwrap_or(0);
+                values.iter_mut().for_each(|v| v.reserve_exact(trials));
+            }
+            current = Some(point);
+            for (v, &c) in values.iter_mut().zip(&metric_cols) {
+                let cell = rec.get(c).unwrap_or("");
+                if cell.is_empty() {
+                    continue;
+                }
+                v.push(
+                    cell.parse()
+                        .map_err(|_| bad(format!("line {line}: {cell:?} is not a number")))?,
+                );
+            }
+        }
+        if let Some(c) = current {
+            flush(c, &mut values);
+        }
         Ok(())
     }
 
