@@ -112,12 +112,12 @@ impl Node for Relay {
 /// Checks nothing: the benchmark times the engine, not a checker.
 struct NoChecker;
 
-impl Checker<Relay> for NoChecker {
-    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[Relay]) -> Option<String> {
+impl<N: Node<Note = ()>> Checker<N> for NoChecker {
+    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[N]) -> Option<String> {
         None
     }
 
-    fn finish(&mut self, _: &[Relay], _: &[bool]) -> Findings {
+    fn finish(&mut self, _: &[N], _: &[bool]) -> Findings {
         Findings::default()
     }
 }
@@ -240,16 +240,6 @@ impl Node for Beat {
             leader: None,
             serving: false,
         }
-    }
-}
-
-impl Checker<Beat> for NoChecker {
-    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[Beat]) -> Option<String> {
-        None
-    }
-
-    fn finish(&mut self, _: &[Beat], _: &[bool]) -> Findings {
-        Findings::default()
     }
 }
 

@@ -26,6 +26,22 @@ fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfi
     }
 }
 
+/// `cfg` on a constant 0.5 ms network and a disk whose fsync takes
+/// `fsync_ms`: no random latency, so timelines are exact.
+fn exact(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>, fsync_ms: f64) -> SimConfig {
+    SimConfig {
+        net: NetConfig {
+            latency: crate::engine::net::Latency::Constant { ms: 0.5 },
+            ..NetConfig::default()
+        },
+        disk: crate::engine::disk::DiskConfig {
+            fsync: crate::engine::net::Latency::Constant { ms: fsync_ms },
+            throughput_bytes_per_s: None,
+        },
+        ..cfg(seed, secs, clients, faults)
+    }
+}
+
 fn at(ms: u64, action: Action, target: Target, undo_after_ms: Option<u64>) -> FaultSpec {
     FaultSpec {
         when: When::At(SimDuration::from_ms(ms)),
@@ -33,6 +49,16 @@ fn at(ms: u64, action: Action, target: Target, undo_after_ms: Option<u64>) -> Fa
         target,
         duration: undo_after_ms.map(SimDuration::from_ms),
     }
+}
+
+/// `target`'s host dies at `ms` and comes back `down_ms` later.
+fn host_down(ms: u64, target: Target, down_ms: u64) -> FaultSpec {
+    at(
+        ms,
+        Action::Crash { host_alive: false },
+        target,
+        Some(down_ms),
+    )
 }
 
 fn crash(ms: u64, target: Target) -> FaultSpec {
@@ -183,12 +209,7 @@ fn the_server_with_the_most_recent_log_wins_over_higher_sids() {
 
 #[test]
 fn a_restarted_old_leader_rejoins_as_follower() {
-    let faults = vec![at(
-        10_000,
-        Action::Crash { host_alive: false },
-        Target::Leader,
-        Some(15_000),
-    )];
+    let faults = vec![host_down(10_000, Target::Leader, 15_000)];
     let out = run_trial(&model(5), &cfg(13, 40, 1, faults), None);
     let s = serving(&out);
     assert_eq!(s.len(), 2, "the restarted server must not take over: {s:?}");
@@ -211,12 +232,7 @@ fn a_restarted_old_leader_ends_following_with_the_ensembles_log() {
     use crate::engine::sim::Sim;
     let m = model(3);
     // Down from 5 s to 20 s: the others detect at about 15 s and elect n2.
-    let faults = vec![at(
-        5_000,
-        Action::Crash { host_alive: false },
-        Target::Leader,
-        Some(15_000),
-    )];
+    let faults = vec![host_down(5_000, Target::Leader, 15_000)];
     let c = cfg(17, 30, 1, faults);
     let (out, nodes) = Sim::new(&m, &c).run_keep(None);
     assert_clean(&out);
@@ -238,12 +254,7 @@ fn a_leader_back_before_its_followers_notice_reclaims_leadership() {
     // equal to its followers' settled votes for it, so `checkLeader` accepts
     // their stale FOLLOWING votes and it leads again, in a new epoch; the
     // followers rejoin it once their read timeouts fire.
-    let faults = vec![at(
-        5_000,
-        Action::Crash { host_alive: false },
-        Target::Leader,
-        Some(3_000),
-    )];
+    let faults = vec![host_down(5_000, Target::Leader, 3_000)];
     let out = run_trial(&model(3), &cfg(17, 25, 1, faults), None);
     assert_clean(&out);
     let s = serving(&out);
@@ -295,12 +306,7 @@ fn an_isolated_leader_steps_down_and_the_majority_elects_another() {
 
 #[test]
 fn same_seed_same_trace() {
-    let faults = vec![at(
-        5_000,
-        Action::Crash { host_alive: false },
-        Target::Leader,
-        Some(3_000),
-    )];
+    let faults = vec![host_down(5_000, Target::Leader, 3_000)];
     let c = cfg(29, 20, 3, faults);
     let a = run_trial(&model(5), &c, None);
     let b = run_trial(&model(5), &c, None);
@@ -425,8 +431,6 @@ mod disk {
     //! durable.
 
     use super::*;
-    use crate::engine::disk::DiskConfig;
-    use crate::engine::net::Latency;
     use crate::engine::SimTime;
     use crate::metrics::{self, TrialMetrics};
 
@@ -439,27 +443,18 @@ mod disk {
         )
         .unwrap();
         let model = Fle::new(5, &p);
-        let c = SimConfig {
-            net: NetConfig {
-                latency: Latency::Constant { ms: 0.5 },
-                ..NetConfig::default()
-            },
-            disk: DiskConfig {
-                fsync: Latency::Constant { ms: fsync_ms },
-                throughput_bytes_per_s: None,
-            },
-            ..cfg(
-                11,
-                20,
-                1,
-                vec![at(
-                    8_000,
-                    Action::Crash { host_alive: true },
-                    Target::Leader,
-                    None,
-                )],
-            )
-        };
+        let c = exact(
+            11,
+            20,
+            1,
+            vec![at(
+                8_000,
+                Action::Crash { host_alive: true },
+                Target::Leader,
+                None,
+            )],
+            fsync_ms,
+        );
         let mut out = run_trial(&model, &c, None);
         assert_clean(&out);
         metrics::compute(&mut out, SimTime::ZERO)
@@ -498,8 +493,6 @@ mod costs {
     //! but the one under test, so the differences are exact.
 
     use super::*;
-    use crate::engine::disk::DiskConfig;
-    use crate::engine::net::Latency;
     use crate::runner::FromWorkload;
     use crate::systems::ParamValue;
 
@@ -511,27 +504,18 @@ mod costs {
             p.set_value(k, &ParamValue::Int(*v), &[n]).unwrap();
         }
         let model = Fle::new(n, &p);
-        let c = SimConfig {
-            net: NetConfig {
-                latency: Latency::Constant { ms: 0.5 },
-                ..NetConfig::default()
-            },
-            disk: DiskConfig {
-                fsync: Latency::Constant { ms: fsync_ms },
-                throughput_bytes_per_s: None,
-            },
-            ..cfg(
-                seed,
-                13,
-                0,
-                vec![at(
-                    KILL_MS as u64,
-                    Action::Crash { host_alive: true },
-                    Target::Leader,
-                    None,
-                )],
-            )
-        };
+        let c = exact(
+            seed,
+            13,
+            0,
+            vec![at(
+                KILL_MS as u64,
+                Action::Crash { host_alive: true },
+                Target::Leader,
+                None,
+            )],
+            fsync_ms,
+        );
         let out = run_trial(&model, &c, None);
         assert_clean(&out);
         (out, model)
@@ -775,12 +759,7 @@ mod fixes {
     fn a_learner_joining_mid_proposal_acks_and_does_not_apply_it() {
         let faults = vec![
             // n1's host dies at 5 s and comes back at 9 s.
-            at(
-                5_000,
-                Action::Crash { host_alive: false },
-                Target::Node(0),
-                Some(4_000),
-            ),
+            host_down(5_000, Target::Node(0), 4_000),
             // From 8 s to 11 s the leader's packets to n2 are held.
             at(
                 8_000,
@@ -832,12 +811,7 @@ mod fixes {
     /// carry the new epoch as their peer epoch.
     #[test]
     fn settled_replies_carry_the_new_peer_epoch() {
-        let faults = vec![at(
-            5_000,
-            Action::Crash { host_alive: false },
-            Target::Node(0),
-            Some(3_000),
-        )];
+        let faults = vec![host_down(5_000, Target::Node(0), 3_000)];
         let mut c = cfg(4, 10, 0, faults);
         c.trace = true;
         let out = run_trial(&model(3), &c, None);
