@@ -212,6 +212,7 @@ impl Redis {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<'_, RsNode>, from: NodeId, msg: Msg) {
         let now = ctx.now();
+        let from_master = self.conf.replicaof == Some(from);
         match msg {
             Msg::Ping => {
                 self.subscribers.insert(from);
@@ -233,56 +234,46 @@ impl Redis {
                 attempt,
                 replid,
                 log,
-            } => {
-                if self.conf.replicaof == Some(from)
-                    && self.link == (MasterLink::Handshake { attempt })
-                {
-                    self.log = log;
-                    self.replid = replid;
-                    self.link_up(ctx);
-                }
+            } if from_master && self.link == (MasterLink::Handshake { attempt }) => {
+                self.log = log;
+                self.replid = replid;
+                self.link_up(ctx);
             }
             Msg::Continue {
                 attempt,
                 replid,
                 from: at,
                 ops,
-            } => {
-                if self.conf.replicaof == Some(from)
-                    && self.link == (MasterLink::Handshake { attempt })
-                    && at == self.offset()
-                {
+            } if from_master
+                && self.link == (MasterLink::Handshake { attempt })
+                && at == self.offset() =>
+            {
+                self.log.extend(ops);
+                // A replica of a new master takes its replid and keeps the
+                // old one as replid2 (it may serve PSYNCs on it).
+                if replid != self.replid {
+                    self.replid2 = self.replid;
+                    self.second_replid_offset = at;
+                    self.replid = replid;
+                }
+                self.link_up(ctx);
+            }
+            Msg::Stream { from: at, ops } if from_master && self.link == MasterLink::Up => {
+                if at == self.offset() {
                     self.log.extend(ops);
-                    // A replica of a new master takes its replid and keeps
-                    // the old one as replid2 (it may serve PSYNCs on it).
-                    if replid != self.replid {
-                        self.replid2 = self.replid;
-                        self.second_replid_offset = at;
-                        self.replid = replid;
-                    }
-                    self.link_up(ctx);
+                    self.last_io = now;
+                } else {
+                    // A gap in the stream: the connection is broken.
+                    self.link_lost(now);
                 }
             }
-            Msg::Stream { from: at, ops } => {
-                if self.conf.replicaof == Some(from) && self.link == MasterLink::Up {
-                    if at == self.offset() {
-                        self.log.extend(ops);
-                        self.last_io = now;
-                    } else {
-                        // A gap in the stream: the connection is broken.
-                        self.link_lost(now);
-                    }
-                }
-            }
-            Msg::GetAck => {
-                if self.conf.replicaof == Some(from) && self.link == MasterLink::Up {
-                    ctx.send(
-                        from,
-                        Msg::Ack {
-                            offset: self.offset(),
-                        },
-                    );
-                }
+            Msg::GetAck if from_master && self.link == MasterLink::Up => {
+                ctx.send(
+                    from,
+                    Msg::Ack {
+                        offset: self.offset(),
+                    },
+                );
             }
             Msg::ReplClose => {
                 self.replicas.remove(&from);

@@ -185,8 +185,9 @@ const COLUMNS: &[ColumnSpec] = &[
     ),
     gap(
         "try_failover_ms",
-        "From the first +odown to the winning leader's +try-failover of its winning epoch \
-         (lost elections and their 2 x failover-timeout wait show here).",
+        "From the first +odown to the winning leader's +try-failover of its winning epoch: 0 \
+         when that Sentinel reached ODOWN first (it starts in the same timer run); lost \
+         elections and their 2 x failover-timeout wait show here.",
     ),
     gap(
         "elected_leader_ms",
@@ -208,7 +209,8 @@ const COLUMNS: &[ColumnSpec] = &[
     ),
     gap(
         "switch_master_ms",
-        "From +failover-end to the leader's +switch-master.",
+        "From +failover-end to the leader's +switch-master: 0 in sentinel.c's order (both \
+         in the same timer run); kept so that a change to that order shows.",
     ),
 ];
 
