@@ -37,13 +37,15 @@ const MIN_LINK_RECONNECT_PERIOD: SimDuration = ms(15_000);
 /// SENTINEL_MAX_PENDING_COMMANDS.
 const MAX_PENDING: u32 = 100;
 
-/// A replica's progress through reconfiguration (SRI_RECONF_*).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reconf {
-    None,
-    Sent(SimTime),
-    InProg,
-    Done,
+/// A replica's progress through reconfiguration: the SRI_RECONF_SENT,
+/// SRI_RECONF_INPROG and SRI_RECONF_DONE flags, which sentinel.c sets
+/// independently (a timed-out RECONF_SENT becomes DONE and is sent SLAVEOF
+/// again, so it is DONE and SENT at once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Reconf {
+    sent: Option<SimTime>,
+    inprog: bool,
+    done: bool,
 }
 
 /// A monitored Redis instance and the command link to it.
@@ -94,7 +96,7 @@ impl Inst {
             conf_change_time: now,
             sdown: false,
             sdown_since: None,
-            reconf: Reconf::None,
+            reconf: Reconf::default(),
             ping_now: true,
             connected_at: now,
         }
@@ -102,7 +104,8 @@ impl Inst {
 
     /// sentinelRedisInstanceNoDownFor.
     fn no_down_for(&self, now: SimTime, d: SimDuration) -> bool {
-        !self.sdown && self.sdown_since.is_none_or(|t| now.since(t) > d)
+        // The start of the last SDOWN, which sentinel.c keeps after -sdown.
+        self.sdown_since.is_none_or(|t| now.since(t) > d)
     }
 }
 
@@ -593,28 +596,28 @@ impl Sentinel {
         let mut in_progress = self
             .replicas
             .values()
-            .filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProg))
+            .filter(|r| r.reconf.sent.is_some() || r.reconf.inprog)
             .count();
         for (id, r) in self.replicas.iter_mut() {
             if in_progress >= self.p.parallel_syncs {
                 break;
             }
-            if *id == promoted || r.reconf == Reconf::Done {
+            if *id == promoted || r.reconf.done {
                 continue;
             }
-            if let Reconf::Sent(t) = r.reconf {
-                if now.since(t) > SLAVE_RECONF_TIMEOUT {
-                    ctx.record(Obs::phase("-slave-reconf-sent-timeout"));
-                    r.reconf = Reconf::Done;
-                    in_progress -= 1;
-                }
-                continue;
+            if r.reconf
+                .sent
+                .is_some_and(|t| now.since(t) > SLAVE_RECONF_TIMEOUT)
+            {
+                ctx.record(Obs::phase("-slave-reconf-sent-timeout"));
+                r.reconf.sent = None;
+                r.reconf.done = true;
             }
-            if r.reconf == Reconf::InProg || r.disconnected {
+            if r.reconf.sent.is_some() || r.reconf.inprog || r.disconnected {
                 continue;
             }
             ctx.send(*id, Msg::SlaveOf(Some(promoted)));
-            r.reconf = Reconf::Sent(now);
+            r.reconf.sent = Some(now);
             ctx.record(Obs::phase("+slave-reconf-sent"));
             in_progress += 1;
         }
@@ -630,7 +633,7 @@ impl Sentinel {
         let mut pending = self
             .replicas
             .values()
-            .filter(|r| r.id != promoted && r.reconf != Reconf::Done && !r.sdown)
+            .filter(|r| r.id != promoted && !r.reconf.done && !r.sdown)
             .count();
         let timeout = now.since(self.failover_state_change_time) > self.p.failover_timeout;
         if timeout {
@@ -644,9 +647,9 @@ impl Sentinel {
         if timeout {
             // Best effort for the rest.
             for (id, r) in self.replicas.iter_mut() {
-                if *id != promoted && matches!(r.reconf, Reconf::None | Reconf::InProg) {
+                if *id != promoted && !r.reconf.done && r.reconf.sent.is_none() && !r.disconnected {
                     ctx.send(*id, Msg::SlaveOf(Some(promoted)));
-                    r.reconf = Reconf::Sent(now);
+                    r.reconf.sent = Some(now);
                 }
             }
         }
@@ -877,12 +880,14 @@ impl Sentinel {
                     ctx.send(from, Msg::SlaveOf(Some(master)));
                 }
                 if failover == FailoverState::ReconfSlaves {
-                    if matches!(inst.reconf, Reconf::Sent(_)) && info.master == promoted {
-                        inst.reconf = Reconf::InProg;
+                    if inst.reconf.sent.is_some() && info.master == promoted {
+                        inst.reconf.sent = None;
+                        inst.reconf.inprog = true;
                         ctx.record(Obs::phase("+slave-reconf-inprog"));
                     }
-                    if inst.reconf == Reconf::InProg && info.link_up {
-                        inst.reconf = Reconf::Done;
+                    if inst.reconf.inprog && info.link_up {
+                        inst.reconf.inprog = false;
+                        inst.reconf.done = true;
                         ctx.record(Obs::phase("+slave-reconf-done"));
                     }
                 }
