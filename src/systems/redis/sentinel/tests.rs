@@ -556,3 +556,53 @@ fn a_quiet_cluster_never_fails_over() {
     assert!(rounds(&out).is_empty());
     assert_eq!(out.findings.lost_acked_writes, 0);
 }
+
+#[test]
+fn a_paused_sentinel_enters_tilt_and_leaves_it_after_30_s() {
+    // Sentinel 1 (node 4) stops for 3 s: its next timer run is more than 2 s
+    // after the previous one, so it distrusts its clock for 30 s.
+    let out = run_trial(
+        &model(3, 3, &[], None),
+        &cfg(
+            4,
+            60,
+            vec![at(10_000, Action::Pause, Target::Node(3), Some(3000))],
+            vec![],
+        ),
+        None,
+    );
+    assert_safe(&out);
+    let tilt = phases(&out, "+tilt");
+    assert_eq!(tilt.len(), 1, "{tilt:?}");
+    assert_eq!(tilt[0].1, NodeId(3));
+    assert!(tilt[0].0 >= 13_000.0 && tilt[0].0 < 13_200.0, "{tilt:?}");
+    let untilt = phases(&out, "-tilt");
+    assert_eq!(untilt.len(), 1, "{untilt:?}");
+    assert!(untilt[0].0 - tilt[0].0 >= 30_000.0 && untilt[0].0 - tilt[0].0 < 30_200.0);
+    assert!(
+        promoted(&out).is_empty(),
+        "a paused Sentinel fails nothing over"
+    );
+}
+
+#[test]
+fn the_same_seed_replays_the_same_trial() {
+    let m = model(3, 3, &[("wait-numreplicas", 1.0)], None);
+    let run = |seed| {
+        let faults = vec![
+            crash(
+                8000,
+                Target::Path {
+                    word: "master",
+                    arg: None,
+                },
+            ),
+            at(20_000, Action::Restart, Target::Node(0), None),
+        ];
+        run_trial(&m, &cfg(seed, 40, faults, vec![]), None)
+    };
+    let (a, b, c) = (run(5), run(5), run(6));
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.events, b.events);
+    assert_ne!(a.trace_hash, c.trace_hash);
+}
