@@ -11,6 +11,7 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod redis;
 pub mod zookeeper;
 
 use std::collections::BTreeMap;
@@ -343,7 +344,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 1] = [zookeeper::fle::PATH];
+static PATHS: [PathInfo; 2] = [zookeeper::fle::PATH, redis::sentinel::PATH];
 
 /// The path named `path` (`system/path`).
 pub fn find(path: &str) -> Option<&'static PathInfo> {

@@ -1,0 +1,3 @@
+//! Redis: Sentinel-driven failover of a replicated master.
+
+pub mod sentinel;
