@@ -123,6 +123,10 @@ pub struct NetConfig {
     pub rto: SimDuration,
     /// Probability that a message is delivered twice.
     pub duplicate: f64,
+    /// How long after a process dies on a live host its peers' connections
+    /// are reset (before the network hop): the kernel tears the process down
+    /// (unmaps its memory) before it closes its sockets.
+    pub reset_after: SimDuration,
 }
 
 impl Default for NetConfig {
@@ -136,6 +140,7 @@ impl Default for NetConfig {
             loss_mode: LossMode::Retransmit,
             rto: TCP_RTO_MIN,
             duplicate: 0.0,
+            reset_after: SimDuration::ZERO,
         }
     }
 }

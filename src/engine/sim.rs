@@ -1225,14 +1225,15 @@ impl<'m, M: Model> Sim<'m, M> {
             .retain(|h| h.from.index() != i && h.to.index() != i);
         self.last_faulted = Some(NodeId(i as u32));
         if host_alive {
-            // The kernel closes the dead process's sockets; each peer hears the
-            // reset after one network hop (unless the link is cut).
+            // The kernel closes the dead process's sockets once it has torn
+            // it down (`reset_after`); each peer hears the reset one network
+            // hop later (unless the link is cut).
             let n = self.nodes.len();
             for j in 0..n {
                 if j == i || !self.up[j] || self.reach.blocked(i, j) {
                     continue;
                 }
-                let at = self.hop(i, j, SimDuration::ZERO);
+                let at = self.hop(i, j, self.cfg.net.reset_after);
                 self.queue.push(
                     at,
                     Ev::Reset {

@@ -75,6 +75,7 @@ const NETWORK_KEYS: &[&str] = &[
     "loss_mode",
     "rto_ms",
     "duplicate",
+    "reset_after_ms",
     "links",
 ];
 const LINK_KEYS: &[&str] = &["from", "to", "base_ms"];
@@ -1016,6 +1017,15 @@ impl<'a> Reader<'a> {
                 "must be > 0 and <= 120000 ms",
             )?;
             net.rto = SimDuration::from_ms_f64(p.v);
+        }
+        if let Some(p) = self.num(t, "reset_after_ms", Kind::Float)? {
+            self.check(
+                &p,
+                &t.field("reset_after_ms"),
+                (0.0..=60_000.0).contains(&p.v),
+                "must be >= 0 and <= 60000 ms",
+            )?;
+            net.reset_after = SimDuration::from_ms_f64(p.v);
         }
         for link in self.tables(t, "links")? {
             self.check_keys(&link, LINK_KEYS, "")?;

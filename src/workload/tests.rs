@@ -749,6 +749,31 @@ fn loss_mode_and_rto_parse_and_are_checked() {
     assert_eq!((e.line, e.field.as_str()), (Some(7), "network.rto_ms"));
 }
 
+#[test]
+fn reset_after_parses_sweeps_and_is_checked() {
+    let ok =
+        "name = \"x\"\npath = \"zookeeper/fle\"\nnodes = 3\n[network]\nreset_after_ms = [0, 15]\n";
+    let plan = parse("w.toml", ok).unwrap();
+    let got: Vec<_> = plan
+        .points
+        .iter()
+        .map(|p| p.workload.net.reset_after)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            crate::engine::SimDuration::ZERO,
+            crate::engine::SimDuration::from_ms(15)
+        ]
+    );
+    let e = parse("w.toml", &ok.replace("[0, 15]", "-1")).unwrap_err();
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(5), "network.reset_after_ms")
+    );
+    assert!(e.message.contains(">= 0 and <= 60000"), "{e}");
+}
+
 // ---- paths with several node groups, path target words and typed
 // parameters, which no registered path has yet ----
 

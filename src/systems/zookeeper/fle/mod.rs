@@ -79,10 +79,9 @@
 //!   `model.leaderLoadDataMs`.
 //! * The modelled costs are fixed per server (the shutdown uniform in its
 //!   range), not a distribution measured per step, and they do not grow with
-//!   the data tree or with CPU contention among servers on one host; a killed
-//!   process's connections reset one network hop after the kill, while a real
-//!   JVM's kernel teardown takes about 10–25 ms first (`detect_ms` is that
-//!   much lower than a real follower's "Exception when following").
+//!   the data tree or with CPU contention among servers on one host. A
+//!   killed JVM's teardown before its connections reset (10–25 ms) is the
+//!   workload's `[network] reset_after_ms`, 0 unless given.
 //! * The leader's per-learner `SyncLimitCheck` on un-acked proposals is not
 //!   modelled (the tick loop's synced-quorum check is).
 //! * Sessions are not tracked (no expiry, no ephemeral nodes); that is the

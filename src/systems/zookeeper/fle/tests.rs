@@ -837,3 +837,21 @@ mod fixes {
         assert!(epochs.iter().all(|e| *e == 1), "{epochs:?}");
     }
 }
+
+#[test]
+fn a_killed_process_resets_its_connections_after_its_teardown() {
+    let kill = || {
+        vec![at(
+            10_000,
+            Action::Crash { host_alive: true },
+            Target::Leader,
+            None,
+        )]
+    };
+    let mut c = exact(3, 12, 0, kill(), 0.0);
+    let prompt = first_detection_ms(&run_trial(&model(3), &c, None)).unwrap();
+    c.net.reset_after = SimDuration::from_ms(15);
+    let late = first_detection_ms(&run_trial(&model(3), &c, None)).unwrap();
+    assert_eq!(prompt, 10_000.5, "one hop after the kill");
+    assert_eq!(late, 10_015.5, "the teardown, then the hop");
+}
