@@ -106,7 +106,14 @@ for run in $(seq 1 "$runs"); do
         sleep 0.1
     done
     [ -n "$leader" ] || { echo "$0: run $run: the ensemble never formed; see $work/r$run/s*/log" >&2; exit 1; }
-    sleep 2
+    # Settle, then a random phase within a tick, so the fault does not land
+    # at a fixed distance from the leader's last ping (with ZK_PHASE=0: 2 s
+    # flat, as the runs in results/zookeeper-real/ did).
+    if [ "${ZK_PHASE:-1}" = 1 ]; then
+        sleep "$(awk -v r="$RANDOM" -v t="$tick" 'BEGIN { printf "%.3f", 2 + (r % 1000) / 1000 * t / 1000 }')"
+    else
+        sleep 2
+    fi
     for i in $(seq 1 "$servers"); do : >"$work/r$run/s$i/log.mark"; wc -l <"$work/r$run/s$i/log" >"$work/r$run/s$i/log.mark"; done
     t0=$(now_ms)
     if [ "$mode" = kill ]; then kill -9 "${pids[$((leader - 1))]}"; else kill -STOP "${pids[$((leader - 1))]}"; fi
