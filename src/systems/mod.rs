@@ -11,6 +11,7 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod raft;
 pub mod redis;
 pub mod zookeeper;
 
@@ -344,7 +345,12 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 2] = [zookeeper::fle::PATH, redis::sentinel::PATH];
+static PATHS: [PathInfo; 4] = [
+    zookeeper::fle::PATH,
+    redis::sentinel::PATH,
+    raft::etcd::PATH,
+    raft::paper::PATH,
+];
 
 /// The path named `path` (`system/path`).
 pub fn find(path: &str) -> Option<&'static PathInfo> {
