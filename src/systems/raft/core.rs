@@ -1004,6 +1004,12 @@ impl Server {
         self.waiting.insert(i, (from, op));
     }
 
+    /// Campaign now, skipping pre-vote (what TimeoutNow does), for unit tests.
+    #[cfg(test)]
+    pub fn force_campaign_for_test(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        self.campaign(ctx, true);
+    }
+
     /// Begin a leader transfer to `to` (etcd `MsgTransferLeader`): stop
     /// taking writes, bring `to` up to date, then send it TimeoutNow.
     pub fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, RaftNode>, to: NodeId) {
