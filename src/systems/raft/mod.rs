@@ -314,8 +314,9 @@ pub const COLUMNS: &[ColumnSpec] = &[
         name: "split_votes",
         unit: "count",
         better: Better::Lower,
-        doc: "Campaigns (real, not pre-vote) started after the fault that did not make their \
-              candidate leader, up to the first leader elected after the fault.",
+        doc: "Campaigns (real, not pre-vote) started after the fault, up to the first leader \
+              elected after it, in a term other than the one that leader won: each \
+              candidate's campaign counts, so a round split among three candidates counts 3.",
     },
 ];
 
