@@ -42,9 +42,10 @@ fn config(duration_ms: u64, crash_at_ms: u64) -> SimConfig {
 }
 
 fn assert_reelected(what: &str, out: &SimOutput, crash_at_ms: u64) {
-    let after = out.records.iter().any(|r| {
-        matches!(r.obs, Obs::Elected { .. }) && r.at.as_ms_f64() > crash_at_ms as f64
-    });
+    let after = out
+        .records
+        .iter()
+        .any(|r| matches!(r.obs, Obs::Elected { .. }) && r.at.as_ms_f64() > crash_at_ms as f64);
     assert!(after, "{what}: no leader elected after the crash");
     assert!(out.violations.is_empty(), "{what}: {:?}", out.violations);
 }

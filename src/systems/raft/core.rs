@@ -395,7 +395,7 @@ impl Server {
                     ctx.set_timer(self.cfg.election_min, Timer::CheckQuorum);
                 }
             }
-            Timer::ClientOp(_) | Timer::ClientRetry => {}
+            Timer::ClientOp(_) => {}
         }
     }
 

@@ -141,7 +141,6 @@ pub enum Timer {
     CheckQuorum,
     /// A client's deadline for write `op`.
     ClientOp(u64),
-    ClientRetry,
 }
 
 /// Facts for [`RaftChecker`].
