@@ -606,3 +606,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_checker_reports_two_leaders_in_a_term_and_a_rewritten_commit() {
+    use crate::engine::{Checker, Model, SimTime};
+    use crate::systems::raft::{RaftChecker, RaftNote};
+    let (nodes, _) = etcd(3, false, true).build(0);
+    let mut c = RaftChecker::default();
+    let note = |n: RaftNote| Obs::Note(n);
+    let e = |t| Entry { term: t, op: None };
+    let at = SimTime::ZERO;
+    let elected = |l: u32| {
+        note(RaftNote::Elected {
+            term: 5,
+            leader: NodeId(l),
+        })
+    };
+    assert_eq!(c.on_record(at, NodeId(0), &elected(0), &nodes), None);
+    let two = c.on_record(at, NodeId(1), &elected(1), &nodes);
+    assert!(two.is_some_and(|v| v.contains("two leaders in term 5")));
+    let commit = |leader: u32, term: u64, entries: Vec<Entry>| {
+        note(RaftNote::Committed {
+            leader: NodeId(leader),
+            term,
+            from: 1,
+            entries,
+        })
+    };
+    let mut c = RaftChecker::default();
+    assert_eq!(
+        c.on_record(at, NodeId(0), &commit(0, 1, vec![e(1)]), &nodes),
+        None
+    );
+    let v = c.on_record(at, NodeId(1), &commit(1, 2, vec![e(2)]), &nodes);
+    assert!(v.is_some_and(|v| v.contains("committed entry 1 of term 2")));
+    // A leader whose (empty) log lacks a committed entry.
+    let v = c.on_record(
+        at,
+        NodeId(2),
+        &note(RaftNote::Elected {
+            term: 3,
+            leader: NodeId(2),
+        }),
+        &nodes,
+    );
+    assert!(v.is_some_and(|v| v.contains("without committed entry 1")));
+}
