@@ -344,7 +344,11 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 2] = [zookeeper::fle::PATH, redis::sentinel::PATH];
+static PATHS: [PathInfo; 3] = [
+    zookeeper::fle::PATH,
+    redis::sentinel::PATH,
+    redis::cluster::PATH,
+];
 
 /// The path named `path` (`system/path`).
 pub fn find(path: &str) -> Option<&'static PathInfo> {
