@@ -110,7 +110,6 @@ impl Checker<RcNode> for RcChecker {
                 self.acked.entry(shard).or_default().insert(op);
                 None
             }
-            RcNote::Scheduled { .. } => None,
         }
     }
 

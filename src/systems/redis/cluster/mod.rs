@@ -283,12 +283,6 @@ pub enum RcNote {
         config_epoch: u64,
         promotion: bool,
     },
-    /// A replica scheduled an election with `rank` at `offset`.
-    Scheduled {
-        node: NodeId,
-        rank: u64,
-        offset: u64,
-    },
     /// A client saw write `op` of `shard` acknowledged.
     Acked { op: u64, shard: u32 },
 }

@@ -636,11 +636,12 @@ impl ClusterNode {
         }
         p.fail = Some(now);
         p.pfail = false;
-        let scope = self.scope_of(node);
-        ctx.record(Obs::Phase {
-            name: "fail",
-            scope,
-        });
+        if let Some(shard) = self.shard_of(node) {
+            ctx.record(Obs::Phase {
+                name: "fail",
+                scope: Scope::Part(shard),
+            });
+        }
         let h = self.header();
         for j in self.others().collect::<Vec<_>>() {
             ctx.send(j, Msg::Fail { h: h.clone(), node });
@@ -747,11 +748,10 @@ impl ClusterNode {
                 epoch: 0,
                 voters: BTreeSet::new(),
             };
-            ctx.record(Obs::Note(RcNote::Scheduled {
-                node: self.me,
-                rank,
-                offset: self.log.len() as u64,
-            }));
+            ctx.record(Obs::Phase {
+                name: "election-scheduled",
+                scope,
+            });
             // Tell the other replicas our offset, for their ranks.
             self.broadcast_pong(ctx, true);
             return;
