@@ -121,8 +121,8 @@ pub const PATH: PathInfo = PathInfo {
             min: 1,
             max: 32,
             default: None,
-            doc: "Nodes that start as masters, one per shard (slot range); shard N is \
-                  served first by the N-th (from 0).",
+            doc: "Nodes that start as masters, one per shard (an equal slot range each); \
+                  `first-master:K` (from 1) serves shard K - 1 first.",
         },
         GroupSpec {
             name: "replicas",

@@ -29,16 +29,16 @@ pub(super) const SPECS: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "cluster-replica-no-failover",
-        kind: ParamKind::Bool,
-        default: ParamDefault::Bool(false),
+        kind: ParamKind::Enum(&["yes", "no"]),
+        default: ParamDefault::Enum("no"),
         unit: "",
         doc: "A replica with this set never starts a failover (alias cluster-slave-no-failover; \
               config.c default no).",
     },
     ParamSpec {
         name: "cluster-require-full-coverage",
-        kind: ParamKind::Bool,
-        default: ParamDefault::Bool(true),
+        kind: ParamKind::Enum(&["yes", "no"]),
+        default: ParamDefault::Enum("yes"),
         unit: "",
         doc: "With yes, a node whose view has a slot range served by a FAIL master stops \
               serving every key (-CLUSTERDOWN) until the range is covered again (config.c \
@@ -99,8 +99,8 @@ impl RcParams {
         RcParams {
             node_timeout: ms("cluster-node-timeout"),
             validity_factor: p.get_u64("cluster-replica-validity-factor"),
-            no_failover: p.get_bool("cluster-replica-no-failover"),
-            full_coverage: p.get_bool("cluster-require-full-coverage"),
+            no_failover: p.get_enum("cluster-replica-no-failover") == "yes",
+            full_coverage: p.get_enum("cluster-require-full-coverage") == "yes",
             repl_ping_period: SimDuration::from_ms(p.get_u64("repl-ping-replica-period") * 1000),
             client_timeout: ms("client-timeout"),
             client_retry_interval: ms("client-retry-interval"),

@@ -416,7 +416,7 @@ fn a_replica_with_no_failover_set_never_asks() {
     p.set("cluster-node-timeout", TIMEOUT_MS as f64).unwrap();
     p.set_value(
         "cluster-replica-no-failover",
-        &crate::systems::ParamValue::Bool(true),
+        &crate::systems::ParamValue::Enum("yes"),
         &[3, 3],
     )
     .unwrap();
