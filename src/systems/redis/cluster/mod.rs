@@ -201,7 +201,21 @@ fn timeline_gaps(out: &SimOutput) -> Vec<Option<f64>> {
     let Some(fault) = out.faults.iter().find(|f| f.applied) else {
         return cols;
     };
-    let (t0, scope) = (fault.at, fault.scope);
+    let t0 = fault.at;
+    // A fault with no shard of its own (a partition): the first shard that
+    // fails over after it, else the shard of the first master marked PFAIL.
+    let first_scope = |want: &str| {
+        out.records
+            .iter()
+            .find(|r| r.at >= t0 && matches!(r.obs, Obs::Phase { name, .. } if name == want))
+            .map(|r| r.obs.scope())
+    };
+    let scope = match fault.scope {
+        Scope::Whole => first_scope("failover-won")
+            .or_else(|| first_scope("pfail"))
+            .unwrap_or(Scope::Whole),
+        s => s,
+    };
     let phase = |r: &crate::engine::sim::Record, want: &str| matches!(r.obs, Obs::Phase { name, scope: s } if name == want && s == scope);
     let first_after = |want: &str, t: SimTime| {
         out.records
