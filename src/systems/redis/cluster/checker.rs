@@ -62,12 +62,9 @@ impl Checker<RcNode> for RcChecker {
                 voter,
                 epoch,
                 candidate,
-            } => match self.votes.insert((voter, epoch), candidate) {
-                Some(other) => Some(format!(
-                    "master {voter} voted twice in epoch {epoch}: for {other} and {candidate}"
-                )),
-                None => None,
-            },
+            } => self.votes.insert((voter, epoch), candidate).map(|other| {
+                format!("master {voter} voted twice in epoch {epoch}: for {other} and {candidate}")
+            }),
             RcNote::Claim {
                 node,
                 shard,

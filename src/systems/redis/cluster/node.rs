@@ -292,13 +292,11 @@ impl ClusterNode {
                 self.cron(ctx);
                 ctx.set_timer(CRON_PERIOD, Timer::Cron);
             }
-            Timer::ReplPing => {
-                if self.is_master() {
-                    for r in self.attached.clone() {
-                        ctx.send(r, Msg::StreamPing);
-                    }
-                    ctx.set_timer(self.p.repl_ping_period, Timer::ReplPing);
+            Timer::ReplPing if self.is_master() => {
+                for r in self.attached.clone() {
+                    ctx.send(r, Msg::StreamPing);
                 }
+                ctx.set_timer(self.p.repl_ping_period, Timer::ReplPing);
             }
             _ => {}
         }
@@ -315,7 +313,7 @@ impl ClusterNode {
         self.iteration += 1;
         let others: Vec<NodeId> = self.others().collect();
         // Every 10 runs, PING the node with the oldest PONG of 5 sampled.
-        if self.iteration.is_multiple_of(10) && !others.is_empty() {
+        if self.iteration % 10 == 0 && !others.is_empty() {
             let mut best: Option<NodeId> = None;
             for _ in 0..5 {
                 let c = others[rng::index(ctx.rng(), others.len())];
