@@ -15,8 +15,9 @@
 //! * clusterCron every 100 ms (each node's phase drawn at start): every
 //!   tenth run, PING the node with the oldest PONG of 5 sampled at random;
 //!   every run, PING any node without a pending PING whose last PONG is older
-//!   than half the node timeout; a node whose pending PING (and any other
-//!   data from it) is older than the node timeout becomes PFAIL.
+//!   than half the node timeout; reconnect a link (a new PING) whose PING
+//!   has waited half the node timeout; a node whose pending PING (and any
+//!   other data from it) is older than the node timeout becomes PFAIL.
 //! * PING/PONG carry the sender's currentEpoch, its (or its master's)
 //!   configEpoch, its slot claim, its master, its replication offset and a
 //!   gossip section: max(3, n/10) random nodes (not PFAIL, not the receiver)
@@ -64,8 +65,10 @@
 //! * Offsets count SETs; a sync is one message whatever the data size, and
 //!   every resync is a full one (no PSYNC backlog); no persistence of data
 //!   (a restarted node comes back empty, with its `nodes.conf`).
-//! * Links need no set-up and are not torn down on a late PONG (Redis frees
-//!   a link after half the node timeout without a PONG and reconnects).
+//! * Links need no set-up: a link older than the node timeout whose PING
+//!   has waited half of it with no data back is "reconnected" as
+//!   clusterCron does it, which here only means a new PING at once (the
+//!   pending PING's time kept).
 //! * The cluster starts settled: every node knows every other, masters have
 //!   the config epochs 1..M and currentEpoch M; nodes know each other's
 //!   roles from the start. No MEET, handshake or node discovery; no

@@ -24,6 +24,8 @@ pub struct Peer {
     ping_sent: Option<SimTime>,
     pong_received: SimTime,
     data_received: SimTime,
+    /// When the link to this node was (re)created.
+    link_ctime: SimTime,
     /// PFAIL: no PONG within the node timeout, in this node's own view.
     pfail: bool,
     /// FAIL, since when.
@@ -42,6 +44,7 @@ impl Peer {
             ping_sent: None,
             pong_received: SimTime::ZERO,
             data_received: SimTime::ZERO,
+            link_ctime: SimTime::ZERO,
             pfail: false,
             fail: None,
             reports: BTreeMap::new(),
@@ -253,6 +256,7 @@ impl ClusterNode {
         for p in &mut self.peers {
             p.pong_received = now;
             p.data_received = now;
+            p.link_ctime = now;
         }
         ctx.record(Obs::Note(RcNote::Conf {
             node: self.me,
@@ -332,7 +336,20 @@ impl ClusterNode {
         let half = SimDuration(self.p.node_timeout.0 / 2);
         for &j in &others {
             let p = &self.peers[j.index()];
-            if p.ping_sent.is_none() && now.since(p.pong_received) > half {
+            if let Some(sent) = p.ping_sent {
+                // A link older than the node timeout whose PING has waited
+                // half of it with no data back is freed and reconnected,
+                // and the new link sends a PING at once; the pending PING's
+                // time is kept.
+                if now.since(p.link_ctime) > self.p.node_timeout
+                    && now.since(sent) > half
+                    && now.since(p.data_received) > half
+                {
+                    self.peers[j.index()].link_ctime = now;
+                    self.ping(ctx, j);
+                    self.peers[j.index()].ping_sent = Some(sent);
+                }
+            } else if now.since(p.pong_received) > half {
                 self.ping(ctx, j);
             }
             let p = &self.peers[j.index()];

@@ -426,3 +426,36 @@ fn a_replica_with_no_failover_set_never_asks() {
     assert!(!phases(&out, "fail", 0).is_empty());
     assert!(wins(&out).is_empty());
 }
+
+#[test]
+fn an_old_master_cut_off_with_its_clients_loses_the_writes_it_acknowledged_alone() {
+    // Master 0 cut off from every other node, not from the clients, 10 s.
+    let cut = at(
+        10_000,
+        Action::Partition {
+            groups: vec![vec![0], vec![1, 2, 3, 4, 5]],
+            one_way: false,
+        },
+        Target::Node(0),
+        Some(10_000),
+    );
+    let out = run_trial(&model(3, 3), &cfg(2, 40, vec![cut], 2), None);
+    assert_safe(&out);
+    // Replica 3 takes shard 0 on the majority side ...
+    let w = wins(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].1, NodeId(3));
+    // ... the old master returns as its replica after the heal ...
+    let demoted = phases(&out, "demoted", 0);
+    assert_eq!(demoted.len(), 1, "{demoted:?}");
+    assert!(demoted[0].0 >= 20_000.0, "{demoted:?}");
+    // ... and what it acknowledged alone is gone: from the cut until it saw
+    // a majority of masters PFAIL (at least one node timeout, at most 1.5:
+    // the wait for its next PING, then the timeout), about a third of the
+    // clients' 40 writes/s.
+    let lost = out.findings.lost_acked_writes;
+    let per_s = 40.0 / 3.0;
+    let t = TIMEOUT_MS as f64 / 1000.0;
+    assert!(lost as f64 >= 0.5 * per_s * t, "lost {lost}");
+    assert!(lost as f64 <= per_s * (1.5 * t + 2.0), "lost {lost}");
+}
