@@ -1,5 +1,6 @@
-//! Benchmarks of the `redis/sentinel` model under the simulator: wall-clock
-//! cost of simulating a Sentinel failover, not Redis' own failover time.
+//! Benchmarks of the `redis/sentinel` and `redis/cluster` models under the
+//! simulator: wall-clock cost of simulating a failover, not Redis' own
+//! failover time.
 //!
 //! * `sentinel_failover/<n>`: one whole 6 s simulated trial on `n` nodes
 //!   (Redis instances and Sentinels: `n / 3` Sentinels, at least one, with a
@@ -8,6 +9,12 @@
 //!   SDOWN, ODOWN, the vote, selection and the promotion seen through INFO.
 //!   Throughput is simulator events per trial (fixed by the seed), so
 //!   criterion's rate is events per second, not failovers.
+//! * `cluster_failover/<n>`: one whole 8 s simulated trial of a Redis
+//!   Cluster of `n` nodes (max(3, n / 2) masters, the rest replicas spread
+//!   over them), no clients, `cluster-node-timeout` 1000: the master of
+//!   shard 0 dies at 1 s, then PFAIL, FAIL, the replica election and the
+//!   promotion. The smallest size is 4: 3 masters and one replica (with
+//!   fewer than 3 masters a dead one leaves no majority to vote).
 //!
 //! Before timing, each scenario is run once and checked to promote a replica
 //! after the crash with no violation, so a broken model cannot be timed
@@ -22,6 +29,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use electbench::engine::fault::{Action, FaultSpec, Target, When};
 use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
 use electbench::engine::{NodeId, Obs, SimDuration};
+use electbench::systems::redis::cluster::{self, RcParams, RedisCluster};
 use electbench::systems::redis::sentinel::{RedisSentinel, RsParams, PATH};
 
 fn model(n: usize) -> RedisSentinel {
@@ -75,5 +83,54 @@ fn sentinel_failover(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sentinel_failover);
+fn cluster_model(n: usize) -> RedisCluster {
+    let masters = (n / 2).max(3);
+    let replicas = n - masters;
+    let mut p = cluster::PATH.default_params(&[masters, replicas]);
+    p.set("cluster-node-timeout", 1000.0).unwrap();
+    RedisCluster::new(masters, replicas, RcParams::from_params(&p))
+}
+
+fn cluster_failover(c: &mut Criterion) {
+    let cfg = SimConfig {
+        seed: 1,
+        duration: SimDuration::from_ms(8000),
+        faults: vec![FaultSpec {
+            when: When::At(SimDuration::from_ms(1000)),
+            action: Action::Crash { host_alive: false },
+            target: Target::Node(0),
+            duration: None,
+        }],
+        load: LoadConfig {
+            clients: 0,
+            ..LoadConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut group = c.benchmark_group("cluster_failover");
+    for n in [4usize, 6, 9, 12, 15] {
+        let m = cluster_model(n);
+        let out = run_trial(&m, &cfg, None);
+        let promoted: Vec<NodeId> = out
+            .records
+            .iter()
+            .filter_map(|r| match r.obs {
+                Obs::Serving { leader, .. } => Some(leader),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            promoted.len() == 1 && promoted[0].index() >= m.masters,
+            "{n} nodes: one replica promoted after the crash, got {promoted:?}"
+        );
+        assert!(out.violations.is_empty(), "{n} nodes: {:?}", out.violations);
+        group.throughput(Throughput::Elements(out.events));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| black_box(run_trial(&m, &cfg, None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sentinel_failover, cluster_failover);
 criterion_main!(benches);

@@ -345,9 +345,10 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 4] = [
+static PATHS: [PathInfo; 5] = [
     zookeeper::fle::PATH,
     redis::sentinel::PATH,
+    redis::cluster::PATH,
     raft::etcd::PATH,
     raft::paper::PATH,
 ];
