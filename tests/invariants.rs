@@ -178,3 +178,28 @@ fn five_servers_stay_safe_under_random_faults() {
 fn seven_servers_stay_safe_under_random_faults() {
     sweep(7, 0..80);
 }
+
+/// Schedules a longer soak (`ELECTBENCH_SEEDS=8`) once found unsafe, kept
+/// as regressions: `(path, servers, seed, what went wrong)`.
+const FOUND: &[(&str, usize, u64, &str)] = &[(
+    "zookeeper/fle",
+    3,
+    249,
+    "a restarted follower had replayed proposals its leader had not committed \
+     into its database and served them after a DIFF sync (real syncFollower \
+     truncates a learner to maxCommittedLog)",
+)];
+
+#[test]
+fn schedules_a_soak_found_unsafe_stay_safe() {
+    for &(path, servers, seed, what) in FOUND {
+        let path = systems::find(path).expect("a registered path");
+        let (text, t) = trial(path, servers, seed, false);
+        assert!(
+            t.out.violations.is_empty(),
+            "{} servers {servers} seed {seed} ({what}): {:?}\n{text}",
+            path.path,
+            t.out.violations
+        );
+    }
+}

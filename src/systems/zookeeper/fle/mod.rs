@@ -89,7 +89,9 @@
 //!   no observers, no dynamic reconfiguration, `maxTimeToWaitForEpoch` off.
 //! * Sync decides DIFF/TRUNC/SNAP from the leader's own log (the model's
 //!   learner logs are always a prefix of some leader's log plus a suffix of
-//!   uncommitted proposals).
+//!   uncommitted proposals), except that an established leader truncates a
+//!   learner that is ahead of its commit point to it, as `syncFollower` does
+//!   with `maxCommittedLog`, and forwards its outstanding proposals after.
 //!
 //! A finding that differs from `PROTOCOLS.md` §1.3 step 3: when a learner's
 //! ACKEPOCH shows it is ahead of the leader, `Leader.waitForEpochAck` throws

@@ -892,6 +892,14 @@ impl Server {
                 ..
             } => {
                 f.sync_committed = committed;
+                // What the learner applied goes back with its log: TRUNC
+                // reloads the database up to the truncation point, SNAP
+                // replaces it with the leader's committed state.
+                match mode {
+                    SyncMode::Trunc => self.last_processed = self.last_processed.min(truncate_to),
+                    SyncMode::Snap => self.last_processed = committed,
+                    SyncMode::Diff => {}
+                }
                 self.write(
                     ctx,
                     ZkWrite::Sync {
@@ -1152,8 +1160,17 @@ impl Server {
             let h = self.leading().handlers.get(&id).expect("handler exists");
             (h.peer_last, h.conn)
         };
+        let established = self.leading().established;
+        let last_committed = self.leading().last_committed;
         let (mode, truncate_to, txns) = if peer_last == leader_last {
             (SyncMode::Diff, Zxid(0), Vec::new())
+        } else if established && peer_last > last_committed {
+            // LearnerHandler.syncFollower: a learner ahead of the leader's
+            // committed log (proposals it logged, committed or not) is
+            // truncated to it; the outstanding proposals then follow
+            // (`startForwarding`).
+            let from = self.d.log.partition_point(|t| t.zxid <= last_committed);
+            (SyncMode::Trunc, last_committed, self.d.log[from..].to_vec())
         } else {
             let idx = self.d.log.partition_point(|t| t.zxid < peer_last);
             let found = self.d.log.get(idx).is_some_and(|t| t.zxid == peer_last);
