@@ -73,3 +73,16 @@ pub struct FaultSpec {
     /// Undo the fault after this long (restart, resume or heal).
     pub duration: Option<SimDuration>,
 }
+
+impl FaultSpec {
+    /// `action` on `target` at `ms` of simulated time, undone `undo_ms`
+    /// later (never with `None`): how tests and benches place faults by hand.
+    pub fn at(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> Self {
+        FaultSpec {
+            when: When::At(SimDuration::from_ms(ms)),
+            action,
+            target,
+            duration: undo_ms.map(SimDuration::from_ms),
+        }
+    }
+}

@@ -261,6 +261,18 @@ pub struct ColumnSpec {
     pub doc: &'static str,
 }
 
+impl ColumnSpec {
+    /// A time in milliseconds where lower is better: most failover gaps.
+    pub const fn lower_ms(name: &'static str, doc: &'static str) -> Self {
+        ColumnSpec {
+            name,
+            unit: "ms",
+            better: Better::Lower,
+            doc,
+        }
+    }
+}
+
 /// A modelled path: everything the rest of the crate needs to know of it.
 #[derive(Debug)]
 pub struct PathInfo {

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::fault::{Action, FaultSpec, Target};
 use crate::engine::net::{Latency, NetConfig};
 use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use crate::engine::{NodeId, Obs, SimDuration};
@@ -41,12 +41,7 @@ fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfi
 }
 
 fn fault(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> FaultSpec {
-    FaultSpec {
-        when: When::At(SimDuration::from_ms(ms)),
-        action,
-        target,
-        duration: undo_ms.map(SimDuration::from_ms),
-    }
+    FaultSpec::at(ms, action, target, undo_ms)
 }
 
 fn crash(ms: u64, undo_ms: Option<u64>) -> FaultSpec {

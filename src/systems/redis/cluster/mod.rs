@@ -107,7 +107,7 @@ use crate::engine::sim::SimOutput;
 use crate::engine::{
     ClientOp, Ctx, Model, Node, NodeId, Obs, Scope, SimTime, Targeting, Topology, View,
 };
-use crate::systems::{Better, ColumnSpec, GroupSpec, PathInfo, TargetSpec};
+use crate::systems::{ColumnSpec, GroupSpec, PathInfo, TargetSpec};
 use crate::workload::Workload;
 
 /// Registry entry of this path.
@@ -156,12 +156,7 @@ pub const PATH: PathInfo = PathInfo {
 };
 
 const fn gap(name: &'static str, doc: &'static str) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        unit: "ms",
-        better: Better::Lower,
-        doc,
-    }
+    ColumnSpec::lower_ms(name, doc)
 }
 
 /// The failover timeline of the faulted shard, one gap per column.

@@ -2,7 +2,7 @@
 //! faults placed by hand: a master crash and its replica's promotion, rank
 //! ordering, no failover without a majority of masters.
 
-use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::fault::{Action, FaultSpec, Target};
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use crate::engine::{Checker, Ctx, NodeId, Obs, Outbox, Scope, SimDuration, SimTime};
@@ -34,13 +34,8 @@ fn cfg(seed: u64, secs: u64, faults: Vec<FaultSpec>, clients: usize) -> SimConfi
     }
 }
 
-fn at(ms: u64, action: Action, target: Target, undo_after_ms: Option<u64>) -> FaultSpec {
-    FaultSpec {
-        when: When::At(SimDuration::from_ms(ms)),
-        action,
-        target,
-        duration: undo_after_ms.map(SimDuration::from_ms),
-    }
+fn at(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> FaultSpec {
+    FaultSpec::at(ms, action, target, undo_ms)
 }
 
 fn crash_master0(ms: u64) -> FaultSpec {

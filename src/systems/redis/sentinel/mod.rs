@@ -116,7 +116,7 @@ use crate::engine::sim::SimOutput;
 use crate::engine::{
     ClientOp, Ctx, Model, Node, NodeId, Obs, Scope, SimTime, Targeting, Topology, View,
 };
-use crate::systems::{Better, ColumnSpec, GroupSpec, PathInfo, TargetSpec};
+use crate::systems::{ColumnSpec, GroupSpec, PathInfo, TargetSpec};
 use crate::workload::Workload;
 
 use select::{Candidate, MasterState};
@@ -164,12 +164,7 @@ pub const PATH: PathInfo = PathInfo {
 };
 
 const fn gap(name: &'static str, doc: &'static str) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        unit: "ms",
-        better: Better::Lower,
-        doc,
-    }
+    ColumnSpec::lower_ms(name, doc)
 }
 
 /// The failover timeline, one gap per column, along the path of the leader

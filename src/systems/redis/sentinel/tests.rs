@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use proptest::prelude::*;
 
-use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::fault::{Action, FaultSpec, Target};
 use crate::engine::net::{LinkLatency, NetConfig};
 use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use crate::engine::{NodeId, Obs, SimDuration};
@@ -49,13 +49,8 @@ fn cfg(seed: u64, secs: u64, faults: Vec<FaultSpec>, links: Vec<LinkLatency>) ->
     }
 }
 
-fn at(ms: u64, action: Action, target: Target, undo_after_ms: Option<u64>) -> FaultSpec {
-    FaultSpec {
-        when: When::At(SimDuration::from_ms(ms)),
-        action,
-        target,
-        duration: undo_after_ms.map(SimDuration::from_ms),
-    }
+fn at(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> FaultSpec {
+    FaultSpec::at(ms, action, target, undo_ms)
 }
 
 fn crash(ms: u64, target: Target) -> FaultSpec {

@@ -1,6 +1,6 @@
 //! Scenario tests: faults placed by hand, exact outcomes asserted.
 
-use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::fault::{Action, FaultSpec, Target};
 use crate::engine::net::NetConfig;
 use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use crate::engine::{NodeId, Obs, SimDuration};
@@ -42,13 +42,8 @@ fn exact(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>, fsync_ms:
     }
 }
 
-fn at(ms: u64, action: Action, target: Target, undo_after_ms: Option<u64>) -> FaultSpec {
-    FaultSpec {
-        when: When::At(SimDuration::from_ms(ms)),
-        action,
-        target,
-        duration: undo_after_ms.map(SimDuration::from_ms),
-    }
+fn at(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> FaultSpec {
+    FaultSpec::at(ms, action, target, undo_ms)
 }
 
 /// `target`'s host dies at `ms` and comes back `down_ms` later.
