@@ -26,8 +26,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use electbench::engine::fault::{Action, FaultSpec, Target, When};
-use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
+use electbench::engine::fault::{Action, FaultSpec, Target};
+use electbench::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use electbench::engine::{NodeId, Obs, SimDuration};
 use electbench::systems::redis::cluster::{self, RcParams, RedisCluster};
 use electbench::systems::redis::sentinel::{RedisSentinel, RsParams, PATH};
@@ -42,34 +42,43 @@ fn model(n: usize) -> RedisSentinel {
     RedisSentinel::new(redis, sentinels, RsParams::from_params(&p))
 }
 
-fn sentinel_failover(c: &mut Criterion) {
-    let cfg = SimConfig {
+/// A `ms`-long trial without clients in which node 0's host dies at 1 s.
+fn crash_node0(ms: u64) -> SimConfig {
+    SimConfig {
         seed: 1,
-        duration: SimDuration::from_ms(6000),
-        faults: vec![FaultSpec {
-            when: When::At(SimDuration::from_ms(1000)),
-            action: Action::Crash { host_alive: false },
-            target: Target::Node(0),
-            duration: None,
-        }],
+        duration: SimDuration::from_ms(ms),
+        faults: vec![FaultSpec::at(
+            1000,
+            Action::Crash { host_alive: false },
+            Target::Node(0),
+            None,
+        )],
         load: LoadConfig {
             clients: 0,
             ..LoadConfig::default()
         },
         ..SimConfig::default()
-    };
+    }
+}
+
+/// Every node that started serving as the new master or leader.
+fn promoted(out: &SimOutput) -> Vec<NodeId> {
+    out.records
+        .iter()
+        .filter_map(|r| match r.obs {
+            Obs::Serving { leader, .. } => Some(leader),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sentinel_failover(c: &mut Criterion) {
+    let cfg = crash_node0(6000);
     let mut group = c.benchmark_group("sentinel_failover");
     for n in [3usize, 5, 7, 9, 15] {
         let m = model(n);
         let out = run_trial(&m, &cfg, None);
-        let promoted: Vec<NodeId> = out
-            .records
-            .iter()
-            .filter_map(|r| match r.obs {
-                Obs::Serving { leader, .. } => Some(leader),
-                _ => None,
-            })
-            .collect();
+        let promoted = promoted(&out);
         assert!(
             promoted.len() == 1 && promoted[0] != NodeId(0),
             "{n} nodes: one replica promoted after the crash, got {promoted:?}"
@@ -92,33 +101,12 @@ fn cluster_model(n: usize) -> RedisCluster {
 }
 
 fn cluster_failover(c: &mut Criterion) {
-    let cfg = SimConfig {
-        seed: 1,
-        duration: SimDuration::from_ms(8000),
-        faults: vec![FaultSpec {
-            when: When::At(SimDuration::from_ms(1000)),
-            action: Action::Crash { host_alive: false },
-            target: Target::Node(0),
-            duration: None,
-        }],
-        load: LoadConfig {
-            clients: 0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    };
+    let cfg = crash_node0(8000);
     let mut group = c.benchmark_group("cluster_failover");
     for n in [4usize, 6, 9, 12, 15] {
         let m = cluster_model(n);
         let out = run_trial(&m, &cfg, None);
-        let promoted: Vec<NodeId> = out
-            .records
-            .iter()
-            .filter_map(|r| match r.obs {
-                Obs::Serving { leader, .. } => Some(leader),
-                _ => None,
-            })
-            .collect();
+        let promoted = promoted(&out);
         assert!(
             promoted.len() == 1 && promoted[0].index() >= m.masters,
             "{n} nodes: one replica promoted after the crash, got {promoted:?}"

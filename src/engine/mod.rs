@@ -511,6 +511,42 @@ pub struct Findings {
     pub violations: Vec<String>,
 }
 
+impl Findings {
+    /// The end of a trial of a protocol that promises no acknowledged write
+    /// is lost (quorum commit): `lost` were, and each breaks that promise.
+    pub fn promised(lost: usize) -> Self {
+        let violations = if lost > 0 {
+            vec![format!(
+                "{lost} acknowledged writes lost at the end of the trial"
+            )]
+        } else {
+            Vec::new()
+        };
+        Findings {
+            lost_acked_writes: lost as u64,
+            violations,
+        }
+    }
+}
+
+/// The acknowledged writes lost at the end of a trial: those the serving
+/// leader's log lacks (`at_leader`); with no serving leader, those of `acked`
+/// that every server's log lacks (`each_lacks`, one list per server, crashed
+/// ones included).
+pub fn lost_acked<T: PartialEq>(
+    at_leader: Option<Vec<T>>,
+    mut acked: Vec<T>,
+    each_lacks: impl IntoIterator<Item = Vec<T>>,
+) -> usize {
+    if let Some(missing) = at_leader {
+        return missing.len();
+    }
+    for lacks in each_lacks {
+        acked.retain(|a| lacks.contains(a));
+    }
+    acked.len()
+}
+
 /// Invariant checker of one path: sees every observation, with read access to
 /// all nodes (an oracle no real node has).
 pub trait Checker<N: Node> {

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{Checker, Findings, NodeId, Obs, SimTime};
+use crate::engine::{lost_acked, Checker, Findings, NodeId, Obs, SimTime};
 
 use super::core::{Entry, State};
 use super::{RaftNode, RaftNote};
@@ -112,26 +112,13 @@ impl Checker<RaftNode> for RaftChecker {
                     .filter(|s| up[i] && s.state() == State::Leader && s.serving())
             })
             .max_by_key(|s| s.term());
-        let lost = match leader {
-            Some(l) => self.missing_acked(l.log()).len(),
-            None => {
-                let mut missing = self.acked.clone();
-                for s in nodes.iter().filter_map(RaftNode::server) {
-                    let still = self.missing_acked(s.log());
-                    missing.retain(|m| still.contains(m));
-                }
-                missing.len()
-            }
-        } as u64;
-        let mut violations = Vec::new();
-        if lost > 0 {
-            violations.push(format!(
-                "{lost} acknowledged writes lost at the end of the trial"
-            ));
-        }
-        Findings {
-            lost_acked_writes: lost,
-            violations,
-        }
+        Findings::promised(lost_acked(
+            leader.map(|l| self.missing_acked(l.log())),
+            self.acked.clone(),
+            nodes
+                .iter()
+                .filter_map(RaftNode::server)
+                .map(|s| self.missing_acked(s.log())),
+        ))
     }
 }

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{Checker, Findings, NodeId, Obs, SimTime};
+use crate::engine::{lost_acked, Checker, Findings, NodeId, Obs, SimTime};
 
 use super::vote::{ServerState, Zxid};
 use super::{ZkNode, ZkNote};
@@ -150,27 +150,11 @@ impl Checker<ZkNode> for ZkChecker {
             })
             .max_by_key(|(_, n)| n.server().map(|s| s.current_epoch()))
             .map(|(_, n)| n);
-        let lost = match leader {
-            Some(l) => self.missing(l).len(),
-            None => {
-                let mut missing: Vec<(Zxid, u64)> =
-                    self.acked.iter().map(|(z, o)| (*z, *o)).collect();
-                for n in nodes {
-                    let still = self.missing(n);
-                    missing.retain(|m| still.contains(m));
-                }
-                missing.len()
-            }
-        } as u64;
-        let mut violations = Vec::new();
-        if lost > 0 {
-            violations.push(format!(
-                "{lost} acknowledged writes lost at the end of the trial"
-            ));
-        }
-        Findings {
-            lost_acked_writes: lost,
-            violations,
-        }
+        let acked: Vec<(Zxid, u64)> = self.acked.iter().map(|(z, o)| (*z, *o)).collect();
+        Findings::promised(lost_acked(
+            leader.map(|l| self.missing(l)),
+            acked,
+            nodes.iter().map(|n| self.missing(n)),
+        ))
     }
 }
