@@ -103,6 +103,7 @@ mod client;
 mod durable;
 mod msg;
 mod params;
+mod pipeline;
 mod server;
 pub mod vote;
 
@@ -284,6 +285,9 @@ pub enum Timer {
     ClientReconnect,
     ClientRead,
     ClientPing,
+    /// The request at the head of the server's pipeline stage is done
+    /// (`pipeline.rs`).
+    Pipeline,
 }
 
 /// Facts for [`ZkChecker`].

@@ -243,6 +243,50 @@ pub(super) const SPECS: &[ParamSpec] = &[
               and before its learner handlers send UPTODATE (waitForStartup). \
               Measured median 17 ms (10-31) (results/zookeeper.md).",
     },
+    ParamSpec {
+        name: "model.leaderRequestUs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: ParamDefault::Int(31),
+        unit: "us",
+        doc: "Model cost: the leader's work per write besides the per-learner part \
+              (PrepRequestProcessor, ProposalRequestProcessor, Leader.propose, its own log \
+              append, CommitProcessor, FinalRequestProcessor), served one write at a time; \
+              writes queue while the leader is busy (pipeline.rs). With \
+              model.proposalSendUs, fitted to the write-only saturation throughput of the \
+              ZooKeeper paper (ATC 2010, Table 1: 21k writes/s with 3 servers to 8k with 13), \
+              see results/zookeeper-throughput.md.",
+    },
+    ParamSpec {
+        name: "model.proposalSendUs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: ParamDefault::Int(7),
+        unit: "us",
+        doc: "Model cost: the leader's work per write per forwarding learner (Leader.sendPacket \
+              of the PROPOSAL and the COMMIT to each LearnerHandler queue, the learner's ACK \
+              through processAck), added to model.leaderRequestUs, so the leader saturates at \
+              1 / (leaderRequestUs + proposalSendUs x learners). Fitted with leaderRequestUs to \
+              the ZooKeeper paper's Table 1 (results/zookeeper-throughput.md).",
+    },
+    ParamSpec {
+        name: "model.followerRequestUs",
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: ParamDefault::Int(25),
+        unit: "us",
+        doc: "Model cost: a follower's work per proposal before its log write goes to the disk \
+              (Follower.processPacket, SyncRequestProcessor append; SendAckRequestProcessor \
+              acks once the write is durable), served one proposal at a time. An estimate, \
+              not fitted: below the leader's 3-server service time (45 us), so the leader \
+              saturates first, as in the paper (results/zookeeper-throughput.md).",
+    },
 ];
 
 /// The values the model reads, in engine units.
@@ -263,6 +307,8 @@ pub struct ZkParams {
     pub force_sync: bool,
     /// Model costs outside the protocol's rules (see the `model.*` specs).
     pub costs: Costs,
+    /// The request pipeline's service times (`pipeline.rs`).
+    pub pipeline: super::pipeline::PipelineCosts,
 }
 
 /// Time a server spends outside FastLeaderElection's and Zab's rules: process
@@ -317,6 +363,7 @@ impl ZkParams {
                 learner_startup: ms("model.learnerStartupMs"),
                 leader_startup: ms("model.leaderStartupMs"),
             },
+            pipeline: super::pipeline::PipelineCosts::from_params(p),
         }
     }
 

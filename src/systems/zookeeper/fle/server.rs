@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
 
 use super::msg::{Msg, Notification, SyncMode, Txn};
+use super::pipeline::{Stage, Work};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, VoteSet, Zxid};
 use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
@@ -37,6 +38,10 @@ pub struct Server {
     /// Notifications waiting for the election threads (WorkerReceiver,
     /// lookForLeader), each with when its processing ends.
     fle_queue: VecDeque<(SimTime, Notification)>,
+    /// The request processors' queue (`pipeline.rs`): the leader's writes
+    /// before they are proposed, a follower's proposals before they are
+    /// logged.
+    pipe: Stage,
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +253,7 @@ impl Server {
             last_processed: Zxid(0),
             next_conn: 0,
             fle_queue: VecDeque::new(),
+            pipe: Stage::default(),
         }
     }
 
@@ -407,6 +413,7 @@ impl Server {
     /// A change of role cancels every timer but the election threads' work.
     fn reset_timers(&mut self, ctx: &mut C<'_>) {
         ctx.cancel_all_timers();
+        self.pipe.clear();
         if let Some(&(due, _)) = self.fle_queue.front() {
             ctx.set_timer(due.since(ctx.now()), Timer::FleProcess);
         }
@@ -955,7 +962,7 @@ impl Server {
                     // SyncRequestProcessor logs it; SendAckRequestProcessor
                     // acks once the log is flushed.
                     let fsync = self.p.force_sync;
-                    self.write(ctx, ZkWrite::Append { txn, fsync });
+                    self.log_proposal(ctx, ZkWrite::Append { txn, fsync });
                     return;
                 }
                 ctx.send(
@@ -1385,7 +1392,7 @@ impl Server {
             Msg::PingReply { .. } => {}
             Msg::Forward { client, op, .. } => {
                 if l.established {
-                    self.propose(ctx, from, client, op);
+                    self.submit(ctx, from, client, op);
                 }
             }
             _ => unreachable!(),
@@ -1513,7 +1520,7 @@ impl Server {
                     OpKind::Write => {
                         self.pending.insert(op.id, (from, conn));
                         match &self.role {
-                            PeerRole::Leading(_) => self.propose(ctx, self.me, from, op),
+                            PeerRole::Leading(_) => self.submit(ctx, self.me, from, op),
                             PeerRole::Following(f) => ctx.send(
                                 f.leader,
                                 Msg::Forward {
@@ -1581,6 +1588,7 @@ impl Server {
             Timer::LeaderReady => self.on_leader_ready(ctx),
             Timer::LeaderStarted => self.on_leader_started(ctx),
             Timer::LearnerStarted => self.on_learner_started(ctx),
+            Timer::Pipeline => self.on_pipeline(ctx),
             _ => unreachable!("client timer on a server"),
         }
     }
@@ -1668,6 +1676,61 @@ impl Server {
             _ => {}
         }
         self.clients.remove(&peer);
+    }
+}
+
+/// The request pipeline's costs (`pipeline.rs`).
+impl Server {
+    /// A client write reaches the leader's request processors: proposed
+    /// once the leader's stage has served it.
+    fn submit(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
+        let costs = self.p.pipeline;
+        let PeerRole::Leading(l) = &self.role else {
+            unreachable!("only the leader proposes")
+        };
+        let learners = l.handlers.values().filter(|h| h.forwarding()).count();
+        let cost = costs.leader(learners);
+        if cost == SimDuration::ZERO && self.pipe.is_empty() {
+            return self.propose(ctx, origin, client, op);
+        }
+        let work = Work::Propose { origin, client, op };
+        if let Some(after) = self.pipe.offer(ctx.now(), cost, work) {
+            ctx.set_timer(after, Timer::Pipeline);
+        }
+    }
+
+    /// A follower logs a proposal: the transaction is in its working log at
+    /// once (`pendingTxns`, so a COMMIT that overtakes the write applies
+    /// it); the write goes to the disk once the follower's stage has served
+    /// it, and the ACK once it is durable (`on_persisted`).
+    fn log_proposal(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+        use crate::engine::Durable;
+        let cost = self.p.pipeline.follower_request;
+        if cost == SimDuration::ZERO && self.pipe.is_empty() {
+            return self.write(ctx, w);
+        }
+        self.d.apply(&w);
+        if let Some(after) = self.pipe.offer(ctx.now(), cost, Work::Log(w)) {
+            ctx.set_timer(after, Timer::Pipeline);
+        }
+    }
+
+    /// The stage's head request is served: carry out every request done by
+    /// now, then wait for the next.
+    fn on_pipeline(&mut self, ctx: &mut C<'_>) {
+        while let Some(work) = self.pipe.pop_due(ctx.now()) {
+            match work {
+                Work::Propose { origin, client, op } => {
+                    if matches!(&self.role, PeerRole::Leading(l) if l.established) {
+                        self.propose(ctx, origin, client, op);
+                    }
+                }
+                Work::Log(w) => ctx.persist(w),
+            }
+        }
+        if let Some(due) = self.pipe.next_due() {
+            ctx.set_timer(due.since(ctx.now()), Timer::Pipeline);
+        }
     }
 }
 
