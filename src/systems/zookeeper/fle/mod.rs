@@ -108,6 +108,8 @@ mod server;
 pub mod vote;
 
 #[cfg(test)]
+mod broadcast_tests;
+#[cfg(test)]
 mod tests;
 
 pub use checker::ZkChecker;
