@@ -196,7 +196,10 @@ fn commits_go_in_zxid_order_at_a_quorum_of_acks_not_all() {
     assert!(proposed.len() > 500, "{} proposals", proposed.len());
     // A fast follower hears each COMMIT one fsync and two hops after the
     // PROPOSAL (plus a group commit's wait), never the slow links' 20 ms.
-    for commit in ps.iter().filter(|p| p.kind == Kind::Commit && p.to == NodeId(2)) {
+    for commit in ps
+        .iter()
+        .filter(|p| p.kind == Kind::Commit && p.to == NodeId(2))
+    {
         let proposal = to_fast.iter().find(|p| p.zxid == commit.zxid).unwrap();
         let took = commit.at_us - proposal.at_us;
         assert!(
@@ -248,7 +251,10 @@ fn a_follower_acks_only_after_its_fsync() {
         let (out, _) = run(3, &p, &config(2, 1, 200.0, 5.0, true));
         let ps = packets(&out);
         let mut gaps = Vec::new();
-        for ack in ps.iter().filter(|p| p.kind == Kind::Ack && p.to == NodeId(2)) {
+        for ack in ps
+            .iter()
+            .filter(|p| p.kind == Kind::Ack && p.to == NodeId(2))
+        {
             let got = ps
                 .iter()
                 .find(|p| p.kind == Kind::Proposal && p.to == ack.from && p.zxid == ack.zxid)

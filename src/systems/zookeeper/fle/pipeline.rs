@@ -203,7 +203,11 @@ mod tests {
         assert_eq!(s.next_due(), Some(us(10)));
         assert_eq!(s.pop_due(us(9)), None, "not done yet");
         assert_eq!(s.pop_due(us(10)), Some(propose(1)));
-        assert_eq!(s.next_due(), Some(us(20)), "the second waited for the first");
+        assert_eq!(
+            s.next_due(),
+            Some(us(20)),
+            "the second waited for the first"
+        );
         assert_eq!(s.pop_due(us(20)), Some(propose(2)));
         assert!(s.is_empty());
         assert_eq!(s.offer(us(50), c, propose(3)), Some(c));
