@@ -56,6 +56,8 @@ fn config() -> SimConfig {
 
 fn zab_commits(c: &mut Criterion) {
     let mut group = c.benchmark_group("zab_commits");
+    // A 15-server trial takes about 0.15 s: 30 samples keep a run short.
+    group.sample_size(30);
     let cfg = config();
     let offered = CLIENTS as f64 * RATE_PER_CLIENT * LOAD_MS as f64 / 1000.0;
     for n in [3usize, 5, 9, 15] {

@@ -44,6 +44,15 @@
 //!   UPTODATE, applies only what was committed, and acks the rest after
 //!   UPTODATE. After sync, FOLLOWING/LEADING replies carry the new epoch
 //!   (`updateElectionVote`, ZOOKEEPER-1732).
+//! * Broadcast under load: proposals are pipelined (the leader does not
+//!   wait for one's ACKs before the next), and what makes an ensemble
+//!   saturate is the request pipeline's CPU time, one single-server stage
+//!   per server: the leader's (`model.leaderRequestUs` plus
+//!   `model.proposalSendUs` per learner, per write) before it proposes, a
+//!   follower's (`model.followerRequestUs` per proposal) before its log
+//!   write. Calibrated on the ZooKeeper paper's write saturation figures
+//!   (`results/zookeeper-throughput.md`); `pipeline.rs` maps the stages to
+//!   the real request processors and lists its simplifications.
 //! * Failure detection: the follower's read timeout (`initLimit × tickTime`
 //!   while syncing, `syncLimit × tickTime` after NEWLEADER); the leader's tick
 //!   loop (pings every `tickTime/2`, a quorum of learners heard from within

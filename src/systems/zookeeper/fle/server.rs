@@ -410,7 +410,8 @@ impl Server {
         self.between(ctx, shown, Next::Look, took);
     }
 
-    /// A change of role cancels every timer but the election threads' work.
+    /// A change of role cancels every timer but the election threads' work,
+    /// and drops what the request processors held.
     fn reset_timers(&mut self, ctx: &mut C<'_>) {
         ctx.cancel_all_timers();
         self.pipe.clear();
