@@ -46,7 +46,7 @@ pub mod kraft;
 pub mod paper;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::marker::PhantomData;
 

@@ -373,6 +373,7 @@ fn the_leader_commits_an_older_term_entry_only_through_one_of_its_own() {
     let d = RaftDurable {
         term: 2,
         vote: None,
+        leader: None,
         log: [1, 1, 2]
             .iter()
             .map(|&t| Entry { term: t, op: None })
@@ -477,6 +478,7 @@ fn a_follower_truncates_at_the_first_conflict_only() {
     let d = RaftDurable {
         term: 3,
         vote: None,
+        leader: None,
         log: vec![e(1), e(2), e(2), e(2)],
     };
     let mut s = Server::new(NodeId(1), 3, c, d, false);
@@ -580,6 +582,7 @@ proptest! {
         let d = RaftDurable {
             term,
             vote: vote.map(NodeId),
+            leader: None,
             log: log.iter().map(|&t| Entry { term: t, op: None }).collect(),
         };
         let mut s = Server::new(NodeId(0), 4, c, d, false);
