@@ -47,9 +47,10 @@ fn kraft_election(c: &mut Criterion) {
     for n in [3usize, 5, 7, 9, 15] {
         let model = KraftModel::new(n, 3, &PATH.default_params(&[n, 3]));
         let out = run_trial(&model, &cfg, None);
-        let reelected = out.records.iter().any(|r| {
-            matches!(r.obs, Obs::Elected { .. }) && r.at.as_ms_f64() > CRASH_AT_MS as f64
-        });
+        let reelected = out
+            .records
+            .iter()
+            .any(|r| matches!(r.obs, Obs::Elected { .. }) && r.at.as_ms_f64() > CRASH_AT_MS as f64);
         assert!(reelected, "{n} controllers: no leader after the crash");
         assert!(out.violations.is_empty(), "{n}: {:?}", out.violations);
         group.throughput(Throughput::Elements(out.events));

@@ -20,7 +20,9 @@
 //!   uniform in `[0, 2^retries)` (`binaryExponentialElectionBackoffMs`), then
 //!   stands again with epoch + 1.
 //! * Vote: a higher epoch first moves the receiver to Unattached at that
-//!   epoch (forgetting its leader, even a Leader's own leadership); only an
+//!   epoch (forgetting its leader, even a Leader's own leadership; a
+//!   Candidate or Unattached voter keeps the rest of its election timeout,
+//!   the others draw a new one: `transitionToUnattached`); only an
 //!   Unattached voter that has not voted in the epoch (log check) or voted
 //!   for this candidate (no log check) grants.
 //! * Pull replication: a Follower (voter) or an observer (broker) sends
@@ -147,6 +149,9 @@ pub struct KraftState {
     cursor: u32,
     /// When this process's metadata image is loaded.
     image_ready: Option<SimTime>,
+    /// When the election timer (not the backoff) of an Unattached,
+    /// Candidate or Resigned voter runs out.
+    election_deadline: Option<SimTime>,
 }
 
 /// `binaryExponentialElectionBackoffMs`: `100 * k`, `k` uniform in
@@ -220,6 +225,18 @@ impl Server {
         SimDuration::from_ms(t + rng::index(ctx.rng(), t.max(1) as usize) as u64)
     }
 
+    /// Arm the election timer for `d`, remembering its deadline.
+    fn set_election_timer(&mut self, ctx: &mut Ctx<'_, RaftNode>, d: SimDuration) {
+        self.kr.election_deadline = Some(ctx.now() + d);
+        ctx.set_timer(d, Timer::Election);
+    }
+
+    /// Arm the election timer with a fresh random timeout.
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        let d = self.random_election_timeout(ctx);
+        self.set_election_timer(ctx, d);
+    }
+
     fn save_quorum_state(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         let what = WriteKind::QuorumState {
             term: self.d.term,
@@ -267,8 +284,7 @@ impl Server {
                 self.state = State::Resigned;
                 self.leader = None;
                 ctx.record(Obs::phase("resigned"));
-                let d = self.random_election_timeout(ctx);
-                ctx.set_timer(d, Timer::Election);
+                self.reset_election_timer(ctx);
                 let epoch = self.d.term;
                 for p in self.peers().collect::<Vec<_>>() {
                     ctx.send(
@@ -290,8 +306,7 @@ impl Server {
                 if self.is_observer() {
                     self.fetch_any_voter(ctx);
                 } else {
-                    let d = self.random_election_timeout(ctx);
-                    ctx.set_timer(d, Timer::Election);
+                    self.reset_election_timer(ctx);
                 }
             }
         }
@@ -316,6 +331,7 @@ impl Server {
             self.kr.parked.clear();
         }
         ctx.cancel_all_timers();
+        self.kr.election_deadline = None;
         self.serving = false;
         self.kr.inflight = None;
         self.kr.backing_off = false;
@@ -323,7 +339,18 @@ impl Server {
         self.state = next;
     }
 
+    /// QuorumState `transitionToUnattached`: a Candidate or Unattached
+    /// voter keeps what remains of its election timeout (so a stream of
+    /// higher-epoch Vote requests cannot hold it off forever); a Follower,
+    /// Leader or Resigned voter draws a fresh one.
     fn to_unattached(&mut self, ctx: &mut Ctx<'_, RaftNode>, epoch: u64) {
+        let remaining = match (self.state, self.kr.election_deadline) {
+            (State::Candidate | State::Unattached, Some(at)) if at > ctx.now() => {
+                Some(at.since(ctx.now()))
+            }
+            (State::Candidate | State::Unattached, _) => Some(SimDuration::ZERO),
+            _ => None,
+        };
         self.leave(ctx, State::Unattached);
         if epoch > self.d.term {
             self.d.term = epoch;
@@ -335,9 +362,10 @@ impl Server {
         ctx.record(Obs::phase("unattached"));
         if self.is_observer() {
             ctx.set_timer(self.kcfg().retry_backoff, Timer::Retry);
+        } else if let Some(d) = remaining {
+            self.set_election_timer(ctx, d);
         } else {
-            let d = self.random_election_timeout(ctx);
-            ctx.set_timer(d, Timer::Election);
+            self.reset_election_timer(ctx);
         }
     }
 
@@ -375,8 +403,7 @@ impl Server {
         ctx.record(Obs::round(self.d.term));
         self.votes.clear();
         self.votes.insert(self.id, true);
-        let d = self.random_election_timeout(ctx);
-        ctx.set_timer(d, Timer::Election);
+        self.reset_election_timer(ctx);
         if self.quorum() == 1 {
             return self.to_leader(ctx);
         }
@@ -450,8 +477,7 @@ impl Server {
         self.leader = None;
         ctx.record(Obs::detected(None));
         ctx.record(Obs::phase("resigned"));
-        let d = self.random_election_timeout(ctx);
-        ctx.set_timer(d, Timer::Election);
+        self.reset_election_timer(ctx);
         let epoch = self.d.term;
         for p in self.peers().collect::<Vec<_>>() {
             ctx.send(
@@ -686,8 +712,7 @@ impl Server {
         if granted && self.d.vote.is_none() {
             self.d.vote = Some(from);
             self.save_quorum_state(ctx);
-            let d = self.random_election_timeout(ctx);
-            ctx.set_timer(d, Timer::Election);
+            self.reset_election_timer(ctx);
         }
         let term = self.d.term;
         self.send_after_disk(

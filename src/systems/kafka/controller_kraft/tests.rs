@@ -133,12 +133,17 @@ proptest! {
 
 #[test]
 fn divergence_and_truncation_follow_the_epochs() {
-    let log = |ts: &[u64]| -> Vec<Entry> { ts.iter().map(|&t| Entry { term: t, op: None }).collect() };
+    let log =
+        |ts: &[u64]| -> Vec<Entry> { ts.iter().map(|&t| Entry { term: t, op: None }).collect() };
     let leader = log(&[1, 1, 2, 2]);
     // A follower holding [1, 1, 3] (a term-3 leader that never committed).
     assert_eq!(divergence(&leader, 3, 3), Some((2, 4)));
     let follower = log(&[1, 1, 3]);
-    assert_eq!(truncation_point(&follower, 2, 4), 2, "its own end of epoch <= 2");
+    assert_eq!(
+        truncation_point(&follower, 2, 4),
+        2,
+        "its own end of epoch <= 2"
+    );
     assert_eq!(divergence(&leader, 2, 1), None, "then it matches");
     // A follower ahead in an epoch the leader ended earlier.
     assert_eq!(divergence(&leader, 3, 1), Some((1, 2)));
@@ -248,6 +253,82 @@ proptest! {
             prop_assert_eq!(s.term(), req);
         }
     }
+}
+
+#[test]
+fn a_higher_epoch_vote_keeps_an_unattached_voters_deadline_but_not_a_followers() {
+    use crate::systems::raft::Timer;
+    let election = |out: &crate::engine::Outbox<crate::systems::raft::RaftNode>| {
+        out.timers
+            .iter()
+            .rev()
+            .find(|t| t.2 == Timer::Election)
+            .map(|t| t.0)
+    };
+    let me = NodeId(0);
+    let vote = Msg::Vote {
+        term: 5,
+        pre: false,
+        last_index: 0,
+        last_term: 0,
+        force: false,
+    };
+    let stale_log = vec![Entry { term: 1, op: None }];
+    // Unattached in epoch 1: its timer, then a stale candidate's epoch-5 vote.
+    let d = RaftDurable {
+        term: 1,
+        vote: None,
+        leader: None,
+        log: stale_log.clone(),
+    };
+    let mut s = Server::new(me, 3, model(3, 0, 1).cfg, d, false);
+    let ((), out) = harness::with_ctx(me, |ctx| s.on_start(ctx));
+    let first = election(&out).expect("an unattached voter arms its election timer");
+    let ((), out) = harness::with_ctx(me, |ctx| {
+        // The harness restarts the node's random stream on every call: move
+        // it on, so that a fresh draw would not repeat the first one.
+        let _ = rng::index(ctx.rng(), 1000);
+        s.on_message(ctx, NodeId(1), vote.clone())
+    });
+    assert_eq!(s.state(), State::Unattached);
+    assert_eq!(s.term(), 5);
+    assert_eq!(election(&out), Some(first), "the rest of the old timeout");
+    // A follower draws a fresh random timeout in [1000, 2000) ms.
+    let d = RaftDurable {
+        term: 1,
+        vote: None,
+        leader: Some(NodeId(2)),
+        log: stale_log,
+    };
+    let mut s = Server::new(me, 3, model(3, 0, 1).cfg, d, false);
+    harness::with_ctx(me, |ctx| s.on_start(ctx));
+    let ((), out) = harness::with_ctx(me, |ctx| s.on_message(ctx, NodeId(1), vote.clone()));
+    assert_eq!(s.state(), State::Unattached);
+    let t = election(&out).expect("a fresh election timer").as_ms_f64();
+    assert!((1000.0..2000.0).contains(&t), "{t}");
+}
+
+#[test]
+fn a_stale_candidate_cannot_hold_nine_controllers_off_forever() {
+    // Seed found by the 9-controller point of kafka-controller-kraft-sweep
+    // (trial 155): a candidate that lost the race with a stale log kept
+    // standing with ever higher epochs; while the others drew a fresh
+    // election timeout on each of its votes, nobody else ever stood.
+    let text = include_str!("../../../../workloads/kafka-controller-kraft-sweep.toml");
+    let plan = crate::workload::parse("kafka-controller-kraft-sweep.toml", text).unwrap();
+    let w = &plan.points[3].workload;
+    let opts = crate::runner::RunOptions {
+        threads: 1,
+        only_point: None,
+        only_trial: None,
+        trace: false,
+        timeline: false,
+    };
+    let seed = rng::trial_seed(w.seed, 155);
+    let t = (w.path.prepare)(w).run(seed, &opts, &std::sync::atomic::AtomicBool::new(false));
+    assert_clean(&t.out);
+    let active = kraft_columns(&t.out, 9, 3)[0];
+    assert!(active.is_some(), "no controller activated after the crash");
 }
 
 // ----- scenarios -----
