@@ -34,8 +34,11 @@
 //! Not modelled: broker registration, heartbeats and fencing
 //! (`broker.heartbeat.interval.ms`, `broker.session.timeout.ms`, the
 //! re-registration of every broker on activation), partition-change records,
-//! snapshots and FetchSnapshot, `controller.quorum.append.linger.ms`, KIP-996
-//! pre-vote, dynamic quorums (KIP-853).
+//! the NoOpRecord an active controller appends every
+//! `metadata.max.idle.interval.ms` (500 ms; it would wake every parked fetch
+//! at once, as client writes do here), snapshots and FetchSnapshot,
+//! `controller.quorum.append.linger.ms`, KIP-996 pre-vote, dynamic quorums
+//! (KIP-853).
 //!
 //! Timeline phases (Kafka's state names): `candidate`, `leader`, `resigned`,
 //! `unattached`, `follower`, `activated` (the new controller's epoch record

@@ -487,3 +487,51 @@ fn committed_entries_survive_repeated_controller_crashes() {
         assert!(out.clients.writes_ok > 100, "seed {seed}");
     }
 }
+
+#[test]
+fn after_random_faults_heal_one_controller_is_active_and_every_broker_follows_it() {
+    // Liveness, which the invariants soak does not check: crashes (host
+    // down or not), isolations and pauses of random controllers, all undone
+    // by 40 s; by 60 s one controller must be active and every broker must
+    // fetch from it.
+    for seed in 1..=40u64 {
+        let mut r = rng::stream(seed, "kraft-liveness", 0);
+        let controllers = [3usize, 5][rng::index(&mut r, 2)];
+        let mut faults = Vec::new();
+        for _ in 0..1 + rng::index(&mut r, 4) {
+            let at = rng::range_inclusive(&mut r, 2_000, 30_000);
+            let undo = rng::range_inclusive(&mut r, 500, 10_000);
+            let target = match rng::index(&mut r, 3) {
+                0 => Target::Leader,
+                1 => Target::Follower,
+                _ => Target::Node(rng::index(&mut r, controllers)),
+            };
+            let action = match rng::index(&mut r, 4) {
+                0 => Action::Crash { host_alive: false },
+                1 => Action::Crash { host_alive: true },
+                2 => Action::Isolate,
+                _ => Action::Pause,
+            };
+            faults.push(FaultSpec::at(at, action, target, Some(undo)));
+        }
+        let m = model(controllers, 3, 1000);
+        let c = cfg(seed, 60, 2, faults);
+        let (out, nodes) = crate::engine::sim::Sim::new(&m, &c).run_keep(None);
+        assert_clean(&out);
+        let leaders: Vec<&Server> = nodes[..controllers]
+            .iter()
+            .filter_map(crate::systems::raft::RaftNode::server)
+            .filter(|s| s.state() == State::Leader && s.serving())
+            .collect();
+        assert_eq!(
+            leaders.len(),
+            1,
+            "seed {seed}: active controllers at the end"
+        );
+        let leader = leaders[0].id;
+        for b in &nodes[controllers..controllers + 3] {
+            let v = crate::engine::Node::view(b);
+            assert_eq!(v.leader, Some(leader), "seed {seed}: a broker's leader");
+        }
+    }
+}
