@@ -435,7 +435,13 @@ impl Server {
                     ctx.set_timer(self.cfg.election_min, Timer::CheckQuorum);
                 }
             }
-            _ => {}
+            Timer::ClientOp(_)
+            | Timer::FetchTimeout
+            | Timer::Request
+            | Timer::Retry
+            | Timer::Parked(_)
+            | Timer::BeginEpoch
+            | Timer::ImageLoaded => {}
         }
     }
 
@@ -898,7 +904,12 @@ impl Server {
                     self.campaign(ctx, true);
                 }
             }
-            _ => {}
+            Msg::ClientReq { .. }
+            | Msg::ClientResp { .. }
+            | Msg::Fetch { .. }
+            | Msg::FetchResp { .. }
+            | Msg::BeginEpoch { .. }
+            | Msg::EndEpoch { .. } => {}
         }
     }
 

@@ -298,7 +298,7 @@ impl Server {
             }
             Some(l) => {
                 let epoch = self.d.term;
-                self.to_follower(ctx, epoch, l);
+                self.transition_to_follower(ctx, epoch, l);
             }
             None => {
                 self.state = State::Unattached;
@@ -343,7 +343,7 @@ impl Server {
     /// voter keeps what remains of its election timeout (so a stream of
     /// higher-epoch Vote requests cannot hold it off forever); a Follower,
     /// Leader or Resigned voter draws a fresh one.
-    fn to_unattached(&mut self, ctx: &mut Ctx<'_, RaftNode>, epoch: u64) {
+    fn transition_to_unattached(&mut self, ctx: &mut Ctx<'_, RaftNode>, epoch: u64) {
         let remaining = match (self.state, self.kr.election_deadline) {
             (State::Candidate | State::Unattached, Some(at)) if at > ctx.now() => {
                 Some(at.since(ctx.now()))
@@ -369,7 +369,7 @@ impl Server {
         }
     }
 
-    fn to_follower(&mut self, ctx: &mut Ctx<'_, RaftNode>, epoch: u64, leader: NodeId) {
+    fn transition_to_follower(&mut self, ctx: &mut Ctx<'_, RaftNode>, epoch: u64, leader: NodeId) {
         let changed = epoch != self.d.term || self.d.leader != Some(leader);
         self.leave(ctx, State::Follower);
         if epoch > self.d.term {
@@ -386,7 +386,7 @@ impl Server {
         self.send_fetch(ctx, leader);
     }
 
-    fn to_candidate(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+    fn transition_to_candidate(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         let retries = if self.state == State::Candidate {
             self.kr.retries + 1
         } else {
@@ -405,7 +405,7 @@ impl Server {
         self.votes.insert(self.id, true);
         self.reset_election_timer(ctx);
         if self.quorum() == 1 {
-            return self.to_leader(ctx);
+            return self.transition_to_leader(ctx);
         }
         let (term, last_index, last_term) = (self.d.term, self.d.last_index(), self.d.last_term());
         for p in self.peers().collect::<Vec<_>>() {
@@ -423,7 +423,7 @@ impl Server {
         }
     }
 
-    fn to_leader(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+    fn transition_to_leader(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         self.leave(ctx, State::Leader);
         self.leader = Some(self.id);
         self.d.leader = Some(self.id);
@@ -469,7 +469,7 @@ impl Server {
         );
     }
 
-    fn to_resigned(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+    fn transition_to_resigned(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         // nonLeaderVotersByDescendingFetchOffset (ties by id).
         let mut successors: Vec<NodeId> = self.peers().collect();
         successors.sort_by_key(|p| (std::cmp::Reverse(self.progress[p.index()].matched), *p));
@@ -504,9 +504,9 @@ impl Server {
         match timer {
             Timer::Election => match self.state {
                 State::Unattached | State::Resigned if !self.is_observer() => {
-                    self.to_candidate(ctx)
+                    self.transition_to_candidate(ctx)
                 }
-                State::Candidate if self.kr.backing_off => self.to_candidate(ctx),
+                State::Candidate if self.kr.backing_off => self.transition_to_candidate(ctx),
                 State::Candidate => self.start_backoff(ctx),
                 _ => {}
             },
@@ -526,7 +526,7 @@ impl Server {
                     ctx.set_timer(k.fetch_timeout, Timer::FetchTimeout);
                 } else {
                     ctx.record(Obs::detected(self.leader));
-                    self.to_candidate(ctx);
+                    self.transition_to_candidate(ctx);
                 }
             }
             Timer::Request => {
@@ -539,7 +539,7 @@ impl Server {
                     self.answer_fetch(ctx, p, off);
                 }
             }
-            Timer::CheckQuorum if self.state == State::Leader => self.to_resigned(ctx),
+            Timer::CheckQuorum if self.state == State::Leader => self.transition_to_resigned(ctx),
             Timer::BeginEpoch if self.state == State::Leader => self.begin_epoch(ctx),
             Timer::ImageLoaded if self.state == State::Leader => self.maybe_activate(ctx),
             _ => {}
@@ -667,7 +667,7 @@ impl Server {
                 }
                 if epoch > self.d.term || self.state != State::Follower || self.leader != Some(from)
                 {
-                    self.to_follower(ctx, epoch, from);
+                    self.transition_to_follower(ctx, epoch, from);
                 }
             }
             Msg::EndEpoch { epoch, successors } => {
@@ -676,7 +676,7 @@ impl Server {
                 }
                 if epoch > self.d.term || matches!(self.state, State::Unattached | State::Candidate)
                 {
-                    self.to_follower(ctx, epoch, from);
+                    self.transition_to_follower(ctx, epoch, from);
                 }
                 if self.state == State::Follower && self.leader == Some(from) {
                     let pos = successors.iter().position(|p| *p == self.id);
@@ -701,7 +701,7 @@ impl Server {
             return;
         }
         if epoch > self.d.term {
-            self.to_unattached(ctx, epoch);
+            self.transition_to_unattached(ctx, epoch);
         }
         let granted = epoch == self.d.term
             && self.state == State::Unattached
@@ -734,7 +734,7 @@ impl Server {
         granted: bool,
     ) {
         if epoch > self.d.term {
-            return self.to_unattached(ctx, epoch);
+            return self.transition_to_unattached(ctx, epoch);
         }
         if epoch < self.d.term || self.state != State::Candidate {
             return;
@@ -743,7 +743,7 @@ impl Server {
         let yes = self.votes.values().filter(|g| **g).count();
         let no = self.votes.len() - yes;
         if yes >= self.quorum() {
-            self.to_leader(ctx);
+            self.transition_to_leader(ctx);
         } else if no > self.n - self.quorum() && !self.kr.backing_off {
             // CandidateState `isVoteRejected`: a majority is out of reach.
             let term = self.d.term;
@@ -825,8 +825,8 @@ impl Server {
         // maybeHandleCommonResponse: learn a newer epoch or a leader.
         if epoch > self.d.term {
             match leader {
-                Some(l) if l != self.id => self.to_follower(ctx, epoch, l),
-                _ => self.to_unattached(ctx, epoch),
+                Some(l) if l != self.id => self.transition_to_follower(ctx, epoch, l),
+                _ => self.transition_to_unattached(ctx, epoch),
             }
             return;
         }
@@ -835,7 +835,7 @@ impl Server {
                 let knows = self.state == State::Follower && self.leader == Some(l);
                 let can_follow = matches!(self.state, State::Unattached | State::Follower);
                 if !knows && can_follow && l != self.id {
-                    return self.to_follower(ctx, epoch, l);
+                    return self.transition_to_follower(ctx, epoch, l);
                 }
             }
         }

@@ -175,8 +175,7 @@ fn kraft_grants_oracle(
     log: &[u64],
     cand: NodeId,
     req: u64,
-    last_term: u64,
-    last_index: u64,
+    (last_term, last_index): (u64, u64),
 ) -> bool {
     if req < epoch {
         return false;
@@ -246,7 +245,7 @@ proptest! {
             sends.extend(o.sends);
         }
         let granted = sends.iter().any(|(to, m)| *to == NodeId(cand) && matches!(m, Msg::VoteResp { granted: true, .. }));
-        let want = kraft_grants_oracle(state, epoch, vote, &log, NodeId(cand), req, last_term, last_index);
+        let want = kraft_grants_oracle(state, epoch, vote, &log, NodeId(cand), req, (last_term, last_index));
         prop_assert_eq!(granted, want, "{:?} epoch {} vote {:?}", state, epoch, vote);
         if granted {
             prop_assert_eq!(s.durable().vote, Some(NodeId(cand)));
