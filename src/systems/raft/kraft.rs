@@ -44,7 +44,9 @@
 //!   it sends EndQuorumEpoch with the other voters by descending fetch offset;
 //!   a follower of it overrides its fetch timeout with
 //!   `endEpochElectionBackoff` (position 0: at once; position p:
-//!   `min(max, (max >> (n - 1)) << (p - 1))`; not listed: max). A Resigned
+//!   `min(max, (max >> (n - 1)) << (p - 1))`; not listed: max, as in
+//!   Kafka 4.x and PROTOCOLS.md; 3.7's `indexOf` gave 0 there, which matters
+//!   only for the empty list a restarted leader sends). A Resigned
 //!   node stands as Candidate when its own random election timeout runs out
 //!   (`pollResigned` in 3.7; 4.x moves it to Unattached at epoch + 1).
 //! * A leader that restarts comes back Resigned in its epoch (QuorumState
