@@ -8,7 +8,10 @@
 //! heard from within one election timeout, and followers ignore votes while
 //! they are within a leader's lease), and leader transfer (`MsgTimeoutNow`).
 //! [`Config`] chooses between etcd's tick-driven clock and the paper's
-//! continuous timers, so that a path is a configuration, not a copy.
+//! continuous timers, so that a path is a configuration, not a copy;
+//! [`Config::kraft`] switches on KRaft's pull-based variant
+//! (`super::kraft`), which shares this server's durable state, disk
+//! ordering, commit rule, client and checker.
 
 use std::collections::{BTreeMap, VecDeque};
 
