@@ -534,3 +534,48 @@ fn after_random_faults_heal_one_controller_is_active_and_every_broker_follows_it
         }
     }
 }
+
+#[test]
+fn end_quorum_epoch_overrides_a_followers_fetch_timeout_by_its_position() {
+    use crate::systems::raft::Timer;
+    // Five voters; node 0 follows node 4 in epoch 3.
+    let me = NodeId(0);
+    let fetch_timeout_after = |successors: Vec<NodeId>| {
+        let d = RaftDurable {
+            term: 3,
+            vote: None,
+            leader: Some(NodeId(4)),
+            log: Vec::new(),
+        };
+        let mut s = Server::new(me, 5, model(5, 0, 1).cfg, d, false);
+        harness::with_ctx(me, |ctx| s.on_start(ctx));
+        assert_eq!(s.state(), State::Follower);
+        let ((), out) = harness::with_ctx(me, |ctx| {
+            s.on_message(
+                ctx,
+                NodeId(4),
+                Msg::EndEpoch {
+                    epoch: 3,
+                    successors,
+                },
+            )
+        });
+        out.timers
+            .iter()
+            .rev()
+            .find(|t| t.2 == Timer::FetchTimeout)
+            .map(|t| t.0.as_ms_f64())
+    };
+    let order = |first: u32| {
+        let mut v: Vec<NodeId> = (0..4).map(NodeId).collect();
+        v.retain(|n| n.0 != first);
+        v.insert(0, NodeId(first));
+        v
+    };
+    assert_eq!(fetch_timeout_after(order(0)), Some(0.0), "first: at once");
+    // Node 0 second of four: (1000 >> 3) << 0 = 125 ms.
+    assert_eq!(fetch_timeout_after(order(1)), Some(125.0));
+    let last = vec![NodeId(1), NodeId(2), NodeId(3), me];
+    assert_eq!(fetch_timeout_after(last), Some(500.0));
+    assert_eq!(fetch_timeout_after(Vec::new()), Some(1000.0), "not listed");
+}
