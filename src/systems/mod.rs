@@ -11,6 +11,7 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod kafka;
 pub mod raft;
 pub mod redis;
 pub mod zookeeper;
@@ -357,12 +358,13 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 5] = [
+static PATHS: [PathInfo; 6] = [
     zookeeper::fle::PATH,
     redis::sentinel::PATH,
     redis::cluster::PATH,
     raft::etcd::PATH,
     raft::paper::PATH,
+    kafka::controller_kraft::PATH,
 ];
 
 /// The path named `path` (`system/path`).

@@ -4,7 +4,11 @@
 //! 2. Committed entries are never lost or reordered: every entry a leader
 //!    reports committed agrees with every entry committed before at that
 //!    index (same term, same write), and a new leader's log holds every
-//!    entry committed in an earlier term (Leader Completeness, §5.4).
+//!    entry committed in an earlier term (Leader Completeness, §5.4): by a
+//!    leader of a lower term than its own. A candidate whose granted votes
+//!    were held up (a one-way partition) may win an old term after a later
+//!    term committed more; it lacks those entries legitimately and can
+//!    commit nothing, since a majority has moved past its term.
 //! 3. No acknowledged write is lost: at the end of the trial the serving
 //!    leader of the highest term holds every write a leader acknowledged to
 //!    its client (with no serving leader, some server's log must hold it).
@@ -21,6 +25,9 @@ pub struct RaftChecker {
     leaders: BTreeMap<u64, NodeId>,
     /// Committed entries by index.
     committed: Vec<Entry>,
+    /// For each committed index, the term of the leader that first
+    /// committed it.
+    committed_in: Vec<u64>,
     /// Acknowledged writes: (index, term, op).
     acked: Vec<(u64, u64, u64)>,
 }
@@ -58,7 +65,7 @@ impl Checker<RaftNode> for RaftChecker {
                 }
                 let log = nodes[leader.index()].server()?.log();
                 for (k, e) in self.committed.iter().enumerate() {
-                    if log.get(k).copied() != Some(*e) {
+                    if self.committed_in[k] < *term && log.get(k).copied() != Some(*e) {
                         return Some(format!(
                             "{leader} became leader of term {term} without committed entry {} (term {})",
                             k + 1,
@@ -84,7 +91,10 @@ impl Checker<RaftNode> for RaftChecker {
                             ))
                         }
                         Some(_) => {}
-                        None if i - 1 == self.committed.len() => self.committed.push(*e),
+                        None if i - 1 == self.committed.len() => {
+                            self.committed.push(*e);
+                            self.committed_in.push(*term);
+                        }
                         None => {
                             return Some(format!(
                                 "{leader} (term {term}) committed entry {i} past a gap at {}",

@@ -8,7 +8,10 @@
 //! heard from within one election timeout, and followers ignore votes while
 //! they are within a leader's lease), and leader transfer (`MsgTimeoutNow`).
 //! [`Config`] chooses between etcd's tick-driven clock and the paper's
-//! continuous timers, so that a path is a configuration, not a copy.
+//! continuous timers, so that a path is a configuration, not a copy;
+//! [`Config::kraft`] switches on KRaft's pull-based variant
+//! (`super::kraft`), which shares this server's durable state, disk
+//! ordering, commit rule, client and checker.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -47,6 +50,11 @@ pub struct Config {
     /// How long a client waits for an answer before it gives up on a write
     /// and tries another server.
     pub client_timeout: SimDuration,
+    /// `Some`: KRaft's variant (`kafka/controller-kraft`): pull replication
+    /// by Fetch, the Unattached and Resigned states, Kafka's election backoff,
+    /// BeginQuorumEpoch/EndQuorumEpoch, observers (see [`super::kraft`]).
+    /// `None` for every other flavour, whose behaviour it leaves untouched.
+    pub kraft: Option<super::kraft::KraftConfig>,
 }
 
 /// One log entry: its term and, for a client write, the client and the
@@ -63,6 +71,9 @@ pub struct Entry {
 pub struct RaftDurable {
     pub term: u64,
     pub vote: Option<NodeId>,
+    /// KRaft only: the leader of `term` as the `quorum-state` file records
+    /// it (etcd's `HardState` has no leader: always `None` there).
+    pub leader: Option<NodeId>,
     /// Entry `i` of the Raft log (1-based) is `log[i - 1]`.
     pub log: Vec<Entry>,
 }
@@ -105,6 +116,12 @@ pub enum WriteKind {
         term: u64,
         vote: Option<NodeId>,
     },
+    /// KRaft's `quorum-state` file: epoch, voted-for and leader.
+    QuorumState {
+        term: u64,
+        vote: Option<NodeId>,
+        leader: Option<NodeId>,
+    },
     /// Cut the log after `after`, then append `entries`.
     Entries {
         after: u64,
@@ -121,6 +138,11 @@ impl Durable for RaftDurable {
                 self.term = *term;
                 self.vote = *vote;
             }
+            WriteKind::QuorumState { term, vote, leader } => {
+                self.term = *term;
+                self.vote = *vote;
+                self.leader = *leader;
+            }
             WriteKind::Entries { after, entries } => {
                 self.log.truncate(*after as usize);
                 self.log.extend_from_slice(entries);
@@ -130,7 +152,7 @@ impl Durable for RaftDurable {
 
     fn bytes(w: &RaftWrite) -> u64 {
         match &w.what {
-            WriteKind::HardState { .. } => 24,
+            WriteKind::HardState { .. } | WriteKind::QuorumState { .. } => 24,
             WriteKind::Entries { entries, .. } => 32 * entries.len() as u64,
         }
     }
@@ -142,13 +164,17 @@ pub enum State {
     PreCandidate,
     Candidate,
     Leader,
+    /// KRaft only: no leader known in the current epoch (may have voted).
+    Unattached,
+    /// KRaft only: a leader that gave up its epoch (check-quorum, restart).
+    Resigned,
 }
 
 /// Per-follower progress kept by a leader.
 #[derive(Clone, Debug, Default)]
-struct Progress {
-    next: u64,
-    matched: u64,
+pub(super) struct Progress {
+    pub(super) next: u64,
+    pub(super) matched: u64,
     /// Heard from since the last check-quorum (etcd's `RecentActive`).
     active: bool,
 }
@@ -157,25 +183,25 @@ struct Progress {
 #[derive(Clone, Debug)]
 pub struct Server {
     pub id: NodeId,
-    n: usize,
-    cfg: Config,
-    d: RaftDurable,
-    state: State,
-    leader: Option<NodeId>,
-    commit: u64,
+    pub(super) n: usize,
+    pub(super) cfg: Config,
+    pub(super) d: RaftDurable,
+    pub(super) state: State,
+    pub(super) leader: Option<NodeId>,
+    pub(super) commit: u64,
     /// The leader's committed entry of its own term: it serves.
-    serving: bool,
-    votes: BTreeMap<NodeId, bool>,
-    progress: Vec<Progress>,
+    pub(super) serving: bool,
+    pub(super) votes: BTreeMap<NodeId, bool>,
+    pub(super) progress: Vec<Progress>,
     /// Index of the last entry this server's own disk holds (the leader
     /// counts itself in the commit rule only up to here).
-    persisted_index: u64,
+    pub(super) persisted_index: u64,
     write_seq: u64,
     persisted_seq: u64,
     /// Messages that wait until every write made before them is durable.
     held: VecDeque<(u64, NodeId, Msg)>,
     /// Client writes this leader appended: log index -> (client, op).
-    waiting: BTreeMap<u64, (NodeId, ClientOp)>,
+    pub(super) waiting: BTreeMap<u64, (NodeId, ClientOp)>,
     /// Tick mode: ticks since the election clock was last reset, and ticks
     /// since the last heartbeat.
     election_elapsed: u64,
@@ -189,6 +215,8 @@ pub struct Server {
     transferee: Option<NodeId>,
     /// Campaign at once when the process starts (a bootstrap leader).
     campaign_on_start: bool,
+    /// KRaft's own state (unused by the other flavours).
+    pub(super) kr: super::kraft::KraftState,
 }
 
 impl Server {
@@ -216,6 +244,7 @@ impl Server {
             last_heard: None,
             transferee: None,
             campaign_on_start,
+            kr: super::kraft::KraftState::default(),
         }
     }
 
@@ -244,6 +273,9 @@ impl Server {
     }
 
     pub fn view(&self) -> View {
+        if self.cfg.kraft.is_some() {
+            return self.kraft_view();
+        }
         View {
             role: match self.state {
                 State::Leader => Role::Leader,
@@ -260,11 +292,11 @@ impl Server {
         }
     }
 
-    fn quorum(&self) -> usize {
+    pub(super) fn quorum(&self) -> usize {
         self.n / 2 + 1
     }
 
-    fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+    pub(super) fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.n as u32)
             .map(NodeId)
             .filter(move |p| *p != self.id)
@@ -272,7 +304,7 @@ impl Server {
 
     // ----- disk -----
 
-    fn write(&mut self, ctx: &mut Ctx<'_, RaftNode>, what: WriteKind) {
+    pub(super) fn write(&mut self, ctx: &mut Ctx<'_, RaftNode>, what: WriteKind) {
         self.write_seq += 1;
         let w = RaftWrite {
             seq: self.write_seq,
@@ -293,7 +325,7 @@ impl Server {
     /// Send `msg` once every write made so far is durable (etcd's `Ready`
     /// contract: messages go out after the `HardState` and entries before
     /// them are saved).
-    fn send_after_disk(&mut self, ctx: &mut Ctx<'_, RaftNode>, to: NodeId, msg: Msg) {
+    pub(super) fn send_after_disk(&mut self, ctx: &mut Ctx<'_, RaftNode>, to: NodeId, msg: Msg) {
         if self.persisted_seq >= self.write_seq {
             ctx.send(to, msg);
         } else {
@@ -317,6 +349,11 @@ impl Server {
         }
         if self.state == State::Leader {
             self.maybe_commit(ctx);
+            if self.cfg.kraft.is_some() {
+                // The leader's end offset advanced: answer parked fetches
+                // (KafkaRaftClient `updateLeaderEndOffsetAndTimestamp`).
+                self.kraft_wake_parked(ctx);
+            }
         }
     }
 
@@ -366,6 +403,9 @@ impl Server {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        if self.cfg.kraft.is_some() {
+            return self.kraft_start(ctx);
+        }
         if let Some(t) = self.cfg.tick {
             ctx.set_timer(t, Timer::Tick);
         }
@@ -376,6 +416,9 @@ impl Server {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftNode>, timer: Timer) {
+        if self.cfg.kraft.is_some() {
+            return self.kraft_on_timer(ctx, timer);
+        }
         match timer {
             Timer::Tick => {
                 let t = self.cfg.tick.expect("ticks only in tick mode");
@@ -395,7 +438,13 @@ impl Server {
                     ctx.set_timer(self.cfg.election_min, Timer::CheckQuorum);
                 }
             }
-            Timer::ClientOp(_) => {}
+            Timer::ClientOp(_)
+            | Timer::FetchTimeout
+            | Timer::Request
+            | Timer::Retry
+            | Timer::Parked(_)
+            | Timer::BeginEpoch
+            | Timer::ImageLoaded => {}
         }
     }
 
@@ -587,7 +636,7 @@ impl Server {
 
     // ----- replication -----
 
-    fn append(&mut self, ctx: &mut Ctx<'_, RaftNode>, e: Entry) -> u64 {
+    pub(super) fn append(&mut self, ctx: &mut Ctx<'_, RaftNode>, e: Entry) -> u64 {
         let after = self.d.last_index();
         self.write(
             ctx,
@@ -596,6 +645,11 @@ impl Server {
                 entries: vec![e],
             },
         );
+        if self.cfg.kraft.is_some() {
+            // Pull replication: followers fetch it (parked fetches are
+            // answered once the leader's own disk holds it).
+            return after + 1;
+        }
         for p in self.peers().collect::<Vec<_>>() {
             self.send_append(ctx, p);
         }
@@ -637,9 +691,9 @@ impl Server {
 
     /// §5.3/§5.4.2: the highest index stored on a majority, committed only if
     /// its entry is of the current term.
-    fn maybe_commit(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+    pub(super) fn maybe_commit(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         let me = self.id.index();
-        let mut m: Vec<u64> = self
+        let m: Vec<u64> = self
             .progress
             .iter()
             .enumerate()
@@ -651,8 +705,7 @@ impl Server {
                 }
             })
             .collect();
-        m.sort_unstable_by(|a, b| b.cmp(a));
-        let n = m[self.quorum() - 1];
+        let n = quorum_offset(m);
         if n <= self.commit || self.d.term_at(n) != self.d.term {
             return;
         }
@@ -664,7 +717,9 @@ impl Server {
             from,
             entries: self.d.log[from as usize - 1..n as usize].to_vec(),
         }));
-        if !self.serving {
+        if self.cfg.kraft.is_some() {
+            self.kraft_on_commit(ctx);
+        } else if !self.serving {
             self.serving = true;
             ctx.record(Obs::serving(self.id, self.d.term));
         }
@@ -693,6 +748,9 @@ impl Server {
     pub fn on_message(&mut self, ctx: &mut Ctx<'_, RaftNode>, from: NodeId, msg: Msg) {
         if let Msg::ClientReq { op } = msg {
             return self.on_client_request(ctx, from, op);
+        }
+        if self.cfg.kraft.is_some() {
+            return self.kraft_on_message(ctx, from, msg);
         }
         let Some(term) = msg.term() else { return };
         // etcd `Step`: term handling first.
@@ -849,7 +907,12 @@ impl Server {
                     self.campaign(ctx, true);
                 }
             }
-            Msg::ClientReq { .. } | Msg::ClientResp { .. } => {}
+            Msg::ClientReq { .. }
+            | Msg::ClientResp { .. }
+            | Msg::Fetch { .. }
+            | Msg::FetchResp { .. }
+            | Msg::BeginEpoch { .. }
+            | Msg::EndEpoch { .. } => {}
         }
     }
 
@@ -978,7 +1041,13 @@ impl Server {
     // ----- clients -----
 
     fn on_client_request(&mut self, ctx: &mut Ctx<'_, RaftNode>, from: NodeId, op: ClientOp) {
-        if self.state != State::Leader || !self.cfg.replicate || self.transferee.is_some() {
+        // A KRaft controller takes writes only once activated.
+        let inactive = self.cfg.kraft.is_some() && !self.serving;
+        if self.state != State::Leader
+            || !self.cfg.replicate
+            || self.transferee.is_some()
+            || inactive
+        {
             let leader = if self.state == State::Leader {
                 None
             } else {
@@ -1025,6 +1094,15 @@ impl Server {
             self.send_append(ctx, to);
         }
     }
+}
+
+/// The highest log index stored on a majority: the voters' end offsets
+/// (the leader's own included) sorted in descending order, the one at index
+/// `voters / 2` (etcd `maybeCommit`; KRaft LeaderState.java
+/// `maybeUpdateHighWatermark`).
+pub fn quorum_offset(mut ends: Vec<u64>) -> u64 {
+    ends.sort_unstable_by(|a, b| b.cmp(a));
+    ends[ends.len() / 2]
 }
 
 /// The naive rule of vote granting, for tests: a voter at `(term, vote,

@@ -1,7 +1,9 @@
 //! Raft: one server state machine ([`core`]) shared by every Raft-based
 //! path, with its messages, client, checker and model. A path (`raft/etcd`,
-//! `raft/paper`, later KRaft and DLedger) is a [`Flavor`]: its parameters
-//! under the real system's names, read into a [`core::Config`].
+//! `raft/paper`, later DLedger) is a [`Flavor`]: its parameters under the
+//! real system's names, read into a [`core::Config`]. KRaft
+//! (`kafka/controller-kraft`) is a configuration of the same core with
+//! [`kraft`] switched on and a model of its own (two node groups).
 //!
 //! Modelled from the Raft paper (Ongaro & Ousterhout, USENIX ATC 2014,
 //! Figure 2, §5, §9.3) and etcd's `raft/raft.go` (`tickElection`,
@@ -42,10 +44,11 @@ pub mod checker;
 pub mod client;
 pub mod core;
 pub mod etcd;
+pub mod kraft;
 pub mod paper;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::marker::PhantomData;
 
@@ -103,6 +106,31 @@ pub enum Msg {
     TimeoutNow {
         term: u64,
     },
+    /// KRaft: Fetch of the log from the fetcher's end offset `offset` (it
+    /// holds entries `1..=offset`), `last_epoch` the epoch of its entry at
+    /// `offset`; `epoch` is the fetcher's current epoch.
+    Fetch {
+        epoch: u64,
+        offset: u64,
+        last_epoch: u64,
+    },
+    /// KRaft: the answer to a Fetch, with the leader and epoch the responder
+    /// knows (Kafka's `currentLeader`).
+    FetchResp {
+        epoch: u64,
+        leader: Option<NodeId>,
+        result: kraft::FetchResult,
+    },
+    /// KRaft: the sender leads `epoch` (BeginQuorumEpoch, to voters only).
+    BeginEpoch {
+        epoch: u64,
+    },
+    /// KRaft: the sender resigned `epoch`; `successors`: the other voters by
+    /// descending fetch offset (EndQuorumEpoch's preferred successors).
+    EndEpoch {
+        epoch: u64,
+        successors: Vec<NodeId>,
+    },
     ClientReq {
         op: ClientOp,
     },
@@ -125,6 +153,10 @@ impl Msg {
             | Msg::Heartbeat { term, .. }
             | Msg::HeartbeatResp { term }
             | Msg::TimeoutNow { term } => Some(*term),
+            Msg::Fetch { epoch, .. }
+            | Msg::FetchResp { epoch, .. }
+            | Msg::BeginEpoch { epoch }
+            | Msg::EndEpoch { epoch, .. } => Some(*epoch),
             Msg::ClientReq { .. } | Msg::ClientResp { .. } => None,
         }
     }
@@ -141,6 +173,19 @@ pub enum Timer {
     CheckQuorum,
     /// A client's deadline for write `op`.
     ClientOp(u64),
+    /// KRaft: a follower's fetch timeout (`controller.quorum.fetch.timeout.ms`).
+    FetchTimeout,
+    /// KRaft: the outstanding Fetch's request timeout.
+    Request,
+    /// KRaft: send the next Fetch after the retry backoff.
+    Retry,
+    /// KRaft: the leader answers the fetch of this node parked in its
+    /// purgatory (`MAX_FETCH_WAIT_MS`).
+    Parked(NodeId),
+    /// KRaft: the leader resends BeginQuorumEpoch.
+    BeginEpoch,
+    /// KRaft: the metadata image has been loaded (controller activation).
+    ImageLoaded,
 }
 
 /// Facts for [`RaftChecker`].
@@ -295,29 +340,33 @@ impl<F: Flavor> RaftModel<F> {
         RaftDurable {
             term: u64::from(len > 0),
             vote: None,
+            leader: None,
             log: vec![Entry { term: 1, op: None }; len as usize],
         }
     }
 }
 
+/// `leaderless_ms`: a column every Raft path adds.
+pub const LEADERLESS: ColumnSpec = ColumnSpec {
+    name: "leaderless_ms",
+    unit: "ms",
+    better: Better::Lower,
+    doc: "From the fault to the first leader elected after it (any term): the Raft \
+          paper's \"time without leader\" of Figure 16; empty when none was elected.",
+};
+
+/// `split_votes`: a column every Raft path adds.
+pub const SPLIT_VOTES: ColumnSpec = ColumnSpec {
+    name: "split_votes",
+    unit: "count",
+    better: Better::Lower,
+    doc: "Campaigns (real, not pre-vote) started after the fault, up to the first leader \
+          elected after it, in a term other than the one that leader won: each \
+          candidate's campaign counts, so a round split among three candidates counts 3.",
+};
+
 /// The result columns every Raft path adds.
-pub const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec {
-        name: "leaderless_ms",
-        unit: "ms",
-        better: Better::Lower,
-        doc: "From the fault to the first leader elected after it (any term): the Raft \
-              paper's \"time without leader\" of Figure 16; empty when none was elected.",
-    },
-    ColumnSpec {
-        name: "split_votes",
-        unit: "count",
-        better: Better::Lower,
-        doc: "Campaigns (real, not pre-vote) started after the fault, up to the first leader \
-              elected after it, in a term other than the one that leader won: each \
-              candidate's campaign counts, so a round split among three candidates counts 3.",
-    },
-];
+pub const COLUMNS: &[ColumnSpec] = &[LEADERLESS, SPLIT_VOTES];
 
 /// `leaderless_ms` and `split_votes` of a trial.
 pub fn raft_columns(out: &SimOutput) -> Vec<Option<f64>> {

@@ -373,6 +373,7 @@ fn the_leader_commits_an_older_term_entry_only_through_one_of_its_own() {
     let d = RaftDurable {
         term: 2,
         vote: None,
+        leader: None,
         log: [1, 1, 2]
             .iter()
             .map(|&t| Entry { term: t, op: None })
@@ -477,6 +478,7 @@ fn a_follower_truncates_at_the_first_conflict_only() {
     let d = RaftDurable {
         term: 3,
         vote: None,
+        leader: None,
         log: vec![e(1), e(2), e(2), e(2)],
     };
     let mut s = Server::new(NodeId(1), 3, c, d, false);
@@ -580,6 +582,7 @@ proptest! {
         let d = RaftDurable {
             term,
             vote: vote.map(NodeId),
+            leader: None,
             log: log.iter().map(|&t| Entry { term: t, op: None }).collect(),
         };
         let mut s = Server::new(NodeId(0), 4, c, d, false);
@@ -645,5 +648,31 @@ fn the_checker_reports_two_leaders_in_a_term_and_a_rewritten_commit() {
         }),
         &nodes,
     );
+    assert!(v.is_some_and(|v| v.contains("without committed entry 1")));
+}
+
+#[test]
+fn the_checker_lets_a_late_leader_of_an_older_term_lack_later_commits() {
+    use crate::engine::{Checker, Model, SimTime};
+    use crate::systems::raft::{RaftChecker, RaftNote};
+    let (nodes, _) = etcd(3, false, true).build(0);
+    let mut c = RaftChecker::default();
+    let at = SimTime::ZERO;
+    let commit = Obs::Note(RaftNote::Committed {
+        leader: NodeId(0),
+        term: 4,
+        from: 1,
+        entries: vec![Entry { term: 4, op: None }],
+    });
+    assert_eq!(c.on_record(at, NodeId(0), &commit, &nodes), None);
+    let elected = |term| {
+        Obs::Note(RaftNote::Elected {
+            term,
+            leader: NodeId(2),
+        })
+    };
+    // Votes of term 3 held up by a one-way partition: legal, it commits nothing.
+    assert_eq!(c.on_record(at, NodeId(2), &elected(3), &nodes), None);
+    let v = c.on_record(at, NodeId(2), &elected(5), &nodes);
     assert!(v.is_some_and(|v| v.contains("without committed entry 1")));
 }

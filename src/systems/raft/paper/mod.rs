@@ -85,6 +85,7 @@ pub fn setup(n: usize, min_ms: u64, max_ms: u64) -> Setup {
             replicate: false,
             max_batch: 64,
             client_timeout: SimDuration::from_ms(5000),
+            kraft: None,
         },
         preset_logs: (0..n)
             .map(|i| {
