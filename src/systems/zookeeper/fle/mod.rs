@@ -103,7 +103,7 @@ mod checker;
 mod client;
 mod durable;
 mod msg;
-mod params;
+pub mod params;
 mod server;
 mod session;
 pub mod tree;
