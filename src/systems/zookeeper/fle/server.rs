@@ -421,14 +421,6 @@ impl Server {
         &self.tree
     }
 
-    /// The leader's session tracker (after `ZooKeeperServer.startup`).
-    pub(super) fn tracker(&self) -> Option<&SessionTracker> {
-        match &self.role {
-            PeerRole::Leading(l) => l.tracker.as_ref(),
-            _ => None,
-        }
-    }
-
     /// The tree from scratch: the log up to `last_processed` (after a
     /// restart, TRUNC or SNAP).
     fn rebuild_tree(&mut self) {
@@ -1982,10 +1974,8 @@ impl Server {
         let Some(t) = &mut l.tracker else {
             return;
         };
-        let next = t.next_bucket();
-        if next.is_some() && next != t.armed {
-            let at = next.expect("checked");
-            t.armed = next;
+        if let Some(at) = t.next_bucket().filter(|at| t.armed != Some(*at)) {
+            t.armed = Some(at);
             ctx.set_timer(at.since(ctx.now()), Timer::SessionExpiry);
         }
     }
