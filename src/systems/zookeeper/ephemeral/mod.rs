@@ -75,6 +75,15 @@
 //! * The load clients of `[clients]` are `zookeeper/fle`'s: plain writes
 //!   without sessions.
 //!
+//! A finding that differs from `PROTOCOLS.md` §1.5, which gives the effective
+//! timeout as [timeout, timeout + tickTime): `ExpiryQueue.roundToNextInterval`
+//! is `(time / interval + 1) * interval`, the next multiple strictly after
+//! `touch + timeout`, and the tracker expires a bucket when the clock reaches
+//! it (`poll` returns nothing before), so a session expires in
+//! (timeout, timeout + tickTime] after the last touch the leader saw. A
+//! follower's client's touch reaches the leader with the follower's next
+//! PING reply, up to tickTime/2 later.
+//!
 //! Invariants (`fle::checker`): the session tracker expires a session
 //! strictly after `timeout` and within one tick bucket of the last touch it
 //! saw; a server that applied a closeSession holds none of its ephemerals,
