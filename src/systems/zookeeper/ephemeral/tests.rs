@@ -204,3 +204,39 @@ fn the_workload_reader_builds_the_groups() {
     let m = model(3, 4000);
     assert_eq!(crate::engine::Model::servers(&m), 3 + 3 + 2);
 }
+
+#[test]
+fn a_watcher_cut_off_during_the_deletion_hears_it_from_set_watches_on_reconnect() {
+    // The owner's host dies at 2 s (session timeout 10 s); watcher n6 is cut
+    // off from 6 s to 14 s, long enough to lose its connection (read timeout
+    // 6.7 s) but not its session. The deletion happens while it is away; the
+    // server it reconnects to fires NodeDeleted from SetWatches.
+    for seed in 1..=3 {
+        let faults = vec![
+            crash(2000, Target::Node(3)),
+            FaultSpec::at(6000, Action::Isolate, Target::Node(5), Some(8000)),
+        ];
+        let out = run_trial(&model(1, 10_000), &cfg(seed, 30, faults), None);
+        assert_clean(&out);
+        let exp = phases(&out, "session_expiring", OWNER_SCOPE);
+        assert_eq!(exp.len(), 1);
+        assert!(exp[0].0 < 14_000.0, "seed {seed}: {exp:?}");
+        let heard = |w: NodeId| -> Vec<f64> {
+            phases(&out, "watch_deleted", OWNER_SCOPE)
+                .into_iter()
+                .filter(|x| x.1 == w)
+                .map(|x| x.0)
+                .collect()
+        };
+        let (n5, n6) = (heard(NodeId(4)), heard(NodeId(5)));
+        assert_eq!(n5.len(), 1, "seed {seed}: {n5:?}");
+        assert!(n5[0] > exp[0].0 && n5[0] < exp[0].0 + 5.0);
+        assert_eq!(n6.len(), 1, "seed {seed}: one event, not two: {n6:?}");
+        assert!(n6[0] > 14_000.0, "seed {seed}: heard at {}", n6[0]);
+        // Its session survived: no Expired, and it connected again.
+        assert!(phases(&out, "session_expired", None).is_empty());
+        assert!(phases(&out, "connected", None)
+            .iter()
+            .any(|c| c.1 == NodeId(5) && c.0 > 14_000.0 && c.0 <= n6[0]));
+    }
+}
