@@ -358,8 +358,9 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 6] = [
+static PATHS: [PathInfo; 7] = [
     zookeeper::fle::PATH,
+    zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
     redis::cluster::PATH,
     raft::etcd::PATH,

@@ -78,11 +78,13 @@
 //!   saturation point.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use crate::engine::{ClientOp, NodeId, SimDuration, SimTime};
+use crate::engine::{NodeId, SimDuration, SimTime};
 use crate::systems::Params;
 
 use super::durable::ZkWrite;
+use super::tree::TxnBody;
 
 /// The `model.*` service times of the request pipeline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -120,7 +122,10 @@ pub enum Work {
     Propose {
         origin: NodeId,
         client: NodeId,
-        op: ClientOp,
+        /// The client's request id.
+        op: u64,
+        /// A session transaction's body (`None` for a plain write).
+        body: Option<Arc<TxnBody>>,
     },
     /// A follower hands a proposal's log write to the disk.
     Log(ZkWrite),

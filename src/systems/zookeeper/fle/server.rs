@@ -2,15 +2,19 @@
 //! and broadcast, as leader or follower, and the client-facing side.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
-use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
+use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, Scope, SimDuration, SimTime, View};
 
-use super::msg::{Msg, Notification, SyncMode, Txn};
+use super::app::App;
+use super::app::{WatchKind, ZkError, ZkReply};
+use super::msg::{Msg, Notification, SyncMode, Txn, ZkOp, ZkSessionOp};
 use super::pipeline::{Stage, Work};
+use super::tree::{body, Applied, DataTree, TxnBody};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, VoteSet, Zxid};
 use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
-type C<'a> = Ctx<'a, ZkNode>;
+type C<'a, A> = Ctx<'a, ZkNode<A>>;
 
 /// A quorum peer.
 #[derive(Clone, Debug)]
@@ -42,6 +46,137 @@ pub struct Server {
     /// before they are proposed, a follower's proposals before they are
     /// logged.
     pipe: Stage,
+
+    // Sessions (PROTOCOLS.md §1.5).
+    /// The data tree and session table: every committed transaction up to
+    /// `last_processed`, applied in zxid order.
+    tree: DataTree,
+    /// Session clients connected here (also in `clients`).
+    sess_here: BTreeMap<NodeId, SessConn>,
+    /// Session writes in flight through this server: (client, request) ->
+    /// connection.
+    sess_pending: BTreeMap<(NodeId, u64), u64>,
+    /// Watches set through this server (`dataWatches`): path -> clients.
+    watches: BTreeMap<String, BTreeSet<NodeId>>,
+    /// Sessions of this follower's clients touched since its last PING
+    /// reply (LearnerSessionTracker `touchTable`), with their timeouts.
+    touched: BTreeMap<u64, u64>,
+    next_session: u64,
+}
+
+/// A session client's connection to this server.
+#[derive(Clone, Copy, Debug)]
+struct SessConn {
+    conn: u64,
+    session: u64,
+    /// Negotiated timeout (ms).
+    timeout: u64,
+    /// The ConnectResponse went out (createSession committed, or the
+    /// session revalidated).
+    open: bool,
+}
+
+/// The leader's session tracker (SessionTrackerImpl with its ExpiryQueue):
+/// each session's expiry is `roundToNextInterval(touch + timeout)`, in
+/// buckets of `tickTime`; the tracker wakes at each bucket and expires what
+/// is in it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SessionTracker {
+    tick: u64,
+    /// session -> (expiry bucket, timeout, last touch).
+    sessions: BTreeMap<u64, (SimTime, SimDuration, SimTime)>,
+    buckets: BTreeMap<SimTime, BTreeSet<u64>>,
+    /// Sessions whose closeSession is proposed (`setSessionClosing`).
+    closing: BTreeSet<u64>,
+    /// When the pending expiry timer fires.
+    armed: Option<SimTime>,
+}
+
+impl SessionTracker {
+    pub(super) fn new(tick: SimDuration) -> Self {
+        SessionTracker {
+            tick: tick.0.max(1),
+            ..SessionTracker::default()
+        }
+    }
+
+    /// ExpiryQueue.roundToNextInterval.
+    pub(super) fn round(&self, t: SimTime) -> SimTime {
+        SimTime((t.0 / self.tick + 1) * self.tick)
+    }
+
+    /// `trackSession`/`addSession`: start (or restart) a session's clock.
+    pub(super) fn track(&mut self, s: u64, timeout: SimDuration, now: SimTime) {
+        self.closing.remove(&s);
+        if let Some((b, _, _)) = self.sessions.remove(&s) {
+            self.unbucket(s, b);
+        }
+        let exp = self.round(now + timeout);
+        self.sessions.insert(s, (exp, timeout, now));
+        self.buckets.entry(exp).or_default().insert(s);
+    }
+
+    fn unbucket(&mut self, s: u64, b: SimTime) {
+        if let Some(set) = self.buckets.get_mut(&b) {
+            set.remove(&s);
+            if set.is_empty() {
+                self.buckets.remove(&b);
+            }
+        }
+    }
+
+    /// `touchSession`: false if the session is unknown or closing.
+    pub(super) fn touch(&mut self, s: u64, now: SimTime) -> bool {
+        if self.closing.contains(&s) {
+            return false;
+        }
+        let Some(&(old, timeout, _)) = self.sessions.get(&s) else {
+            return false;
+        };
+        let exp = self.round(now + timeout);
+        self.sessions.insert(s, (exp, timeout, now));
+        if exp != old {
+            self.unbucket(s, old);
+            self.buckets.entry(exp).or_default().insert(s);
+        }
+        true
+    }
+
+    pub(super) fn set_closing(&mut self, s: u64) {
+        if self.sessions.contains_key(&s) {
+            self.closing.insert(s);
+        }
+    }
+
+    pub(super) fn remove(&mut self, s: u64) {
+        self.closing.remove(&s);
+        if let Some((b, _, _)) = self.sessions.remove(&s) {
+            self.unbucket(s, b);
+        }
+    }
+
+    /// Every session of the buckets due by `now`, now closing, with its last
+    /// touch and timeout.
+    pub(super) fn expire_due(&mut self, now: SimTime) -> Vec<(u64, SimTime, SimDuration)> {
+        let mut out = Vec::new();
+        while let Some((&b, _)) = self.buckets.first_key_value() {
+            if b > now {
+                break;
+            }
+            let set = self.buckets.remove(&b).unwrap_or_default();
+            for s in set {
+                if let Some(&(_, timeout, touched)) = self.sessions.get(&s) {
+                    self.closing.insert(s);
+                    out.push((s, touched, timeout));
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn next_bucket(&self) -> Option<SimTime> {
+        self.buckets.keys().next().copied()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -116,7 +251,7 @@ struct Following {
     /// PROPOSAL and COMMIT packets between NEWLEADER and UPTODATE, held as
     /// `Learner.syncWithLeader` holds them (`packetsNotCommitted`,
     /// `packetsCommitted`) and processed after UPTODATE.
-    held: Vec<Msg>,
+    held: Vec<Msg<()>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -228,6 +363,8 @@ struct Leading {
     last_committed: Zxid,
     /// (current epoch, last zxid) when leading began (`leaderStateSummary`).
     summary: (u64, Zxid),
+    /// The session tracker, from `ZooKeeperServer.startup` on.
+    tracker: Option<SessionTracker>,
     /// `lead()` has loaded its data and started the `LearnerCnxAcceptor`;
     /// until then connections wait in the socket's backlog (`backlog`).
     accepting: bool,
@@ -254,6 +391,12 @@ impl Server {
             next_conn: 0,
             fle_queue: VecDeque::new(),
             pipe: Stage::default(),
+            tree: DataTree::default(),
+            sess_here: BTreeMap::new(),
+            sess_pending: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            touched: BTreeMap::new(),
+            next_session: 0,
         }
     }
 
@@ -266,6 +409,7 @@ impl Server {
             log,
         };
         self.last_processed = self.last_logged_zxid();
+        self.rebuild_tree();
     }
 
     /// A restarted server: a fresh process with only its files. It replays its
@@ -274,7 +418,31 @@ impl Server {
         let mut s = Server::new(me, voters, p);
         s.d = d.clone();
         s.last_processed = s.last_logged_zxid();
+        s.rebuild_tree();
         s
+    }
+
+    /// The data tree and session table this server has applied.
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// The tree from scratch: the log up to `last_processed` (after a
+    /// restart, TRUNC or SNAP).
+    fn rebuild_tree(&mut self) {
+        self.tree = DataTree::replay(&self.d.log, self.last_processed);
+    }
+
+    /// Apply, without client effects, what `last_processed` moved past.
+    fn catch_up_tree(&mut self) {
+        let start = self.d.log.partition_point(|t| t.zxid <= self.tree.zxid);
+        let end = self
+            .d
+            .log
+            .partition_point(|t| t.zxid <= self.last_processed);
+        for i in start..end {
+            self.tree.apply(&self.d.log[i]);
+        }
     }
 
     /// The working copy of the durable state.
@@ -382,12 +550,12 @@ impl Server {
 
     // ---------------------------------------------------------------- lifecycle
 
-    pub fn on_start(&mut self, ctx: &mut C<'_>) {
+    pub fn on_start<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.look_for_leader(ctx);
     }
 
     /// Leave FOLLOWING/LEADING: close every connection and start an election.
-    fn shutdown(&mut self, ctx: &mut C<'_>) {
+    fn shutdown<A: App>(&mut self, ctx: &mut C<'_, A>) {
         match &self.role {
             PeerRole::Following(f) => ctx.send(f.leader, Msg::LearnerClose { conn: f.conn }),
             PeerRole::Leading(l) => {
@@ -402,6 +570,10 @@ impl Server {
         }
         self.clients.clear();
         self.pending.clear();
+        self.sess_here.clear();
+        self.sess_pending.clear();
+        self.watches.clear();
+        self.touched.clear();
         // Follower/Leader.shutdown runs before the peer sets LOOKING.
         let c = &self.p.costs;
         let jitter = crate::engine::rng::range_inclusive(ctx.rng(), 0, c.shutdown_jitter.0);
@@ -412,7 +584,7 @@ impl Server {
 
     /// A change of role cancels every timer but the election threads' work,
     /// and drops what the request processors held.
-    fn reset_timers(&mut self, ctx: &mut C<'_>) {
+    fn reset_timers<A: App>(&mut self, ctx: &mut C<'_, A>) {
         ctx.cancel_all_timers();
         self.pipe.clear();
         if let Some(&(due, _)) = self.fle_queue.front() {
@@ -422,7 +594,7 @@ impl Server {
 
     /// A notification reaches the election threads: processed in arrival
     /// order, each taking `fleNotificationUs`.
-    fn fle_arrive(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn fle_arrive<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         let cost = self.p.costs.notification;
         if cost == SimDuration::ZERO {
             return self.on_notification(ctx, n);
@@ -438,7 +610,7 @@ impl Server {
         self.fle_queue.push_back((due, n));
     }
 
-    fn on_fle_process(&mut self, ctx: &mut C<'_>) {
+    fn on_fle_process<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let Some((_, n)) = self.fle_queue.pop_front() else {
             return;
         };
@@ -449,7 +621,13 @@ impl Server {
     }
 
     /// Spend `took` between roles, then go on to `next`.
-    fn between(&mut self, ctx: &mut C<'_>, shown: ServerState, next: Next, took: SimDuration) {
+    fn between<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        shown: ServerState,
+        next: Next,
+        took: SimDuration,
+    ) {
         self.reset_timers(ctx);
         if took == SimDuration::ZERO {
             return self.enter(ctx, next);
@@ -458,7 +636,7 @@ impl Server {
         ctx.set_timer(took, Timer::Between);
     }
 
-    fn enter(&mut self, ctx: &mut C<'_>, next: Next) {
+    fn enter<A: App>(&mut self, ctx: &mut C<'_, A>, next: Next) {
         match next {
             Next::Look => self.look_for_leader(ctx),
             Next::Lead => self.lead(ctx),
@@ -466,7 +644,7 @@ impl Server {
         }
     }
 
-    fn on_between(&mut self, ctx: &mut C<'_>) {
+    fn on_between<A: App>(&mut self, ctx: &mut C<'_, A>) {
         if let PeerRole::Between(b) = self.role {
             self.enter(ctx, b.next);
         }
@@ -479,7 +657,7 @@ impl Server {
     }
 
     /// FastLeaderElection.java `lookForLeader`, entry.
-    fn look_for_leader(&mut self, ctx: &mut C<'_>) {
+    fn look_for_leader<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.reset_timers(ctx);
         self.logical_clock += 1;
         ctx.record(Obs::phase("looking"));
@@ -498,7 +676,7 @@ impl Server {
         self.arm_poll(ctx);
     }
 
-    fn send_notifications(&self, ctx: &mut C<'_>) {
+    fn send_notifications<A: App>(&self, ctx: &mut C<'_, A>) {
         let PeerRole::Looking(e) = &self.role else {
             return;
         };
@@ -515,7 +693,7 @@ impl Server {
     }
 
     /// Make sure a poll timer fires at the election's deadline.
-    fn arm_poll(&mut self, ctx: &mut C<'_>) {
+    fn arm_poll<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Looking(e) = &mut self.role else {
             return;
         };
@@ -526,7 +704,7 @@ impl Server {
         e.timer = Some(e.deadline);
     }
 
-    fn on_poll(&mut self, ctx: &mut C<'_>) {
+    fn on_poll<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let now = ctx.now();
         let PeerRole::Looking(e) = &mut self.role else {
             return;
@@ -563,7 +741,7 @@ impl Server {
     }
 
     /// Messenger.WorkerReceiver: every notification passes here first.
-    fn on_notification(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn on_notification<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         if !matches!(self.role, PeerRole::Looking(_)) {
             // Not looking: answer a looking peer with the settled vote.
             if n.state == ServerState::Looking {
@@ -592,7 +770,7 @@ impl Server {
     }
 
     /// The `lookForLeader` loop body for one dequeued notification.
-    fn election_receive(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn election_receive<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         let now = ctx.now();
         let finalize_wait = self.p.finalize_wait;
         let PeerRole::Looking(e) = &mut self.role else {
@@ -673,7 +851,7 @@ impl Server {
     }
 
     /// After a non-deciding notification the next poll waits `notTimeout` again.
-    fn poll_again(&mut self, ctx: &mut C<'_>) {
+    fn poll_again<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let now = ctx.now();
         if let PeerRole::Looking(e) = &mut self.role {
             e.deadline = now + e.not_timeout;
@@ -721,7 +899,7 @@ impl Server {
     }
 
     /// The election is over: follow or lead `end.leader`.
-    fn decide(&mut self, ctx: &mut C<'_>, end: Vote, supporters: Vec<NodeId>) {
+    fn decide<A: App>(&mut self, ctx: &mut C<'_, A>, end: Vote, supporters: Vec<NodeId>) {
         let end = Vote {
             election_epoch: self.logical_clock,
             ..end
@@ -747,7 +925,7 @@ impl Server {
 
     // ---------------------------------------------------------------- follower
 
-    fn follow(&mut self, ctx: &mut C<'_>, leader: NodeId) {
+    fn follow<A: App>(&mut self, ctx: &mut C<'_, A>, leader: NodeId) {
         self.reset_timers(ctx);
         // A restarted process opens new sockets: numbering connections with
         // the incarnation means a packet of an old one is never taken for one
@@ -780,7 +958,7 @@ impl Server {
 
     /// Make sure a check fires when the leader has been silent for the read
     /// timeout (the socket's SO_TIMEOUT).
-    fn arm_read_check(&mut self, ctx: &mut C<'_>) {
+    fn arm_read_check<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
@@ -792,7 +970,7 @@ impl Server {
         f.read_timer = Some(due);
     }
 
-    fn on_read_check(&mut self, ctx: &mut C<'_>) {
+    fn on_read_check<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
@@ -806,7 +984,7 @@ impl Server {
         }
     }
 
-    fn on_reconnect(&mut self, ctx: &mut C<'_>) {
+    fn on_reconnect<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let accepted_epoch = self.d.accepted_epoch;
         if let PeerRole::Following(f) = &mut self.role {
             if let FollowStage::Connecting { .. } = f.stage {
@@ -832,7 +1010,7 @@ impl Server {
         }
     }
 
-    fn follower_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn follower_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         let now = ctx.now();
         let conn = msg.conn().expect("leader packets belong to a connection");
         if !self.is_my_leader(from, conn, now) {
@@ -917,6 +1095,7 @@ impl Server {
                     },
                 );
                 self.last_processed = self.last_processed.min(self.last_logged_zxid());
+                self.rebuild_tree();
             }
             Msg::NewLeader { epoch, .. } => {
                 // The sync's transactions are in the log; the currentEpoch
@@ -935,6 +1114,7 @@ impl Server {
                 // committed; those above it are proposals still in flight
                 // (`startForwarding`), acked now and applied on their COMMIT.
                 self.last_processed = self.last_processed.max(committed);
+                self.catch_up_tree();
                 let start = self.d.log.partition_point(|t| t.zxid <= committed);
                 for t in &self.d.log[start..] {
                     ctx.send(leader, Msg::Ack { conn, zxid: t.zxid });
@@ -950,12 +1130,12 @@ impl Server {
                     applied: self.last_processed,
                 }));
                 for msg in held {
-                    self.follower_receive(ctx, from, msg);
+                    self.follower_receive(ctx, from, msg.retype());
                 }
             }
             Msg::Proposal { .. } | Msg::Commit { .. } if f.stage == FollowStage::Synced => {
                 // Between NEWLEADER and UPTODATE: held until UPTODATE.
-                f.held.push(msg);
+                f.held.push(msg.retype());
             }
             Msg::Proposal { txn, .. } => {
                 let (leader, conn) = (f.leader, f.conn);
@@ -975,14 +1155,24 @@ impl Server {
                 );
             }
             Msg::Commit { zxid, .. } => self.apply_commit(ctx, zxid),
-            Msg::Ping { .. } => ctx.send(f.leader, Msg::PingReply { conn: f.conn }),
+            Msg::Ping { .. } => {
+                let (leader, conn) = (f.leader, f.conn);
+                let touches = std::mem::take(&mut self.touched).into_iter().collect();
+                ctx.send(leader, Msg::PingReply { conn, touches });
+            }
+            Msg::RevalidateReply {
+                client,
+                session,
+                valid,
+                ..
+            } => self.finish_connect(ctx, client, session, valid),
             _ => unreachable!(),
         }
     }
 
     /// Apply every logged transaction up to `zxid`; answer the clients whose
     /// writes came in through this server.
-    fn apply_commit(&mut self, ctx: &mut C<'_>, zxid: Zxid) {
+    fn apply_commit<A: App>(&mut self, ctx: &mut C<'_, A>, zxid: Zxid) {
         if zxid <= self.last_processed {
             return;
         }
@@ -991,7 +1181,15 @@ impl Server {
             .log
             .partition_point(|t| t.zxid <= self.last_processed);
         let end = self.d.log.partition_point(|t| t.zxid <= zxid);
-        for t in &self.d.log[start..end] {
+        for i in start..end {
+            let t = &self.d.log[i];
+            if let Some(b) = &t.body {
+                let (t, b) = (t.clone(), Arc::clone(b));
+                let applied = self.tree.apply(&t);
+                self.applied(ctx, &t, &b, applied);
+                continue;
+            }
+            self.tree.zxid = t.zxid;
             if t.origin != self.me {
                 continue;
             }
@@ -1012,7 +1210,7 @@ impl Server {
 
     // ---------------------------------------------------------------- leader
 
-    fn lead(&mut self, ctx: &mut C<'_>) {
+    fn lead<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.reset_timers(ctx);
         // Leader.lead() begins: ZooKeeper logs "LEADER ELECTION TOOK" here.
         ctx.record(Obs::phase("lead"));
@@ -1028,6 +1226,7 @@ impl Server {
             handlers: NodeMap::default(),
             tick: 0,
             tick_skip: true,
+            tracker: None,
             counter: 0,
             outstanding: VecDeque::new(),
             last_committed: Zxid(0),
@@ -1047,7 +1246,7 @@ impl Server {
 
     /// `loadData` is done: start the `LearnerCnxAcceptor`, take the learners
     /// waiting in the backlog, and wait for a quorum's epochs.
-    fn on_leader_ready(&mut self, ctx: &mut C<'_>) {
+    fn on_leader_ready<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Leading(l) = &mut self.role else {
             return;
         };
@@ -1067,11 +1266,11 @@ impl Server {
         }
     }
 
-    fn arm_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
+    fn arm_phase<A: App>(&mut self, ctx: &mut C<'_, A>, phase: u8) {
         ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { phase });
     }
 
-    fn on_leader_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
+    fn on_leader_phase<A: App>(&mut self, ctx: &mut C<'_, A>, phase: u8) {
         let PeerRole::Leading(l) = &self.role else {
             return;
         };
@@ -1087,7 +1286,7 @@ impl Server {
 
     /// `getEpochToPropose`: once a quorum (with the leader) has connected, the
     /// new epoch is fixed and sent to every waiting learner.
-    fn try_fix_epoch(&mut self, ctx: &mut C<'_>) {
+    fn try_fix_epoch<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let l = self.leading();
         if !l.accepting || l.new_epoch.is_some() || !is_quorum(l.connecting.len(), voters) {
@@ -1102,7 +1301,7 @@ impl Server {
 
     /// The leader's acceptedEpoch is durable: LEADERINFO to every learner
     /// waiting for it; the leader's own epoch ack counts.
-    fn on_epoch_durable(&mut self, ctx: &mut C<'_>) {
+    fn on_epoch_durable<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let me = self.me;
         let l = self.leading();
         if l.epoch_durable {
@@ -1130,7 +1329,7 @@ impl Server {
     }
 
     /// `waitForEpochAck`: a quorum acked the epoch; sync the learners.
-    fn try_epoch_quorum(&mut self, ctx: &mut C<'_>) {
+    fn try_epoch_quorum<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let me = self.me;
         let l = self.leading();
@@ -1161,7 +1360,7 @@ impl Server {
     }
 
     /// `syncFollower` + NEWLEADER.
-    fn sync_learner(&mut self, ctx: &mut C<'_>, id: NodeId) {
+    fn sync_learner<A: App>(&mut self, ctx: &mut C<'_, A>, id: NodeId) {
         let leader_last = self.last_logged_zxid();
         let commit_log_count = self.p.commit_log_count as usize;
         let (peer_last, conn) = {
@@ -1235,7 +1434,7 @@ impl Server {
     }
 
     /// `waitForNewLeaderAck` done: `startZkServer`.
-    fn try_establish(&mut self, ctx: &mut C<'_>) {
+    fn try_establish<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let last = self.last_logged_zxid();
         let startup = self.p.costs.leader_startup;
@@ -1255,7 +1454,7 @@ impl Server {
 
     /// `ZooKeeperServer.startup` is done: serve, and let the learner handlers
     /// waiting for it (`waitForStartup`) send UPTODATE.
-    fn on_leader_started(&mut self, ctx: &mut C<'_>) {
+    fn on_leader_started<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let me = self.me;
         let last = self.last_logged_zxid();
         let PeerRole::Leading(l) = &mut self.role else {
@@ -1270,6 +1469,18 @@ impl Server {
             }
         }
         self.last_processed = last;
+        self.catch_up_tree();
+        // The session tracker starts with every session of the database,
+        // each with a full timeout from now (SessionTrackerImpl's
+        // constructor): election time is not charged against sessions.
+        let mut tracker = SessionTracker::new(self.p.tick);
+        for (&s, &(timeout, _)) in &self.tree.sessions {
+            tracker.track(s, SimDuration::from_ms(timeout), ctx.now());
+        }
+        if let PeerRole::Leading(l) = &mut self.role {
+            l.tracker = Some(tracker);
+        }
+        self.arm_expiry(ctx);
         // ZOOKEEPER-1732 (`updateElectionVote`).
         if let Some(v) = &mut self.current_vote {
             v.peer_epoch = epoch;
@@ -1280,7 +1491,7 @@ impl Server {
     }
 
     /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
-    fn on_tick(&mut self, ctx: &mut C<'_>) {
+    fn on_tick<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let PeerRole::Leading(l) = &mut self.role else {
             return;
@@ -1313,7 +1524,7 @@ impl Server {
         ctx.set_timer(half(self.p.tick), Timer::Tick);
     }
 
-    fn leader_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn leader_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         let sync_limit = self.p.sync_limit;
         let PeerRole::Leading(l) = &mut self.role else {
             // Not leading: refuse learner connections, ignore stale packets.
@@ -1390,18 +1601,60 @@ impl Server {
                     self.try_commit(ctx);
                 }
             }
-            Msg::PingReply { .. } => {}
+            Msg::PingReply { touches, .. } => {
+                // LearnerHandler PING: the learner's clients touched these.
+                if let Some(t) = &mut l.tracker {
+                    for (s, _) in touches {
+                        t.touch(s, ctx.now());
+                    }
+                    self.arm_expiry(ctx);
+                }
+            }
             Msg::Forward { client, op, .. } => {
                 if l.established {
                     self.submit(ctx, from, client, op);
                 }
+            }
+            Msg::ForwardZk {
+                client,
+                session,
+                req,
+                op,
+                ..
+            } => {
+                if l.established {
+                    self.prepare(ctx, from, client, session, req, *op);
+                }
+            }
+            Msg::Revalidate {
+                client, session, ..
+            } => {
+                // LearnerHandler REVALIDATE -> revalidateSession -> touchSession.
+                let now = ctx.now();
+                let valid = l.tracker.as_mut().is_some_and(|t| t.touch(session, now));
+                ctx.send(
+                    from,
+                    Msg::RevalidateReply {
+                        conn,
+                        client,
+                        session,
+                        valid,
+                    },
+                );
+                self.arm_expiry(ctx);
             }
             _ => unreachable!(),
         }
     }
 
     /// A `LearnerHandler` starts for a learner's FOLLOWERINFO.
-    fn accept_learner(&mut self, ctx: &mut C<'_>, from: NodeId, conn: u64, accepted_epoch: u64) {
+    fn accept_learner<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        from: NodeId,
+        conn: u64,
+        accepted_epoch: u64,
+    ) {
         let limit = self.p.init_limit + self.p.sync_limit;
         let l = self.leading();
         let tick = l.tick;
@@ -1437,8 +1690,15 @@ impl Server {
         }
     }
 
-    /// Leader.java `propose`: log, self-ack, send PROPOSAL to the followers.
-    fn propose(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
+    /// Leader.java `propose` of any transaction.
+    fn propose_txn<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        op: u64,
+        body: Option<Arc<TxnBody>>,
+    ) {
         let epoch = self.d.current_epoch;
         let l = self.leading();
         l.counter += 1;
@@ -1451,14 +1711,21 @@ impl Server {
             zxid: Zxid::new(epoch, l.counter),
             origin,
             client,
-            op: op.id,
+            op,
+            body,
         };
         // The leader's own ACK counts once its log write is durable
         // (`on_persisted`).
         l.outstanding.push_back((txn.zxid, BTreeSet::new()));
         for (id, h) in l.handlers.iter() {
             if h.forwarding() {
-                ctx.send(id, Msg::Proposal { conn: h.conn, txn });
+                ctx.send(
+                    id,
+                    Msg::Proposal {
+                        conn: h.conn,
+                        txn: txn.clone(),
+                    },
+                );
             }
         }
         let fsync = self.p.force_sync;
@@ -1466,7 +1733,7 @@ impl Server {
     }
 
     /// Commit, in zxid order, every outstanding proposal a quorum acked.
-    fn try_commit(&mut self, ctx: &mut C<'_>) {
+    fn try_commit<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let mut committed = None;
         let l = self.leading();
@@ -1491,7 +1758,7 @@ impl Server {
 
     // ---------------------------------------------------------------- clients
 
-    fn client_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn client_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         match msg {
             Msg::Connect { conn, last_zxid } => {
                 // A server that is not serving closes the socket; one whose
@@ -1548,7 +1815,7 @@ impl Server {
 
     // ---------------------------------------------------------------- dispatch
 
-    pub fn on_message(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    pub fn on_message<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         match msg {
             Msg::Notification(n) => self.fle_arrive(ctx, n),
             Msg::FollowerInfo { .. }
@@ -1569,14 +1836,26 @@ impl Server {
             Msg::Connect { .. } | Msg::Request { .. } | Msg::ClientPing { .. } => {
                 self.client_receive(ctx, from, msg)
             }
+            Msg::ForwardZk { .. } | Msg::Revalidate { .. } => self.leader_receive(ctx, from, msg),
+            Msg::RevalidateReply { .. } => self.follower_receive(ctx, from, msg),
+            Msg::SessConnect { .. }
+            | Msg::SetWatches { .. }
+            | Msg::ZkRequest { .. }
+            | Msg::SessPing { .. } => self.session_receive(ctx, from, msg),
+            // A session client closing its side; load clients never do.
+            Msg::ClientClose { .. } => self.session_receive(ctx, from, msg),
             Msg::ConnectOk { .. }
-            | Msg::ClientClose { .. }
             | Msg::Reply { .. }
-            | Msg::ClientPong { .. } => {}
+            | Msg::ClientPong { .. }
+            | Msg::SessConnected { .. }
+            | Msg::ZkResponse { .. }
+            | Msg::WatchEvent { .. }
+            | Msg::SessPong { .. }
+            | Msg::App(_) => {}
         }
     }
 
-    pub fn on_timer(&mut self, ctx: &mut C<'_>, timer: Timer) {
+    pub fn on_timer<A: App>(&mut self, ctx: &mut C<'_, A>, timer: Timer<A::Timer>) {
         match timer {
             Timer::Poll => self.on_poll(ctx),
             Timer::ReadCheck => self.on_read_check(ctx),
@@ -1590,19 +1869,20 @@ impl Server {
             Timer::LeaderStarted => self.on_leader_started(ctx),
             Timer::LearnerStarted => self.on_learner_started(ctx),
             Timer::Pipeline => self.on_pipeline(ctx),
+            Timer::SessionExpiry => self.on_session_expiry(ctx),
             _ => unreachable!("client timer on a server"),
         }
     }
 
     /// Apply `w` to the working copy and ask the engine to make it durable.
-    fn write(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+    fn write<A: App>(&mut self, ctx: &mut C<'_, A>, w: ZkWrite) {
         use crate::engine::Durable;
         self.d.apply(&w);
         ctx.persist(w);
     }
 
     /// A write reached the disk: send what waited for it.
-    pub fn on_persisted(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+    pub fn on_persisted<A: App>(&mut self, ctx: &mut C<'_, A>, w: ZkWrite) {
         let me = self.me;
         let current_epoch = self.d.current_epoch;
         let last_zxid = self.last_logged_zxid();
@@ -1656,7 +1936,7 @@ impl Server {
     }
 
     /// `startupWithoutServing` is done: ack NEWLEADER.
-    fn on_learner_started(&mut self, ctx: &mut C<'_>) {
+    fn on_learner_started<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &self.role else {
             return;
         };
@@ -1665,7 +1945,7 @@ impl Server {
         self.arm_read_check(ctx);
     }
 
-    pub fn on_link_reset(&mut self, ctx: &mut C<'_>, peer: NodeId) {
+    pub fn on_link_reset<A: App>(&mut self, ctx: &mut C<'_, A>, peer: NodeId) {
         match &mut self.role {
             PeerRole::Following(f) if f.leader == peer => {
                 ctx.record(Obs::detected(Some(peer)));
@@ -1676,7 +1956,500 @@ impl Server {
             }
             _ => {}
         }
-        self.clients.remove(&peer);
+        self.drop_client(peer);
+    }
+}
+
+/// Sessions, the data tree and watches: the client-facing side of
+/// ZooKeeperServer (processConnectRequest, revalidateSession), the leader's
+/// session tracker and PrepRequestProcessor, FinalRequestProcessor.
+impl Server {
+    /// Make sure the session tracker wakes at its next bucket.
+    fn arm_expiry<A: App>(&mut self, ctx: &mut C<'_, A>) {
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        let Some(t) = &mut l.tracker else {
+            return;
+        };
+        if let Some(at) = t.next_bucket().filter(|at| t.armed != Some(*at)) {
+            t.armed = Some(at);
+            ctx.set_timer(at.since(ctx.now()), Timer::SessionExpiry);
+        }
+    }
+
+    /// SessionTrackerImpl.run: expire every session of the due buckets
+    /// (`setSessionClosing`, then a closeSession through Zab).
+    fn on_session_expiry<A: App>(&mut self, ctx: &mut C<'_, A>) {
+        let now = ctx.now();
+        let tick = self.p.tick;
+        let me = self.me;
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        let Some(t) = &mut l.tracker else {
+            return;
+        };
+        t.armed = None;
+        let expired = t.expire_due(now);
+        for (session, touched, timeout) in expired {
+            let client = self.tree.sessions.get(&session).map(|s| s.1);
+            ctx.record(Obs::Note(ZkNote::Expiring {
+                session,
+                touched,
+                timeout,
+                tick,
+            }));
+            if let Some(c) = client {
+                // The session's client is declared dead.
+                ctx.record(Obs::Detected {
+                    suspect: Some(c),
+                    scope: Scope::Part(c.0),
+                });
+                ctx.record(Obs::Phase {
+                    name: "session_expiring",
+                    scope: Scope::Part(c.0),
+                });
+            }
+            self.submit_txn(ctx, me, me, 0, body(TxnBody::CloseSession { session }));
+        }
+        self.arm_expiry(ctx);
+    }
+
+    /// A client's activity keeps its session alive: the leader touches it,
+    /// a follower notes it for its next PING reply.
+    fn touch_session<A: App>(&mut self, ctx: &mut C<'_, A>, session: u64, timeout: u64) {
+        let now = ctx.now();
+        match &mut self.role {
+            PeerRole::Leading(l) => {
+                if let Some(t) = &mut l.tracker {
+                    t.touch(session, now);
+                }
+                self.arm_expiry(ctx);
+            }
+            PeerRole::Following(_) => {
+                self.touched.insert(session, timeout);
+            }
+            PeerRole::Looking(_) | PeerRole::Between(_) => {}
+        }
+    }
+
+    /// A session request becomes a transaction: on the leader at once, on a
+    /// follower through the leader (`Learner.request`).
+    fn submit_session<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        client: NodeId,
+        session: u64,
+        req: u64,
+        op: ZkSessionOp,
+    ) {
+        match &self.role {
+            PeerRole::Leading(_) => self.prepare(ctx, self.me, client, session, req, op),
+            PeerRole::Following(f) => ctx.send(
+                f.leader,
+                Msg::ForwardZk {
+                    conn: f.conn,
+                    client,
+                    session,
+                    req,
+                    op: Box::new(op),
+                },
+            ),
+            PeerRole::Looking(_) | PeerRole::Between(_) => {}
+        }
+    }
+
+    /// PrepRequestProcessor on the leader: track a new session, mark a
+    /// closing one, and propose.
+    fn prepare<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        session: u64,
+        req: u64,
+        op: ZkSessionOp,
+    ) {
+        let now = ctx.now();
+        let b = match op {
+            ZkSessionOp::CreateSession { timeout } => {
+                if let Some(t) = &mut self.leading().tracker {
+                    t.track(session, SimDuration::from_ms(timeout), now);
+                }
+                self.arm_expiry(ctx);
+                TxnBody::CreateSession { session, timeout }
+            }
+            ZkSessionOp::Op(ZkOp::CloseSession) => {
+                if let Some(t) = &mut self.leading().tracker {
+                    t.set_closing(session);
+                }
+                TxnBody::CloseSession { session }
+            }
+            ZkSessionOp::Op(ZkOp::Create {
+                path,
+                data,
+                ephemeral,
+            }) => single(
+                session,
+                super::app::Op::Create {
+                    path,
+                    data,
+                    ephemeral,
+                },
+            ),
+            ZkSessionOp::Op(ZkOp::SetData {
+                path,
+                data,
+                version,
+            }) => single(
+                session,
+                super::app::Op::SetData {
+                    path,
+                    data,
+                    version,
+                },
+            ),
+            ZkSessionOp::Op(ZkOp::Delete { path, version }) => {
+                single(session, super::app::Op::Delete { path, version })
+            }
+            ZkSessionOp::Op(ZkOp::Multi(ops)) => TxnBody::Ops {
+                session,
+                ops,
+                multi: true,
+            },
+            ZkSessionOp::Op(ZkOp::GetData { .. } | ZkOp::Exists { .. }) => {
+                unreachable!("reads are answered by the connected server")
+            }
+        };
+        self.submit_txn(ctx, origin, client, req, body(b));
+    }
+
+    /// FinalRequestProcessor after a session transaction was applied: fire
+    /// the watches, answer the client whose request came in here, close the
+    /// connection of a closed session.
+    fn applied<A: App>(&mut self, ctx: &mut C<'_, A>, t: &Txn, b: &TxnBody, a: Applied) {
+        for (path, kind) in a.triggers {
+            self.trigger(ctx, &path, kind);
+        }
+        if let Some((session, client)) = a.closed {
+            ctx.record(Obs::Note(ZkNote::SessionClosed {
+                session,
+                zxid: t.zxid,
+            }));
+            ctx.record(Obs::Phase {
+                name: "session_closed",
+                scope: Scope::Part(client.0),
+            });
+            if let PeerRole::Leading(l) = &mut self.role {
+                if let Some(tr) = &mut l.tracker {
+                    tr.remove(session);
+                }
+            }
+        }
+        if t.origin == self.me {
+            match b {
+                TxnBody::CreateSession { session, timeout } => {
+                    let ok = self.sess_here.get(&t.client).is_some_and(|c| {
+                        c.session == *session && self.clients.get(&t.client) == Some(&c.conn)
+                    });
+                    if ok {
+                        let c = self.sess_here.get_mut(&t.client).expect("checked");
+                        c.open = true;
+                        let conn = c.conn;
+                        ctx.send(
+                            t.client,
+                            Msg::SessConnected {
+                                conn,
+                                session: *session,
+                                timeout: *timeout,
+                            },
+                        );
+                    }
+                }
+                TxnBody::CloseSession { .. } | TxnBody::Ops { .. } => {
+                    if let Some(conn) = self.sess_pending.remove(&(t.client, t.op)) {
+                        if self.clients.get(&t.client) == Some(&conn) {
+                            let result = a.result.unwrap_or(Err(ZkError::SessionExpired));
+                            ctx.send(
+                                t.client,
+                                Msg::ZkResponse {
+                                    conn,
+                                    req: t.op,
+                                    zxid: t.zxid,
+                                    result,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((session, _)) = a.closed {
+            // NIOServerCnxnFactory.closeSession: the session's connection
+            // here is closed.
+            let here: Vec<(NodeId, u64)> = self
+                .sess_here
+                .iter()
+                .filter(|(_, c)| c.session == session)
+                .map(|(&id, c)| (id, c.conn))
+                .collect();
+            for (id, conn) in here {
+                ctx.send(id, Msg::ClientClose { conn });
+                self.drop_client(id);
+            }
+        }
+    }
+
+    /// `triggerWatch`: one-shot; every client watching `path` here hears it.
+    fn trigger<A: App>(&mut self, ctx: &mut C<'_, A>, path: &str, kind: WatchKind) {
+        let Some(set) = self.watches.remove(path) else {
+            return;
+        };
+        for c in set {
+            if let Some(&conn) = self.clients.get(&c) {
+                ctx.send(
+                    c,
+                    Msg::WatchEvent {
+                        conn,
+                        path: path.to_string(),
+                        kind,
+                    },
+                );
+            }
+        }
+    }
+
+    fn add_watch(&mut self, path: &str, client: NodeId) {
+        self.watches
+            .entry(path.to_string())
+            .or_default()
+            .insert(client);
+    }
+
+    /// The client's connection is gone (`removeCnxn`): its watches here go.
+    fn drop_client(&mut self, client: NodeId) {
+        self.clients.remove(&client);
+        if self.sess_here.remove(&client).is_some() {
+            self.watches.retain(|_, set| {
+                set.remove(&client);
+                !set.is_empty()
+            });
+            self.sess_pending.retain(|(c, _), _| *c != client);
+        }
+    }
+
+    /// The ConnectResponse of a reconnecting client, once the leader said
+    /// whether its session lives.
+    fn finish_connect<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        client: NodeId,
+        session: u64,
+        valid: bool,
+    ) {
+        let Some(c) = self.sess_here.get_mut(&client) else {
+            return;
+        };
+        if c.session != session || c.open {
+            return;
+        }
+        let conn = c.conn;
+        if valid {
+            c.open = true;
+            let timeout = c.timeout;
+            ctx.send(
+                client,
+                Msg::SessConnected {
+                    conn,
+                    session,
+                    timeout,
+                },
+            );
+        } else {
+            // "Invalid session 0x.. for client .., probably expired":
+            // timeout 0, then the socket is closed.
+            ctx.send(
+                client,
+                Msg::SessConnected {
+                    conn,
+                    session,
+                    timeout: 0,
+                },
+            );
+            ctx.send(client, Msg::ClientClose { conn });
+            self.drop_client(client);
+        }
+    }
+
+    /// A packet of a session client.
+    fn session_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
+        if let Msg::SessConnect {
+            conn,
+            last_zxid,
+            session,
+            timeout,
+        } = msg
+        {
+            // A server that is not serving closes the socket; one whose
+            // state is older than the client's refuses the session.
+            if !self.serving() || self.last_processed < last_zxid {
+                ctx.send(from, Msg::ClientClose { conn });
+                return;
+            }
+            self.drop_client(from);
+            let timeout = self.p.negotiate(timeout);
+            self.clients.insert(from, conn);
+            if session == 0 {
+                self.next_session += 1;
+                let id =
+                    (self.sid() << 56) | u64::from(ctx.incarnation()) << 32 | self.next_session;
+                self.sess_here.insert(
+                    from,
+                    SessConn {
+                        conn,
+                        session: id,
+                        timeout,
+                        open: false,
+                    },
+                );
+                let op = ZkSessionOp::CreateSession { timeout };
+                self.submit_session(ctx, from, id, 0, op);
+                return;
+            }
+            self.sess_here.insert(
+                from,
+                SessConn {
+                    conn,
+                    session,
+                    timeout,
+                    open: false,
+                },
+            );
+            let now = ctx.now();
+            match &mut self.role {
+                PeerRole::Leading(l) => {
+                    let valid = l.tracker.as_mut().is_some_and(|t| t.touch(session, now));
+                    self.arm_expiry(ctx);
+                    self.finish_connect(ctx, from, session, valid);
+                }
+                PeerRole::Following(f) => ctx.send(
+                    f.leader,
+                    Msg::Revalidate {
+                        conn: f.conn,
+                        client: from,
+                        session,
+                        timeout,
+                    },
+                ),
+                PeerRole::Looking(_) | PeerRole::Between(_) => {}
+            }
+            return;
+        }
+        let conn = msg.conn().expect("client packets belong to a connection");
+        let Some(&c) = self
+            .sess_here
+            .get(&from)
+            .filter(|c| c.conn == conn && self.clients.get(&from) == Some(&conn))
+        else {
+            if !matches!(msg, Msg::ClientClose { .. }) {
+                ctx.send(from, Msg::ClientClose { conn });
+            }
+            return;
+        };
+        if let Msg::ClientClose { .. } = msg {
+            self.drop_client(from);
+            return;
+        }
+        if !c.open {
+            return;
+        }
+        self.touch_session(ctx, c.session, c.timeout);
+        let zxid = self.last_processed;
+        match msg {
+            Msg::SessPing { .. } => ctx.send(from, Msg::SessPong { conn }),
+            Msg::ZkRequest { req, op, .. } => {
+                let op = *op;
+                let result = match &op {
+                    ZkOp::GetData { path, watch } => match self.tree.nodes.get(path).copied() {
+                        Some(n) => {
+                            if *watch {
+                                self.add_watch(path, from);
+                            }
+                            Ok(ZkReply::Stat {
+                                data: n.data,
+                                version: n.version,
+                            })
+                        }
+                        None => Err(ZkError::NoNode),
+                    },
+                    ZkOp::Exists { path, watch } => {
+                        // statNode sets the watch whether or not the node exists.
+                        if *watch {
+                            self.add_watch(path, from);
+                        }
+                        Ok(match self.tree.nodes.get(path) {
+                            Some(n) => ZkReply::Stat {
+                                data: n.data,
+                                version: n.version,
+                            },
+                            None => ZkReply::NoNodeStat,
+                        })
+                    }
+                    _ => {
+                        self.sess_pending.insert((from, req), conn);
+                        self.submit_session(ctx, from, c.session, req, ZkSessionOp::Op(op));
+                        return;
+                    }
+                };
+                ctx.send(
+                    from,
+                    Msg::ZkResponse {
+                        conn,
+                        req,
+                        zxid,
+                        result,
+                    },
+                );
+            }
+            Msg::SetWatches {
+                relative_zxid,
+                paths,
+                ..
+            } => {
+                let (data, exist) = *paths;
+                // DataTree.setWatches: fire what the client missed, keep the rest.
+                for path in data {
+                    let kind = match self.tree.nodes.get(&path) {
+                        None => Some(WatchKind::Deleted),
+                        Some(n) if n.mzxid > relative_zxid => Some(WatchKind::DataChanged),
+                        Some(_) => None,
+                    };
+                    match kind {
+                        Some(kind) => ctx.send(from, Msg::WatchEvent { conn, path, kind }),
+                        None => self.add_watch(&path, from),
+                    }
+                }
+                for path in exist {
+                    if self.tree.nodes.contains_key(&path) {
+                        let kind = WatchKind::Created;
+                        ctx.send(from, Msg::WatchEvent { conn, path, kind });
+                    } else {
+                        self.add_watch(&path, from);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A single-op write of `session`.
+fn single(session: u64, op: super::app::Op) -> TxnBody {
+    TxnBody::Ops {
+        session,
+        ops: vec![op],
+        multi: false,
     }
 }
 
@@ -1684,7 +2457,20 @@ impl Server {
 impl Server {
     /// A client write reaches the leader's request processors: proposed
     /// once the leader's stage has served it.
-    fn submit(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
+    fn submit<A: App>(&mut self, ctx: &mut C<'_, A>, origin: NodeId, client: NodeId, op: ClientOp) {
+        self.submit_txn(ctx, origin, client, op.id, None);
+    }
+
+    /// Any transaction (a plain write, or a session's createSession,
+    /// closeSession or operation) through the leader's stage.
+    fn submit_txn<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        op: u64,
+        body: Option<Arc<TxnBody>>,
+    ) {
         let costs = self.p.pipeline;
         let PeerRole::Leading(l) = &self.role else {
             unreachable!("only the leader proposes")
@@ -1692,9 +2478,14 @@ impl Server {
         let learners = l.handlers.values().filter(|h| h.forwarding()).count();
         let cost = costs.leader(learners);
         if cost == SimDuration::ZERO && self.pipe.is_empty() {
-            return self.propose(ctx, origin, client, op);
+            return self.propose_txn(ctx, origin, client, op, body);
         }
-        let work = Work::Propose { origin, client, op };
+        let work = Work::Propose {
+            origin,
+            client,
+            op,
+            body,
+        };
         if let Some(after) = self.pipe.offer(ctx.now(), cost, work) {
             ctx.set_timer(after, Timer::Pipeline);
         }
@@ -1704,7 +2495,7 @@ impl Server {
     /// once (`pendingTxns`, so a COMMIT that overtakes the write applies
     /// it); the write goes to the disk once the follower's stage has served
     /// it, and the ACK once it is durable (`on_persisted`).
-    fn log_proposal(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+    fn log_proposal<A: App>(&mut self, ctx: &mut C<'_, A>, w: ZkWrite) {
         use crate::engine::Durable;
         let cost = self.p.pipeline.follower_request;
         if cost == SimDuration::ZERO && self.pipe.is_empty() {
@@ -1718,12 +2509,17 @@ impl Server {
 
     /// The stage's head request is served: carry out every request done by
     /// now, then wait for the next.
-    fn on_pipeline(&mut self, ctx: &mut C<'_>) {
+    fn on_pipeline<A: App>(&mut self, ctx: &mut C<'_, A>) {
         while let Some(work) = self.pipe.pop_due(ctx.now()) {
             match work {
-                Work::Propose { origin, client, op } => {
+                Work::Propose {
+                    origin,
+                    client,
+                    op,
+                    body,
+                } => {
                     if matches!(&self.role, PeerRole::Leading(l) if l.established) {
-                        self.propose(ctx, origin, client, op);
+                        self.propose_txn(ctx, origin, client, op, body);
                     }
                 }
                 Work::Log(w) => ctx.persist(w),
@@ -1785,5 +2581,40 @@ fn check_leader(votes: &VoteSet, leader: Sid, election_epoch: u64, me: Sid, cloc
             .is_some_and(|v| v.state == ServerState::Leading)
     } else {
         clock == election_epoch
+    }
+}
+
+#[cfg(test)]
+mod tracker_tests {
+    use super::SessionTracker;
+    use crate::engine::{SimDuration, SimTime};
+
+    fn ms(x: u64) -> SimTime {
+        SimTime(x * 1_000_000)
+    }
+
+    #[test]
+    fn sessions_expire_in_the_tick_bucket_after_touch_plus_timeout() {
+        let mut t = SessionTracker::new(SimDuration::from_ms(2000));
+        // roundToNextInterval: the next multiple strictly after.
+        assert_eq!(t.round(ms(3999)), ms(4000));
+        assert_eq!(t.round(ms(4000)), ms(6000));
+        t.track(1, SimDuration::from_ms(4000), ms(100)); // due 4100 -> bucket 6000
+        t.track(2, SimDuration::from_ms(4000), ms(1999)); // due 5999 -> 6000
+        t.track(3, SimDuration::from_ms(4000), ms(2000)); // due 6000 -> 8000
+        assert_eq!(t.next_bucket(), Some(ms(6000)));
+        assert!(t.expire_due(ms(5999)).is_empty());
+        // A touch moves session 2 to a later bucket.
+        assert!(t.touch(2, ms(3000)));
+        let due: Vec<u64> = t.expire_due(ms(6000)).iter().map(|e| e.0).collect();
+        assert_eq!(due, vec![1]);
+        // Closing sessions cannot be touched back to life.
+        assert!(!t.touch(1, ms(6000)));
+        assert_eq!(t.next_bucket(), Some(ms(8000)));
+        let due: Vec<(u64, SimTime)> = t.expire_due(ms(8000)).iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(due, vec![(2, ms(3000)), (3, ms(2000))]);
+        t.remove(2);
+        assert!(!t.touch(2, ms(8000)), "a removed session is unknown");
+        assert_eq!(t.next_bucket(), None);
     }
 }
