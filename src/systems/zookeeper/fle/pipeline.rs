@@ -180,17 +180,13 @@ impl Stage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::OpKind;
 
     fn propose(id: u64) -> Work {
         Work::Propose {
             origin: NodeId(0),
             client: NodeId(9),
-            op: ClientOp {
-                id,
-                kind: OpKind::Write,
-                issued: SimTime::ZERO,
-            },
+            op: id,
+            body: None,
         }
     }
 
