@@ -364,12 +364,14 @@ pub enum ZkNote<N = ()> {
         registration: Option<u64>,
     },
     /// The leader's session tracker expires `session` (its bucket came):
-    /// last touched at `touched` with `timeout`, buckets of `tick`.
+    /// last touched at `touched` with `timeout`, in the bucket ending at
+    /// `bucket`, buckets of `tick`.
     Expiring {
         session: u64,
         touched: SimTime,
         timeout: SimDuration,
         tick: SimDuration,
+        bucket: SimTime,
     },
     /// A server applied the closeSession of `session` (zxid `zxid`).
     SessionClosed { session: u64, zxid: Zxid },

@@ -157,7 +157,9 @@ impl SessionTracker {
 
     /// Every session of the buckets due by `now`, now closing, with its last
     /// touch and timeout.
-    pub(super) fn expire_due(&mut self, now: SimTime) -> Vec<(u64, SimTime, SimDuration)> {
+    /// Sessions of every bucket that is due by `now`: (session, last touch,
+    /// timeout, its bucket).
+    pub(super) fn expire_due(&mut self, now: SimTime) -> Vec<(u64, SimTime, SimDuration, SimTime)> {
         let mut out = Vec::new();
         while let Some((&b, _)) = self.buckets.first_key_value() {
             if b > now {
@@ -167,7 +169,7 @@ impl SessionTracker {
             for s in set {
                 if let Some(&(_, timeout, touched)) = self.sessions.get(&s) {
                     self.closing.insert(s);
-                    out.push((s, touched, timeout));
+                    out.push((s, touched, timeout, b));
                 }
             }
         }
@@ -1992,13 +1994,14 @@ impl Server {
         };
         t.armed = None;
         let expired = t.expire_due(now);
-        for (session, touched, timeout) in expired {
+        for (session, touched, timeout, bucket) in expired {
             let client = self.tree.sessions.get(&session).map(|s| s.1);
             ctx.record(Obs::Note(ZkNote::Expiring {
                 session,
                 touched,
                 timeout,
                 tick,
+                bucket,
             }));
             if let Some(c) = client {
                 // The session's client is declared dead.
