@@ -1,0 +1,3 @@
+//! Apache Kafka's election paths.
+
+pub mod controller_zk;
