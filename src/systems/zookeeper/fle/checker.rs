@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::{lost_acked, Checker, Findings, NodeId, Obs, SimTime};
 
+use super::app::App;
 use super::vote::{ServerState, Zxid};
 use super::{ZkNode, ZkNote};
 
@@ -29,7 +30,7 @@ pub struct ZkChecker {
 }
 
 impl ZkChecker {
-    fn missing(&self, node: &ZkNode) -> Vec<(Zxid, u64)> {
+    fn missing<A: App>(&self, node: &ZkNode<A>) -> Vec<(Zxid, u64)> {
         let Some(s) = node.server() else {
             return Vec::new();
         };
@@ -45,13 +46,13 @@ impl ZkChecker {
     }
 }
 
-impl Checker<ZkNode> for ZkChecker {
+impl<A: App> Checker<ZkNode<A>> for ZkChecker {
     fn on_record(
         &mut self,
         _now: SimTime,
         node: NodeId,
-        obs: &Obs<ZkNote>,
-        nodes: &[ZkNode],
+        obs: &Obs<ZkNote<A::Note>>,
+        nodes: &[ZkNode<A>],
     ) -> Option<String> {
         let Obs::Note(note) = obs else {
             return None;
@@ -133,10 +134,11 @@ impl Checker<ZkNode> for ZkChecker {
                     )
                 })
             }
+            _ => None,
         }
     }
 
-    fn finish(&mut self, nodes: &[ZkNode], up: &[bool]) -> Findings {
+    fn finish(&mut self, nodes: &[ZkNode<A>], up: &[bool]) -> Findings {
         // Against the serving leader of the highest epoch, if there is one;
         // otherwise a write is lost only if no server's durable log (crashed
         // ones included) holds it.

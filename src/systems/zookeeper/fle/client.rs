@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::{rng, ClientOp, Ctx, NodeId, Obs, OpKind, SimDuration, SimTime, View};
 
+use super::app::App;
 use super::msg::Msg;
 use super::vote::Zxid;
 use super::{Timer, ZkNode, ZkNote, ZkParams};
@@ -74,7 +75,7 @@ impl Client {
         }
     }
 
-    pub fn on_start(&mut self, ctx: &mut Ctx<'_, ZkNode>) {
+    pub fn on_start<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>) {
         // StaticHostProvider shuffles the connect string once.
         for i in (1..self.servers.len()).rev() {
             let j = rng::index(ctx.rng(), i + 1);
@@ -83,7 +84,7 @@ impl Client {
         self.connect(ctx);
     }
 
-    fn connect(&mut self, ctx: &mut Ctx<'_, ZkNode>) {
+    fn connect<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>) {
         let server = self.servers[self.next % self.servers.len()];
         self.next += 1;
         self.conn_seq += 1;
@@ -101,7 +102,7 @@ impl Client {
     }
 
     /// The connection is gone: fail what is in flight, sleep 0–1 s, reconnect.
-    fn disconnect(&mut self, ctx: &mut Ctx<'_, ZkNode>) {
+    fn disconnect<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>) {
         for (_, op) in std::mem::take(&mut self.pending) {
             ctx.record(Obs::OpDone { op, ok: false });
         }
@@ -120,7 +121,7 @@ impl Client {
         }
     }
 
-    pub fn on_client(&mut self, ctx: &mut Ctx<'_, ZkNode>, op: ClientOp) {
+    pub fn on_client<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>, op: ClientOp) {
         match self.state {
             State::Connected { server, conn } => {
                 self.pending.insert(op.id, op);
@@ -132,7 +133,12 @@ impl Client {
         }
     }
 
-    pub fn on_message(&mut self, ctx: &mut Ctx<'_, ZkNode>, from: NodeId, msg: Msg) {
+    pub fn on_message<A: App>(
+        &mut self,
+        ctx: &mut Ctx<'_, ZkNode<A>>,
+        from: NodeId,
+        msg: Msg<A::Msg>,
+    ) {
         let Some((server, conn)) = self.conn() else {
             return;
         };
@@ -167,7 +173,7 @@ impl Client {
         }
     }
 
-    pub fn on_timer(&mut self, ctx: &mut Ctx<'_, ZkNode>, timer: Timer) {
+    pub fn on_timer<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>, timer: Timer<A::Timer>) {
         let now = ctx.now();
         match timer {
             Timer::ClientConnect => {
@@ -198,7 +204,7 @@ impl Client {
         }
     }
 
-    pub fn on_link_reset(&mut self, ctx: &mut Ctx<'_, ZkNode>, peer: NodeId) {
+    pub fn on_link_reset<A: App>(&mut self, ctx: &mut Ctx<'_, ZkNode<A>>, peer: NodeId) {
         if self.conn().is_some_and(|(s, _)| s == peer) {
             self.disconnect(ctx);
         }

@@ -98,26 +98,31 @@
 //! inside that learner's `LearnerHandler` thread, so only that connection is
 //! closed; the leader keeps waiting for a quorum until `initLimit × tickTime`.
 
+pub mod app;
 mod checker;
 mod client;
 mod durable;
 mod msg;
 mod params;
 mod server;
+mod session;
 pub mod vote;
 
 #[cfg(test)]
 mod tests;
 
+pub use app::{
+    App, AppHost, NoApp, Op, Req, SessionState, WatchKind, ZkApi, ZkError, ZkEvent, ZkReply,
+};
 pub use checker::ZkChecker;
 pub use client::Client;
 pub use durable::{ZkDurable, ZkWrite};
-pub use msg::{Msg, Notification, Txn};
+pub use msg::{Msg, Notification, Txn, ZkOp};
 pub use params::ZkParams;
 pub use server::Server;
 
 use crate::engine::sim::SimOutput;
-use crate::engine::{ClientOp, Ctx, Model, Node, NodeId, View};
+use crate::engine::{ClientOp, Ctx, Model, Node, NodeId, SimDuration, SimTime, View};
 use crate::engine::{Obs, Scope};
 use crate::systems::{Better, ColumnSpec, GroupSpec, Params, PathInfo};
 use crate::workload::Workload;
@@ -255,9 +260,11 @@ fn zab_phases(out: &SimOutput, servers: usize) -> Vec<Option<f64>> {
 }
 
 /// Timers of servers and clients, keyed by value: setting one replaces the
-/// pending timer equal to it, and a change of role cancels them all.
+/// pending timer equal to it, and a change of role cancels them all (a
+/// session client hosting an app cancels only its own). `T` is the timer
+/// type of a hosted app (`Timer::App`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timer {
+pub enum Timer<T = ()> {
     Poll,
     ReadCheck,
     /// The follower's `attempt`-th connection attempt to its leader.
@@ -284,11 +291,23 @@ pub enum Timer {
     ClientReconnect,
     ClientRead,
     ClientPing,
+    /// The leader's session tracker reaches its next expiry bucket
+    /// (`SessionTrackerImpl.run`).
+    SessionExpiry,
+    /// Session client (ClientCnxn of an app host): connect timeout, the
+    /// sleep before a reconnect, read timeout and ping.
+    SessConnect,
+    SessReconnect,
+    SessRead,
+    SessPing,
+    /// A timer of the hosted app.
+    App(T),
 }
 
-/// Facts for [`ZkChecker`].
+/// Facts for [`ZkChecker`]; `N` is a hosted app's own notes (`ZkNote::App`),
+/// which the ZooKeeper checker ignores.
 #[derive(Clone, Debug)]
-pub enum ZkNote {
+pub enum ZkNote<N = ()> {
     /// FLE decided: `leader` leads with this vote, elected by `supporters`.
     Decided {
         leader: NodeId,
@@ -311,48 +330,85 @@ pub enum ZkNote {
     Established { leader: NodeId, epoch: u64 },
     /// A client saw write `op` acknowledged with `zxid`.
     Acked { op: u64, zxid: Zxid },
+    /// A session client got its session (a new one, not a reconnect).
+    SessionStarted { session: u64, timeout: SimDuration },
+    /// A watch event reached a session client; `registration` is the watch
+    /// it fired (`None`: the client held no watch on the path, so a watch
+    /// fired twice).
+    WatchFired {
+        session: u64,
+        path: String,
+        kind: WatchKind,
+        registration: Option<u64>,
+    },
+    /// The leader's session tracker expires `session` (its bucket came):
+    /// last touched at `touched` with `timeout`, buckets of `tick`.
+    Expiring {
+        session: u64,
+        touched: SimTime,
+        timeout: SimDuration,
+        tick: SimDuration,
+    },
+    /// A server applied the closeSession of `session` (zxid `zxid`).
+    SessionClosed { session: u64, zxid: Zxid },
+    /// A note of the hosted app.
+    App(N),
 }
 
-/// A node of the ensemble or a client.
+/// A node of the ensemble, a load-generating client, or a client process
+/// hosting an application `A` on a ZooKeeper session (a Kafka broker, a lock
+/// holder). `zookeeper/fle` hosts none ([`NoApp`]).
 #[derive(Clone, Debug)]
-pub enum ZkNode {
+pub enum ZkNode<A: App = NoApp> {
     Server(Box<Server>),
     Client(Box<Client>),
+    App(Box<AppHost<A>>),
 }
 
-impl ZkNode {
+impl<A: App> ZkNode<A> {
     pub fn server(&self) -> Option<&Server> {
         match self {
             ZkNode::Server(s) => Some(s),
-            ZkNode::Client(_) => None,
+            ZkNode::Client(_) | ZkNode::App(_) => None,
+        }
+    }
+
+    /// The app host of an app node.
+    pub fn host(&self) -> Option<&AppHost<A>> {
+        match self {
+            ZkNode::App(h) => Some(h),
+            ZkNode::Server(_) | ZkNode::Client(_) => None,
         }
     }
 }
 
-impl Node for ZkNode {
-    type Msg = Msg;
-    type Timer = Timer;
-    type Note = ZkNote;
+impl<A: App> Node for ZkNode<A> {
+    type Msg = Msg<A::Msg>;
+    type Timer = Timer<A::Timer>;
+    type Note = ZkNote<A::Note>;
     type Durable = ZkDurable;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         match self {
             ZkNode::Server(s) => s.on_start(ctx),
             ZkNode::Client(c) => c.on_start(ctx),
+            ZkNode::App(h) => h.on_start(ctx),
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Msg<A::Msg>) {
         match self {
             ZkNode::Server(s) => s.on_message(ctx, from, msg),
             ZkNode::Client(c) => c.on_message(ctx, from, msg),
+            ZkNode::App(h) => h.on_message(ctx, from, msg),
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer<A::Timer>) {
         match self {
             ZkNode::Server(s) => s.on_timer(ctx, timer),
             ZkNode::Client(c) => c.on_timer(ctx, timer),
+            ZkNode::App(h) => h.on_timer(ctx, timer),
         }
     }
 
@@ -366,6 +422,7 @@ impl Node for ZkNode {
         match self {
             ZkNode::Server(s) => s.on_link_reset(ctx, peer),
             ZkNode::Client(c) => c.on_link_reset(ctx, peer),
+            ZkNode::App(h) => h.on_link_reset(ctx, peer),
         }
     }
 
@@ -378,7 +435,7 @@ impl Node for ZkNode {
     fn durable(&self) -> ZkDurable {
         match self {
             ZkNode::Server(s) => s.durable().clone(),
-            ZkNode::Client(_) => ZkDurable::default(),
+            ZkNode::Client(_) | ZkNode::App(_) => ZkDurable::default(),
         }
     }
 
@@ -386,6 +443,7 @@ impl Node for ZkNode {
         match self {
             ZkNode::Server(s) => s.view(),
             ZkNode::Client(c) => c.view(),
+            ZkNode::App(h) => h.view(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use crate::engine::{ClientOp, NodeId};
 
+use super::app::{Op, WatchKind, ZkError, ZkReply};
+
 use super::vote::{ServerState, Sid, Zxid};
 
 /// One transaction in a server's log.
@@ -36,12 +38,53 @@ pub enum SyncMode {
     Snap,
 }
 
+/// A request of a session client (the opcode and body of a ZooKeeper
+/// `RequestHeader` + request record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZkOp {
+    Create {
+        path: String,
+        data: u64,
+        ephemeral: bool,
+    },
+    GetData {
+        path: String,
+        watch: bool,
+    },
+    Exists {
+        path: String,
+        watch: bool,
+    },
+    SetData {
+        path: String,
+        data: u64,
+        version: Option<i32>,
+    },
+    Delete {
+        path: String,
+        version: Option<i32>,
+    },
+    Multi(Vec<Op>),
+    CloseSession,
+}
+
+impl ZkOp {
+    /// Reads are answered by the connected server; everything else is a
+    /// transaction through the leader.
+    pub fn is_read(&self) -> bool {
+        matches!(self, ZkOp::GetData { .. } | ZkOp::Exists { .. })
+    }
+}
+
 /// Every message of the model. `conn` numbers a learner's (or client's)
 /// connection, so packets of an earlier, closed connection are recognised and
-/// dropped as TCP would.
+/// dropped as TCP would. `M` is the message type of the applications hosted
+/// on session clients (`Msg::App`); `zookeeper/fle` has none.
 #[derive(Clone, Debug)]
-pub enum Msg {
+pub enum Msg<M = ()> {
     Notification(Notification),
+    /// Application-to-application message between hosted apps.
+    App(M),
 
     // Learner -> leader.
     FollowerInfo {
@@ -62,8 +105,28 @@ pub enum Msg {
         conn: u64,
         zxid: Zxid,
     },
+    /// The learner's answer to a PING, carrying the sessions its clients
+    /// touched since the last one, with their timeouts (ms)
+    /// (`LearnerSessionTracker.snapshot`, read by `LearnerHandler` on PING).
     PingReply {
         conn: u64,
+        touches: Vec<(u64, u64)>,
+    },
+    /// A session client's write (or createSession/closeSession) the learner
+    /// forwards to the leader (`Learner.request`).
+    ForwardZk {
+        conn: u64,
+        client: NodeId,
+        session: u64,
+        req: u64,
+        op: ZkSessionOp,
+    },
+    /// `Learner.validateSession`: may a reconnecting client's session go on?
+    Revalidate {
+        conn: u64,
+        client: NodeId,
+        session: u64,
+        timeout: u64,
     },
     /// A client write the learner forwards to the leader.
     Forward {
@@ -109,6 +172,13 @@ pub enum Msg {
     Ping {
         conn: u64,
     },
+    /// The leader's answer to REVALIDATE.
+    RevalidateReply {
+        conn: u64,
+        client: NodeId,
+        session: u64,
+        valid: bool,
+    },
     /// The connection attempt was refused (this server is not leading), or the
     /// leader closed the connection.
     LeaderClose {
@@ -144,19 +214,98 @@ pub enum Msg {
     ClientPong {
         conn: u64,
     },
+
+    // Session client <-> server (ClientCnxn, NIOServerCnxn).
+    /// ConnectRequest: `session` 0 asks for a new session; `timeout` is the
+    /// requested session timeout (ms).
+    SessConnect {
+        conn: u64,
+        last_zxid: Zxid,
+        session: u64,
+        timeout: u64,
+    },
+    /// ConnectResponse: the session and its negotiated timeout; timeout 0
+    /// says the session has expired (the server then closes the socket).
+    SessConnected {
+        conn: u64,
+        session: u64,
+        timeout: u64,
+    },
+    /// SetWatches after a reconnect: the client's watches and the last zxid
+    /// it saw.
+    SetWatches {
+        conn: u64,
+        relative_zxid: Zxid,
+        data: Vec<String>,
+        exist: Vec<String>,
+    },
+    ZkRequest {
+        conn: u64,
+        req: u64,
+        op: ZkOp,
+    },
+    ZkResponse {
+        conn: u64,
+        req: u64,
+        zxid: Zxid,
+        result: Result<ZkReply, ZkError>,
+    },
+    WatchEvent {
+        conn: u64,
+        path: String,
+        kind: WatchKind,
+    },
+    SessPing {
+        conn: u64,
+    },
+    SessPong {
+        conn: u64,
+    },
 }
 
-impl Msg {
+/// What a session client asks the leader to turn into a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZkSessionOp {
+    /// `createSession` with the negotiated timeout (ms).
+    CreateSession { timeout: u64 },
+    /// A write (or multi, or closeSession) of an existing session.
+    Op(ZkOp),
+}
+
+impl<M> Msg<M> {
+    /// The same packet under another application message type: for server
+    /// packets, which carry no application message.
+    pub fn retype<N>(self) -> Msg<N> {
+        match self {
+            Msg::Proposal { conn, txn } => Msg::Proposal { conn, txn },
+            Msg::Commit { conn, zxid } => Msg::Commit { conn, zxid },
+            _ => unreachable!("only held Zab packets are retyped"),
+        }
+    }
+}
+
+impl<M> Msg<M> {
     /// The connection a learner/leader or client/server packet belongs to;
     /// `None` for election notifications, which have no Zab connection.
     pub fn conn(&self) -> Option<u64> {
         match self {
-            Msg::Notification(_) => None,
+            Msg::Notification(_) | Msg::App(_) => None,
             Msg::FollowerInfo { conn, .. }
             | Msg::AckEpoch { conn, .. }
             | Msg::AckNewLeader { conn }
             | Msg::Ack { conn, .. }
-            | Msg::PingReply { conn }
+            | Msg::PingReply { conn, .. }
+            | Msg::ForwardZk { conn, .. }
+            | Msg::Revalidate { conn, .. }
+            | Msg::RevalidateReply { conn, .. }
+            | Msg::SessConnect { conn, .. }
+            | Msg::SessConnected { conn, .. }
+            | Msg::SetWatches { conn, .. }
+            | Msg::ZkRequest { conn, .. }
+            | Msg::ZkResponse { conn, .. }
+            | Msg::WatchEvent { conn, .. }
+            | Msg::SessPing { conn }
+            | Msg::SessPong { conn }
             | Msg::Forward { conn, .. }
             | Msg::LearnerClose { conn }
             | Msg::LeaderInfo { conn, .. }

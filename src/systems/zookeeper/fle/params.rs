@@ -114,6 +114,28 @@ pub(super) const SPECS: &[ParamSpec] = &[
               Drives the client's read timeout (2/3) and connect timeout (1/servers).",
     },
     ParamSpec {
+        name: "minSessionTimeout",
+        kind: ParamKind::Int {
+            min: -1,
+            max: 3_600_000,
+        },
+        default: ParamDefault::Int(-1),
+        unit: "ms",
+        doc: "Lower bound of a negotiated session timeout; -1 means 2 x tickTime \
+              (ZooKeeperServer.java getMinSessionTimeout, QuorumPeerConfig.java).",
+    },
+    ParamSpec {
+        name: "maxSessionTimeout",
+        kind: ParamKind::Int {
+            min: -1,
+            max: 3_600_000,
+        },
+        default: ParamDefault::Int(-1),
+        unit: "ms",
+        doc: "Upper bound of a negotiated session timeout; -1 means 20 x tickTime \
+              (ZooKeeperServer.java getMaxSessionTimeout, QuorumPeerConfig.java).",
+    },
+    ParamSpec {
         name: "zookeeper.forceSync",
         kind: ParamKind::Enum(&["yes", "no"]),
         default: ParamDefault::Enum("yes"),
@@ -259,6 +281,11 @@ pub struct ZkParams {
     pub commit_log_count: u64,
     /// The session timeout after the server's clamp.
     pub session_timeout: SimDuration,
+    /// The session timeout a client asks for (`sessionTimeout`).
+    pub requested_session_timeout: SimDuration,
+    /// `minSessionTimeout`, `maxSessionTimeout` after their defaults (ms).
+    pub min_session_timeout: u64,
+    pub max_session_timeout: u64,
     /// `zookeeper.forceSync = yes`: the transaction log is fsynced.
     pub force_sync: bool,
     /// Model costs outside the protocol's rules (see the `model.*` specs).
@@ -284,7 +311,17 @@ impl ZkParams {
     pub fn from_params(p: &Params) -> Self {
         let tick_ms = p.get_u64("tickTime");
         let requested = p.get_u64("sessionTimeout");
-        let negotiated = requested.clamp(2 * tick_ms, 20 * tick_ms);
+        let bound = |name: &str, ticks: u64| {
+            let v = p.get(name);
+            if v < 0.0 {
+                ticks * tick_ms
+            } else {
+                v as u64
+            }
+        };
+        let min_session = bound("minSessionTimeout", 2);
+        let max_session = bound("maxSessionTimeout", 20).max(min_session);
+        let negotiated = requested.clamp(min_session, max_session);
         let init_limit = p.get_u64("initLimit");
         let connect = p.get_u64("connectToLearnerMasterLimit");
         let ms = |name| SimDuration::from_ms(p.get_u64(name));
@@ -305,6 +342,9 @@ impl ZkParams {
             ),
             commit_log_count: p.get_u64("zookeeper.commitLogCount"),
             session_timeout: SimDuration::from_ms(negotiated),
+            requested_session_timeout: SimDuration::from_ms(requested),
+            min_session_timeout: min_session,
+            max_session_timeout: max_session,
             force_sync: p.get_enum("zookeeper.forceSync") == "yes",
             costs: Costs {
                 shutdown: ms("model.shutdownMs"),
@@ -318,6 +358,12 @@ impl ZkParams {
                 leader_startup: ms("model.leaderStartupMs"),
             },
         }
+    }
+
+    /// `processConnectRequest`: the timeout a server grants a client that
+    /// asks for `requested` ms.
+    pub fn negotiate(&self, requested: u64) -> u64 {
+        requested.clamp(self.min_session_timeout, self.max_session_timeout)
     }
 
     /// `initLimit x tickTime`: bound of each discovery/sync wait.

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
 
+use super::app::App;
 use super::msg::{Msg, Notification, SyncMode, Txn};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, VoteSet, Zxid};
 use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
-type C<'a> = Ctx<'a, ZkNode>;
+type C<'a, A> = Ctx<'a, ZkNode<A>>;
 
 /// A quorum peer.
 #[derive(Clone, Debug)]
@@ -111,7 +112,7 @@ struct Following {
     /// PROPOSAL and COMMIT packets between NEWLEADER and UPTODATE, held as
     /// `Learner.syncWithLeader` holds them (`packetsNotCommitted`,
     /// `packetsCommitted`) and processed after UPTODATE.
-    held: Vec<Msg>,
+    held: Vec<Msg<()>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -376,12 +377,12 @@ impl Server {
 
     // ---------------------------------------------------------------- lifecycle
 
-    pub fn on_start(&mut self, ctx: &mut C<'_>) {
+    pub fn on_start<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.look_for_leader(ctx);
     }
 
     /// Leave FOLLOWING/LEADING: close every connection and start an election.
-    fn shutdown(&mut self, ctx: &mut C<'_>) {
+    fn shutdown<A: App>(&mut self, ctx: &mut C<'_, A>) {
         match &self.role {
             PeerRole::Following(f) => ctx.send(f.leader, Msg::LearnerClose { conn: f.conn }),
             PeerRole::Leading(l) => {
@@ -405,7 +406,7 @@ impl Server {
     }
 
     /// A change of role cancels every timer but the election threads' work.
-    fn reset_timers(&mut self, ctx: &mut C<'_>) {
+    fn reset_timers<A: App>(&mut self, ctx: &mut C<'_, A>) {
         ctx.cancel_all_timers();
         if let Some(&(due, _)) = self.fle_queue.front() {
             ctx.set_timer(due.since(ctx.now()), Timer::FleProcess);
@@ -414,7 +415,7 @@ impl Server {
 
     /// A notification reaches the election threads: processed in arrival
     /// order, each taking `fleNotificationUs`.
-    fn fle_arrive(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn fle_arrive<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         let cost = self.p.costs.notification;
         if cost == SimDuration::ZERO {
             return self.on_notification(ctx, n);
@@ -430,7 +431,7 @@ impl Server {
         self.fle_queue.push_back((due, n));
     }
 
-    fn on_fle_process(&mut self, ctx: &mut C<'_>) {
+    fn on_fle_process<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let Some((_, n)) = self.fle_queue.pop_front() else {
             return;
         };
@@ -441,7 +442,13 @@ impl Server {
     }
 
     /// Spend `took` between roles, then go on to `next`.
-    fn between(&mut self, ctx: &mut C<'_>, shown: ServerState, next: Next, took: SimDuration) {
+    fn between<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        shown: ServerState,
+        next: Next,
+        took: SimDuration,
+    ) {
         self.reset_timers(ctx);
         if took == SimDuration::ZERO {
             return self.enter(ctx, next);
@@ -450,7 +457,7 @@ impl Server {
         ctx.set_timer(took, Timer::Between);
     }
 
-    fn enter(&mut self, ctx: &mut C<'_>, next: Next) {
+    fn enter<A: App>(&mut self, ctx: &mut C<'_, A>, next: Next) {
         match next {
             Next::Look => self.look_for_leader(ctx),
             Next::Lead => self.lead(ctx),
@@ -458,7 +465,7 @@ impl Server {
         }
     }
 
-    fn on_between(&mut self, ctx: &mut C<'_>) {
+    fn on_between<A: App>(&mut self, ctx: &mut C<'_, A>) {
         if let PeerRole::Between(b) = self.role {
             self.enter(ctx, b.next);
         }
@@ -471,7 +478,7 @@ impl Server {
     }
 
     /// FastLeaderElection.java `lookForLeader`, entry.
-    fn look_for_leader(&mut self, ctx: &mut C<'_>) {
+    fn look_for_leader<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.reset_timers(ctx);
         self.logical_clock += 1;
         ctx.record(Obs::phase("looking"));
@@ -490,7 +497,7 @@ impl Server {
         self.arm_poll(ctx);
     }
 
-    fn send_notifications(&self, ctx: &mut C<'_>) {
+    fn send_notifications<A: App>(&self, ctx: &mut C<'_, A>) {
         let PeerRole::Looking(e) = &self.role else {
             return;
         };
@@ -507,7 +514,7 @@ impl Server {
     }
 
     /// Make sure a poll timer fires at the election's deadline.
-    fn arm_poll(&mut self, ctx: &mut C<'_>) {
+    fn arm_poll<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Looking(e) = &mut self.role else {
             return;
         };
@@ -518,7 +525,7 @@ impl Server {
         e.timer = Some(e.deadline);
     }
 
-    fn on_poll(&mut self, ctx: &mut C<'_>) {
+    fn on_poll<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let now = ctx.now();
         let PeerRole::Looking(e) = &mut self.role else {
             return;
@@ -555,7 +562,7 @@ impl Server {
     }
 
     /// Messenger.WorkerReceiver: every notification passes here first.
-    fn on_notification(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn on_notification<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         if !matches!(self.role, PeerRole::Looking(_)) {
             // Not looking: answer a looking peer with the settled vote.
             if n.state == ServerState::Looking {
@@ -584,7 +591,7 @@ impl Server {
     }
 
     /// The `lookForLeader` loop body for one dequeued notification.
-    fn election_receive(&mut self, ctx: &mut C<'_>, n: Notification) {
+    fn election_receive<A: App>(&mut self, ctx: &mut C<'_, A>, n: Notification) {
         let now = ctx.now();
         let finalize_wait = self.p.finalize_wait;
         let PeerRole::Looking(e) = &mut self.role else {
@@ -665,7 +672,7 @@ impl Server {
     }
 
     /// After a non-deciding notification the next poll waits `notTimeout` again.
-    fn poll_again(&mut self, ctx: &mut C<'_>) {
+    fn poll_again<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let now = ctx.now();
         if let PeerRole::Looking(e) = &mut self.role {
             e.deadline = now + e.not_timeout;
@@ -713,7 +720,7 @@ impl Server {
     }
 
     /// The election is over: follow or lead `end.leader`.
-    fn decide(&mut self, ctx: &mut C<'_>, end: Vote, supporters: Vec<NodeId>) {
+    fn decide<A: App>(&mut self, ctx: &mut C<'_, A>, end: Vote, supporters: Vec<NodeId>) {
         let end = Vote {
             election_epoch: self.logical_clock,
             ..end
@@ -739,7 +746,7 @@ impl Server {
 
     // ---------------------------------------------------------------- follower
 
-    fn follow(&mut self, ctx: &mut C<'_>, leader: NodeId) {
+    fn follow<A: App>(&mut self, ctx: &mut C<'_, A>, leader: NodeId) {
         self.reset_timers(ctx);
         // A restarted process opens new sockets: numbering connections with
         // the incarnation means a packet of an old one is never taken for one
@@ -772,7 +779,7 @@ impl Server {
 
     /// Make sure a check fires when the leader has been silent for the read
     /// timeout (the socket's SO_TIMEOUT).
-    fn arm_read_check(&mut self, ctx: &mut C<'_>) {
+    fn arm_read_check<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
@@ -784,7 +791,7 @@ impl Server {
         f.read_timer = Some(due);
     }
 
-    fn on_read_check(&mut self, ctx: &mut C<'_>) {
+    fn on_read_check<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &mut self.role else {
             return;
         };
@@ -798,7 +805,7 @@ impl Server {
         }
     }
 
-    fn on_reconnect(&mut self, ctx: &mut C<'_>) {
+    fn on_reconnect<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let accepted_epoch = self.d.accepted_epoch;
         if let PeerRole::Following(f) = &mut self.role {
             if let FollowStage::Connecting { .. } = f.stage {
@@ -824,7 +831,7 @@ impl Server {
         }
     }
 
-    fn follower_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn follower_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         let now = ctx.now();
         let conn = msg.conn().expect("leader packets belong to a connection");
         if !self.is_my_leader(from, conn, now) {
@@ -942,12 +949,12 @@ impl Server {
                     applied: self.last_processed,
                 }));
                 for msg in held {
-                    self.follower_receive(ctx, from, msg);
+                    self.follower_receive(ctx, from, msg.retype());
                 }
             }
             Msg::Proposal { .. } | Msg::Commit { .. } if f.stage == FollowStage::Synced => {
                 // Between NEWLEADER and UPTODATE: held until UPTODATE.
-                f.held.push(msg);
+                f.held.push(msg.retype());
             }
             Msg::Proposal { txn, .. } => {
                 let (leader, conn) = (f.leader, f.conn);
@@ -967,14 +974,20 @@ impl Server {
                 );
             }
             Msg::Commit { zxid, .. } => self.apply_commit(ctx, zxid),
-            Msg::Ping { .. } => ctx.send(f.leader, Msg::PingReply { conn: f.conn }),
+            Msg::Ping { .. } => ctx.send(
+                f.leader,
+                Msg::PingReply {
+                    conn: f.conn,
+                    touches: Vec::new(),
+                },
+            ),
             _ => unreachable!(),
         }
     }
 
     /// Apply every logged transaction up to `zxid`; answer the clients whose
     /// writes came in through this server.
-    fn apply_commit(&mut self, ctx: &mut C<'_>, zxid: Zxid) {
+    fn apply_commit<A: App>(&mut self, ctx: &mut C<'_, A>, zxid: Zxid) {
         if zxid <= self.last_processed {
             return;
         }
@@ -1004,7 +1017,7 @@ impl Server {
 
     // ---------------------------------------------------------------- leader
 
-    fn lead(&mut self, ctx: &mut C<'_>) {
+    fn lead<A: App>(&mut self, ctx: &mut C<'_, A>) {
         self.reset_timers(ctx);
         // Leader.lead() begins: ZooKeeper logs "LEADER ELECTION TOOK" here.
         ctx.record(Obs::phase("lead"));
@@ -1039,7 +1052,7 @@ impl Server {
 
     /// `loadData` is done: start the `LearnerCnxAcceptor`, take the learners
     /// waiting in the backlog, and wait for a quorum's epochs.
-    fn on_leader_ready(&mut self, ctx: &mut C<'_>) {
+    fn on_leader_ready<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Leading(l) = &mut self.role else {
             return;
         };
@@ -1059,11 +1072,11 @@ impl Server {
         }
     }
 
-    fn arm_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
+    fn arm_phase<A: App>(&mut self, ctx: &mut C<'_, A>, phase: u8) {
         ctx.set_timer(self.p.init_timeout(), Timer::LeaderPhase { phase });
     }
 
-    fn on_leader_phase(&mut self, ctx: &mut C<'_>, phase: u8) {
+    fn on_leader_phase<A: App>(&mut self, ctx: &mut C<'_, A>, phase: u8) {
         let PeerRole::Leading(l) = &self.role else {
             return;
         };
@@ -1079,7 +1092,7 @@ impl Server {
 
     /// `getEpochToPropose`: once a quorum (with the leader) has connected, the
     /// new epoch is fixed and sent to every waiting learner.
-    fn try_fix_epoch(&mut self, ctx: &mut C<'_>) {
+    fn try_fix_epoch<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let l = self.leading();
         if !l.accepting || l.new_epoch.is_some() || !is_quorum(l.connecting.len(), voters) {
@@ -1094,7 +1107,7 @@ impl Server {
 
     /// The leader's acceptedEpoch is durable: LEADERINFO to every learner
     /// waiting for it; the leader's own epoch ack counts.
-    fn on_epoch_durable(&mut self, ctx: &mut C<'_>) {
+    fn on_epoch_durable<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let me = self.me;
         let l = self.leading();
         if l.epoch_durable {
@@ -1122,7 +1135,7 @@ impl Server {
     }
 
     /// `waitForEpochAck`: a quorum acked the epoch; sync the learners.
-    fn try_epoch_quorum(&mut self, ctx: &mut C<'_>) {
+    fn try_epoch_quorum<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let me = self.me;
         let l = self.leading();
@@ -1153,7 +1166,7 @@ impl Server {
     }
 
     /// `syncFollower` + NEWLEADER.
-    fn sync_learner(&mut self, ctx: &mut C<'_>, id: NodeId) {
+    fn sync_learner<A: App>(&mut self, ctx: &mut C<'_, A>, id: NodeId) {
         let leader_last = self.last_logged_zxid();
         let commit_log_count = self.p.commit_log_count as usize;
         let (peer_last, conn) = {
@@ -1227,7 +1240,7 @@ impl Server {
     }
 
     /// `waitForNewLeaderAck` done: `startZkServer`.
-    fn try_establish(&mut self, ctx: &mut C<'_>) {
+    fn try_establish<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let last = self.last_logged_zxid();
         let startup = self.p.costs.leader_startup;
@@ -1247,7 +1260,7 @@ impl Server {
 
     /// `ZooKeeperServer.startup` is done: serve, and let the learner handlers
     /// waiting for it (`waitForStartup`) send UPTODATE.
-    fn on_leader_started(&mut self, ctx: &mut C<'_>) {
+    fn on_leader_started<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let me = self.me;
         let last = self.last_logged_zxid();
         let PeerRole::Leading(l) = &mut self.role else {
@@ -1272,7 +1285,7 @@ impl Server {
     }
 
     /// The leader's heartbeat loop (Leader.java `lead`, after start-up).
-    fn on_tick(&mut self, ctx: &mut C<'_>) {
+    fn on_tick<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let PeerRole::Leading(l) = &mut self.role else {
             return;
@@ -1305,7 +1318,7 @@ impl Server {
         ctx.set_timer(half(self.p.tick), Timer::Tick);
     }
 
-    fn leader_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn leader_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         let sync_limit = self.p.sync_limit;
         let PeerRole::Leading(l) = &mut self.role else {
             // Not leading: refuse learner connections, ignore stale packets.
@@ -1393,7 +1406,13 @@ impl Server {
     }
 
     /// A `LearnerHandler` starts for a learner's FOLLOWERINFO.
-    fn accept_learner(&mut self, ctx: &mut C<'_>, from: NodeId, conn: u64, accepted_epoch: u64) {
+    fn accept_learner<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        from: NodeId,
+        conn: u64,
+        accepted_epoch: u64,
+    ) {
         let limit = self.p.init_limit + self.p.sync_limit;
         let l = self.leading();
         let tick = l.tick;
@@ -1430,7 +1449,13 @@ impl Server {
     }
 
     /// Leader.java `propose`: log, self-ack, send PROPOSAL to the followers.
-    fn propose(&mut self, ctx: &mut C<'_>, origin: NodeId, client: NodeId, op: ClientOp) {
+    fn propose<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        op: ClientOp,
+    ) {
         let epoch = self.d.current_epoch;
         let l = self.leading();
         l.counter += 1;
@@ -1458,7 +1483,7 @@ impl Server {
     }
 
     /// Commit, in zxid order, every outstanding proposal a quorum acked.
-    fn try_commit(&mut self, ctx: &mut C<'_>) {
+    fn try_commit<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let voters = self.voters;
         let mut committed = None;
         let l = self.leading();
@@ -1483,7 +1508,7 @@ impl Server {
 
     // ---------------------------------------------------------------- clients
 
-    fn client_receive(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    fn client_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         match msg {
             Msg::Connect { conn, last_zxid } => {
                 // A server that is not serving closes the socket; one whose
@@ -1540,7 +1565,7 @@ impl Server {
 
     // ---------------------------------------------------------------- dispatch
 
-    pub fn on_message(&mut self, ctx: &mut C<'_>, from: NodeId, msg: Msg) {
+    pub fn on_message<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
         match msg {
             Msg::Notification(n) => self.fle_arrive(ctx, n),
             Msg::FollowerInfo { .. }
@@ -1565,10 +1590,11 @@ impl Server {
             | Msg::ClientClose { .. }
             | Msg::Reply { .. }
             | Msg::ClientPong { .. } => {}
+            _ => {}
         }
     }
 
-    pub fn on_timer(&mut self, ctx: &mut C<'_>, timer: Timer) {
+    pub fn on_timer<A: App>(&mut self, ctx: &mut C<'_, A>, timer: Timer<A::Timer>) {
         match timer {
             Timer::Poll => self.on_poll(ctx),
             Timer::ReadCheck => self.on_read_check(ctx),
@@ -1586,14 +1612,14 @@ impl Server {
     }
 
     /// Apply `w` to the working copy and ask the engine to make it durable.
-    fn write(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+    fn write<A: App>(&mut self, ctx: &mut C<'_, A>, w: ZkWrite) {
         use crate::engine::Durable;
         self.d.apply(&w);
         ctx.persist(w);
     }
 
     /// A write reached the disk: send what waited for it.
-    pub fn on_persisted(&mut self, ctx: &mut C<'_>, w: ZkWrite) {
+    pub fn on_persisted<A: App>(&mut self, ctx: &mut C<'_, A>, w: ZkWrite) {
         let me = self.me;
         let current_epoch = self.d.current_epoch;
         let last_zxid = self.last_logged_zxid();
@@ -1647,7 +1673,7 @@ impl Server {
     }
 
     /// `startupWithoutServing` is done: ack NEWLEADER.
-    fn on_learner_started(&mut self, ctx: &mut C<'_>) {
+    fn on_learner_started<A: App>(&mut self, ctx: &mut C<'_, A>) {
         let PeerRole::Following(f) = &self.role else {
             return;
         };
@@ -1656,7 +1682,7 @@ impl Server {
         self.arm_read_check(ctx);
     }
 
-    pub fn on_link_reset(&mut self, ctx: &mut C<'_>, peer: NodeId) {
+    pub fn on_link_reset<A: App>(&mut self, ctx: &mut C<'_, A>, peer: NodeId) {
         match &mut self.role {
             PeerRole::Following(f) if f.leader == peer => {
                 ctx.record(Obs::detected(Some(peer)));
