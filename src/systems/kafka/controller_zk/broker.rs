@@ -10,7 +10,8 @@ use crate::engine::{NodeId, Obs, Role, SimDuration, SimTime, View};
 use super::cost::{pipelined, FailoverWork};
 use super::msg::{KafkaMsg, KafkaNote, KafkaTimer, Outcome, Step};
 use super::params::KafkaParams;
-use super::zk::{Op, Req, SessionState, WatchKind, ZkError, ZkEvent, ZkPort, ZkReply};
+use super::zk::{Op, Req, SessionState, WatchKind, ZkApi, ZkError, ZkEvent, ZkPort, ZkReply};
+use crate::systems::zookeeper::fle::App;
 
 /// `ControllerZNode.path`.
 pub const CONTROLLER: &str = "/controller";
@@ -206,7 +207,7 @@ impl Broker {
                 let req = zk.multi(vec![
                     Op::Check {
                         path: CONTROLLER_EPOCH.into(),
-                        version,
+                        version: Some(version),
                     },
                     Op::SetData {
                         path: PARTITION_STATE.into(),
@@ -320,6 +321,12 @@ impl Broker {
     /// Record what became of `what` if it is a state write.
     fn write_done<Z: ZkPort>(&self, zk: &mut Z, what: &Pending, req: Req, outcome: Outcome) {
         if let Pending::StepWrite { epoch, .. } = *what {
+            if matches!(
+                outcome,
+                Outcome::EpochCheck | Outcome::SessionExpired | Outcome::Abandoned
+            ) {
+                zk.record(Obs::phase("write_fenced"));
+            }
             zk.record(Obs::Note(KafkaNote::WriteDone {
                 broker: self.id,
                 req,
@@ -673,6 +680,7 @@ impl Broker {
     pub fn on_message<Z: ZkPort>(&mut self, zk: &mut Z, _from: NodeId, msg: KafkaMsg) {
         let epoch = msg.controller_epoch();
         if epoch < self.epoch_seen {
+            zk.record(Obs::phase("stale_controller_epoch"));
             zk.record(Obs::Note(KafkaNote::StaleEpoch {
                 broker: self.id,
                 epoch,
@@ -685,5 +693,31 @@ impl Broker {
             broker: self.id,
             epoch,
         }));
+    }
+}
+
+impl App for Broker {
+    type Msg = KafkaMsg;
+    type Timer = KafkaTimer;
+    type Note = KafkaNote;
+
+    fn on_start(&mut self, zk: &mut ZkApi<'_, '_, Self>) {
+        Broker::on_start(self, zk);
+    }
+
+    fn on_event(&mut self, zk: &mut ZkApi<'_, '_, Self>, ev: ZkEvent) {
+        Broker::on_event(self, zk, ev);
+    }
+
+    fn on_message(&mut self, zk: &mut ZkApi<'_, '_, Self>, from: NodeId, msg: KafkaMsg) {
+        Broker::on_message(self, zk, from, msg);
+    }
+
+    fn on_timer(&mut self, zk: &mut ZkApi<'_, '_, Self>, t: KafkaTimer) {
+        Broker::on_timer(self, zk, t);
+    }
+
+    fn view(&self) -> View {
+        Broker::view(self)
     }
 }

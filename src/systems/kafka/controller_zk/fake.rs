@@ -367,7 +367,7 @@ impl Fake {
                 }
                 Op::Check { path, version } => {
                     let z = tree.get(&path).ok_or(ZkError::NoNode)?;
-                    if z.version != version {
+                    if version.is_some_and(|v| v != z.version) {
                         return Err(ZkError::BadVersion);
                     }
                 }

@@ -1,7 +1,97 @@
-//! The Kafka-side parameters of `kafka/controller-zk`, under Kafka's own
-//! names (the ensemble's own parameters are `zookeeper/fle`'s).
+//! The parameters of `kafka/controller-zk`: the ensemble's own
+//! (`zookeeper/fle`'s, under ZooKeeper's names, but for the client's
+//! `sessionTimeout`: the brokers ask for `zookeeper.session.timeout.ms`),
+//! then the brokers', under Kafka's names.
 
-use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};
+use crate::systems::zookeeper::fle::{self, ZkParams};
+use crate::systems::{ParamDefault, ParamKind, ParamSpec, ParamValue, Params};
+
+/// The ensemble's parameter that Kafka's own replaces.
+const REPLACED: &str = "sessionTimeout";
+
+const ZK_SPECS: &[ParamSpec] = fle::PATH.params;
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A copy of `s` (`ParamSpec` is not `Copy`; its fields are).
+const fn copy(s: &ParamSpec) -> ParamSpec {
+    ParamSpec {
+        name: s.name,
+        kind: match s.kind {
+            ParamKind::Int { min, max } => ParamKind::Int { min, max },
+            ParamKind::Float { min, max } => ParamKind::Float { min, max },
+            ParamKind::Bool => ParamKind::Bool,
+            ParamKind::Enum(w) => ParamKind::Enum(w),
+            ParamKind::PerNode { group, min, max } => ParamKind::PerNode { group, min, max },
+        },
+        default: match s.default {
+            ParamDefault::Int(v) => ParamDefault::Int(v),
+            ParamDefault::Float(v) => ParamDefault::Float(v),
+            ParamDefault::Bool(v) => ParamDefault::Bool(v),
+            ParamDefault::Enum(v) => ParamDefault::Enum(v),
+            ParamDefault::Each(v) => ParamDefault::Each(v),
+        },
+        unit: s.unit,
+        doc: s.doc,
+    }
+}
+
+const N: usize = ZK_SPECS.len() - 1 + KAFKA_SPECS.len();
+
+/// The ensemble's specs but [`REPLACED`], then Kafka's.
+const fn all() -> [ParamSpec; N] {
+    let mut out = [const { copy(&KAFKA_SPECS[0]) }; N];
+    let (mut i, mut o) = (0, 0);
+    while i < ZK_SPECS.len() {
+        if !same(ZK_SPECS[i].name, REPLACED) {
+            out[o] = copy(&ZK_SPECS[i]);
+            o += 1;
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < KAFKA_SPECS.len() {
+        out[o] = copy(&KAFKA_SPECS[k]);
+        o += 1;
+        k += 1;
+    }
+    assert!(o == N, "exactly one ensemble parameter is replaced");
+    out
+}
+
+/// Every parameter of the path.
+pub(super) static SPECS: [ParamSpec; N] = all();
+
+/// The ensemble's typed parameters from this path's: `zookeeper/fle`'s
+/// values, with the brokers' `zookeeper.session.timeout.ms` as the
+/// session timeout clients ask for.
+pub fn zk_params(p: &Params, servers: usize) -> ZkParams {
+    let path = crate::systems::find(fle::PATH.path).expect("zookeeper/fle is registered");
+    let mut zp = path.default_params(&[servers]);
+    for (name, v) in p.iter() {
+        if path.param(name).is_some() {
+            zp.set_value(name, v, &[servers])
+                .expect("the same spec accepted it");
+        }
+    }
+    let session = p.get_u64("zookeeper.session.timeout.ms") as i64;
+    zp.set_value(REPLACED, &ParamValue::Int(session), &[servers])
+        .expect("zookeeper.session.timeout.ms has sessionTimeout's range");
+    ZkParams::from_params(&zp)
+}
 
 pub(super) const KAFKA_SPECS: &[ParamSpec] = &[
     ParamSpec {

@@ -2,93 +2,16 @@
 //! rules run against the modelled ensemble (through the ZooKeeper client API
 //! of `zookeeper::fle::app`) and, in unit tests, against a small fake.
 //!
-//! The request and reply types follow the shared client API spec; until that
-//! API is merged they are declared here.
+//! The request and reply types are the client API's.
 
 use crate::engine::{NodeId, Obs, SimDuration, SimTime};
 
+use super::broker::Broker;
 use super::msg::{KafkaMsg, KafkaNote, KafkaTimer};
 
-/// Id of one ZooKeeper request, answered later by [`ZkEvent::Reply`].
-pub type Req = u64;
-
-/// One operation of a `multi` (all-or-nothing, one Zab transaction).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    Create {
-        path: String,
-        data: u64,
-        ephemeral: bool,
-    },
-    SetData {
-        path: String,
-        data: u64,
-        version: Option<i32>,
-    },
-    Delete {
-        path: String,
-        version: Option<i32>,
-    },
-    Check {
-        path: String,
-        version: i32,
-    },
-}
-
-/// A successful reply.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ZkReply {
-    Created,
-    /// exists / getData / setData on an existing node.
-    Stat {
-        data: u64,
-        version: i32,
-    },
-    /// exists on a missing node.
-    NoNodeStat,
-    Deleted,
-    Multi,
-}
-
-/// A failed request.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ZkError {
-    NodeExists,
-    NoNode,
-    BadVersion,
-    ConnectionLoss,
-    SessionExpired,
-}
-
-/// What fired a one-shot watch.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum WatchKind {
-    Created,
-    Deleted,
-    DataChanged,
-}
-
-/// The state of the hosting node's ZooKeeper session.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SessionState {
-    SyncConnected,
-    Disconnected,
-    Expired,
-}
-
-/// What the ZooKeeper client tells the application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ZkEvent {
-    Reply {
-        req: Req,
-        result: Result<ZkReply, ZkError>,
-    },
-    Watch {
-        path: String,
-        kind: WatchKind,
-    },
-    Session(SessionState),
-}
+pub use crate::systems::zookeeper::fle::{
+    Op, Req, SessionState, WatchKind, ZkApi, ZkError, ZkEvent, ZkReply,
+};
 
 /// Everything a broker does to the world: its node's context and its
 /// ZooKeeper session.
@@ -105,4 +28,41 @@ pub trait ZkPort {
     fn multi(&mut self, ops: Vec<Op>) -> Req;
     /// Start a fresh session after [`SessionState::Expired`].
     fn new_session(&mut self);
+}
+
+/// The broker hosted on a ZooKeeper client process of the modelled ensemble.
+impl ZkPort for ZkApi<'_, '_, Broker> {
+    fn now(&self) -> SimTime {
+        ZkApi::now(self)
+    }
+    fn me(&self) -> NodeId {
+        ZkApi::me(self)
+    }
+    fn record(&mut self, obs: Obs<KafkaNote>) {
+        ZkApi::record(self, obs);
+    }
+    fn send(&mut self, to: NodeId, msg: KafkaMsg) {
+        ZkApi::send(self, to, msg);
+    }
+    fn set_timer(&mut self, after: SimDuration, t: KafkaTimer) {
+        ZkApi::set_timer(self, after, t);
+    }
+    fn cancel_timer(&mut self, t: KafkaTimer) {
+        ZkApi::cancel_timer(self, t);
+    }
+    fn create(&mut self, path: &str, data: u64, ephemeral: bool) -> Req {
+        ZkApi::create(self, path, data, ephemeral)
+    }
+    fn get_data(&mut self, path: &str, watch: bool) -> Req {
+        ZkApi::get_data(self, path, watch)
+    }
+    fn exists(&mut self, path: &str, watch: bool) -> Req {
+        ZkApi::exists(self, path, watch)
+    }
+    fn multi(&mut self, ops: Vec<Op>) -> Req {
+        ZkApi::multi(self, ops)
+    }
+    fn new_session(&mut self) {
+        ZkApi::new_session(self);
+    }
 }
