@@ -89,8 +89,6 @@ struct Controller {
     work: Option<FailoverWork>,
     /// The step under way, `None` once active.
     step: Option<Step>,
-    /// The fenced write of the step under way succeeded, with its round trip.
-    write_rtt: Option<SimDuration>,
 }
 
 /// A Kafka broker (ZooKeeper mode).
@@ -114,8 +112,27 @@ pub struct Broker {
     retry: Vec<(Pending, Req)>,
     /// Highest controller epoch this broker's ReplicaManager has seen.
     pub epoch_seen: u64,
-    /// Round trip of this broker's last ZooKeeper read.
-    read_rtt: Option<SimDuration>,
+    /// Round trips of this broker's ZooKeeper reads and writes so far.
+    read_rtt: Mean,
+    write_rtt: Mean,
+}
+
+/// A running mean of round trips.
+#[derive(Clone, Debug, Default)]
+struct Mean {
+    sum: u64,
+    n: u64,
+}
+
+impl Mean {
+    fn add(&mut self, d: SimDuration) {
+        self.sum += d.0;
+        self.n += 1;
+    }
+
+    fn get(&self) -> Option<SimDuration> {
+        (self.n > 0).then(|| SimDuration(self.sum / self.n))
+    }
 }
 
 impl Broker {
@@ -131,7 +148,8 @@ impl Broker {
             pending: BTreeMap::new(),
             retry: Vec::new(),
             epoch_seen: 0,
-            read_rtt: None,
+            read_rtt: Mean::default(),
+            write_rtt: Mean::default(),
         }
     }
 
@@ -394,7 +412,9 @@ impl Broker {
                 | P::CheckEpoch { .. }
                 | P::BrokerAlive { .. }
         ) {
-            self.read_rtt = Some(rtt);
+            self.read_rtt.add(rtt);
+        } else {
+            self.write_rtt.add(rtt);
         }
         match (what, result) {
             (P::TopLevel(_), Ok(_) | Err(ZkError::NodeExists)) => {}
@@ -497,7 +517,6 @@ impl Broker {
                 }
                 if let Some(c) = self.ctl.as_mut().filter(|c| c.epoch == epoch) {
                     if c.step == Some(step) {
-                        c.write_rtt = Some(rtt);
                         self.step_bulk(zk, step);
                     }
                 }
@@ -519,7 +538,6 @@ impl Broker {
             live: vec![None; brokers],
             work: None,
             step: Some(Step::InitializeContext),
-            write_rtt: None,
         });
         zk.record(Obs::elected(me, epoch));
         zk.record(Obs::phase("elect"));
@@ -539,7 +557,7 @@ impl Broker {
     /// The live brokers are known: read every partition's state.
     fn context_read<Z: ZkPort>(&mut self, zk: &mut Z) {
         let p = self.params().clone();
-        let rtt = self.read_rtt.expect("the broker reads preceded this");
+        let rtt = self.read_rtt.get().expect("the broker reads preceded this");
         let c = self.ctl.as_mut().expect("called by the controller");
         let live: Vec<bool> = c.live.iter().map(|l| l.unwrap_or(false)).collect();
         c.work = Some(FailoverWork::new(p.partitions, p.replication_factor, &live));
@@ -565,7 +583,6 @@ impl Broker {
             Step::PartitionStateMachine => w.elected_partitions,
         };
         c.step = Some(step);
-        c.write_rtt = None;
         let epoch = c.epoch;
         if n == 0 {
             self.step_done(zk, step);
@@ -579,10 +596,10 @@ impl Broker {
     /// `getTopicPartitionStatesRaw`, `updateLeaderAndIsr`).
     fn step_bulk<Z: ZkPort>(&mut self, zk: &mut Z, step: Step) {
         let p = self.params().clone();
-        let read = self.read_rtt.expect("reads preceded the writes");
+        let read = self.read_rtt.get().expect("reads preceded the writes");
+        let write = self.write_rtt.get().expect("the first batch was written");
         let c = self.ctl.as_ref().expect("called by the controller");
         let w = c.work.as_ref().expect("context is initialised first");
-        let write = c.write_rtt.expect("the first batch was written");
         let n = match step {
             Step::ReplicaStateMachine => w.offline_replica_partitions,
             Step::PartitionStateMachine => w.elected_partitions,
