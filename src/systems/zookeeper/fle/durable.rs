@@ -58,7 +58,7 @@ impl Durable for ZkDurable {
             ZkWrite::CurrentEpoch(e) => self.current_epoch = *e,
             ZkWrite::Append { txn, .. } => {
                 if txn.zxid > self.last_logged_zxid() {
-                    self.log.push(*txn);
+                    self.log.push(txn.clone());
                 }
             }
             ZkWrite::Sync {
@@ -73,7 +73,7 @@ impl Durable for ZkDurable {
                     }
                     let last = self.last_logged_zxid();
                     self.log
-                        .extend(txns.iter().filter(|t| t.zxid > last).copied());
+                        .extend(txns.iter().filter(|t| t.zxid > last).cloned());
                 }
             },
         }
@@ -91,6 +91,7 @@ mod tests {
             origin: NodeId(0),
             client: NodeId(9),
             op: counter,
+            body: None,
         }
     }
 

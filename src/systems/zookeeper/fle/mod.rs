@@ -106,6 +106,7 @@ mod msg;
 mod params;
 mod server;
 mod session;
+pub mod tree;
 pub mod vote;
 
 #[cfg(test)]

@@ -1,19 +1,26 @@
 //! Messages between servers (election and Zab) and between clients and servers.
 
+use std::sync::Arc;
+
 use crate::engine::{ClientOp, NodeId};
 
 use super::app::{Op, WatchKind, ZkError, ZkReply};
+use super::tree::TxnBody;
 
 use super::vote::{ServerState, Sid, Zxid};
 
 /// One transaction in a server's log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Txn {
     pub zxid: Zxid,
     /// Server the client's request came in through; it answers the client.
     pub origin: NodeId,
     pub client: NodeId,
+    /// The load client's operation id, or a session client's request id.
     pub op: u64,
+    /// A session transaction (createSession, closeSession, a znode write);
+    /// `None` for a `zookeeper/fle` load client's opaque write.
+    pub body: Option<Arc<TxnBody>>,
 }
 
 /// An FLE notification (FastLeaderElection.java `Notification`/`ToSend`).

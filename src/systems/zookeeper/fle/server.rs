@@ -2,11 +2,14 @@
 //! and broadcast, as leader or follower, and the client-facing side.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
-use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, SimDuration, SimTime, View};
+use crate::engine::{ClientOp, Ctx, NodeId, Obs, OpKind, Role, Scope, SimDuration, SimTime, View};
 
 use super::app::App;
-use super::msg::{Msg, Notification, SyncMode, Txn};
+use super::app::{WatchKind, ZkError, ZkReply};
+use super::msg::{Msg, Notification, SyncMode, Txn, ZkOp, ZkSessionOp};
+use super::tree::{body, Applied, DataTree, TxnBody};
 use super::vote::{beats, is_quorum, ServerState, Sid, Vote, VoteSet, Zxid};
 use super::{Timer, ZkDurable, ZkNode, ZkNote, ZkParams, ZkWrite};
 
@@ -38,6 +41,137 @@ pub struct Server {
     /// Notifications waiting for the election threads (WorkerReceiver,
     /// lookForLeader), each with when its processing ends.
     fle_queue: VecDeque<(SimTime, Notification)>,
+
+    // Sessions (PROTOCOLS.md §1.5).
+    /// The data tree and session table: every committed transaction up to
+    /// `last_processed`, applied in zxid order.
+    tree: DataTree,
+    /// Session clients connected here (also in `clients`).
+    sess_here: BTreeMap<NodeId, SessConn>,
+    /// Session writes in flight through this server: (client, request) ->
+    /// connection.
+    sess_pending: BTreeMap<(NodeId, u64), u64>,
+    /// Watches set through this server (`dataWatches`): path -> clients.
+    watches: BTreeMap<String, BTreeSet<NodeId>>,
+    /// Sessions of this follower's clients touched since its last PING
+    /// reply (LearnerSessionTracker `touchTable`), with their timeouts.
+    touched: BTreeMap<u64, u64>,
+    next_session: u64,
+}
+
+/// A session client's connection to this server.
+#[derive(Clone, Copy, Debug)]
+struct SessConn {
+    conn: u64,
+    session: u64,
+    /// Negotiated timeout (ms).
+    timeout: u64,
+    /// The ConnectResponse went out (createSession committed, or the
+    /// session revalidated).
+    open: bool,
+}
+
+/// The leader's session tracker (SessionTrackerImpl with its ExpiryQueue):
+/// each session's expiry is `roundToNextInterval(touch + timeout)`, in
+/// buckets of `tickTime`; the tracker wakes at each bucket and expires what
+/// is in it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SessionTracker {
+    tick: u64,
+    /// session -> (expiry bucket, timeout, last touch).
+    sessions: BTreeMap<u64, (SimTime, SimDuration, SimTime)>,
+    buckets: BTreeMap<SimTime, BTreeSet<u64>>,
+    /// Sessions whose closeSession is proposed (`setSessionClosing`).
+    closing: BTreeSet<u64>,
+    /// When the pending expiry timer fires.
+    armed: Option<SimTime>,
+}
+
+impl SessionTracker {
+    pub(super) fn new(tick: SimDuration) -> Self {
+        SessionTracker {
+            tick: tick.0.max(1),
+            ..SessionTracker::default()
+        }
+    }
+
+    /// ExpiryQueue.roundToNextInterval.
+    pub(super) fn round(&self, t: SimTime) -> SimTime {
+        SimTime((t.0 / self.tick + 1) * self.tick)
+    }
+
+    /// `trackSession`/`addSession`: start (or restart) a session's clock.
+    pub(super) fn track(&mut self, s: u64, timeout: SimDuration, now: SimTime) {
+        self.closing.remove(&s);
+        if let Some((b, _, _)) = self.sessions.remove(&s) {
+            self.unbucket(s, b);
+        }
+        let exp = self.round(now + timeout);
+        self.sessions.insert(s, (exp, timeout, now));
+        self.buckets.entry(exp).or_default().insert(s);
+    }
+
+    fn unbucket(&mut self, s: u64, b: SimTime) {
+        if let Some(set) = self.buckets.get_mut(&b) {
+            set.remove(&s);
+            if set.is_empty() {
+                self.buckets.remove(&b);
+            }
+        }
+    }
+
+    /// `touchSession`: false if the session is unknown or closing.
+    pub(super) fn touch(&mut self, s: u64, now: SimTime) -> bool {
+        if self.closing.contains(&s) {
+            return false;
+        }
+        let Some(&(old, timeout, _)) = self.sessions.get(&s) else {
+            return false;
+        };
+        let exp = self.round(now + timeout);
+        self.sessions.insert(s, (exp, timeout, now));
+        if exp != old {
+            self.unbucket(s, old);
+            self.buckets.entry(exp).or_default().insert(s);
+        }
+        true
+    }
+
+    pub(super) fn set_closing(&mut self, s: u64) {
+        if self.sessions.contains_key(&s) {
+            self.closing.insert(s);
+        }
+    }
+
+    pub(super) fn remove(&mut self, s: u64) {
+        self.closing.remove(&s);
+        if let Some((b, _, _)) = self.sessions.remove(&s) {
+            self.unbucket(s, b);
+        }
+    }
+
+    /// Every session of the buckets due by `now`, now closing, with its last
+    /// touch and timeout.
+    pub(super) fn expire_due(&mut self, now: SimTime) -> Vec<(u64, SimTime, SimDuration)> {
+        let mut out = Vec::new();
+        while let Some((&b, _)) = self.buckets.first_key_value() {
+            if b > now {
+                break;
+            }
+            let set = self.buckets.remove(&b).unwrap_or_default();
+            for s in set {
+                if let Some(&(_, timeout, touched)) = self.sessions.get(&s) {
+                    self.closing.insert(s);
+                    out.push((s, touched, timeout));
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn next_bucket(&self) -> Option<SimTime> {
+        self.buckets.keys().next().copied()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -224,6 +358,8 @@ struct Leading {
     last_committed: Zxid,
     /// (current epoch, last zxid) when leading began (`leaderStateSummary`).
     summary: (u64, Zxid),
+    /// The session tracker, from `ZooKeeperServer.startup` on.
+    tracker: Option<SessionTracker>,
     /// `lead()` has loaded its data and started the `LearnerCnxAcceptor`;
     /// until then connections wait in the socket's backlog (`backlog`).
     accepting: bool,
@@ -249,6 +385,12 @@ impl Server {
             last_processed: Zxid(0),
             next_conn: 0,
             fle_queue: VecDeque::new(),
+            tree: DataTree::default(),
+            sess_here: BTreeMap::new(),
+            sess_pending: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            touched: BTreeMap::new(),
+            next_session: 0,
         }
     }
 
@@ -261,6 +403,7 @@ impl Server {
             log,
         };
         self.last_processed = self.last_logged_zxid();
+        self.rebuild_tree();
     }
 
     /// A restarted server: a fresh process with only its files. It replays its
@@ -269,7 +412,39 @@ impl Server {
         let mut s = Server::new(me, voters, p);
         s.d = d.clone();
         s.last_processed = s.last_logged_zxid();
+        s.rebuild_tree();
         s
+    }
+
+    /// The data tree and session table this server has applied.
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// The leader's session tracker (after `ZooKeeperServer.startup`).
+    pub(super) fn tracker(&self) -> Option<&SessionTracker> {
+        match &self.role {
+            PeerRole::Leading(l) => l.tracker.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The tree from scratch: the log up to `last_processed` (after a
+    /// restart, TRUNC or SNAP).
+    fn rebuild_tree(&mut self) {
+        self.tree = DataTree::replay(&self.d.log, self.last_processed);
+    }
+
+    /// Apply, without client effects, what `last_processed` moved past.
+    fn catch_up_tree(&mut self) {
+        let start = self.d.log.partition_point(|t| t.zxid <= self.tree.zxid);
+        let end = self
+            .d
+            .log
+            .partition_point(|t| t.zxid <= self.last_processed);
+        for i in start..end {
+            self.tree.apply(&self.d.log[i]);
+        }
     }
 
     /// The working copy of the durable state.
@@ -397,6 +572,10 @@ impl Server {
         }
         self.clients.clear();
         self.pending.clear();
+        self.sess_here.clear();
+        self.sess_pending.clear();
+        self.watches.clear();
+        self.touched.clear();
         // Follower/Leader.shutdown runs before the peer sets LOOKING.
         let c = &self.p.costs;
         let jitter = crate::engine::rng::range_inclusive(ctx.rng(), 0, c.shutdown_jitter.0);
@@ -916,6 +1095,7 @@ impl Server {
                     },
                 );
                 self.last_processed = self.last_processed.min(self.last_logged_zxid());
+                self.rebuild_tree();
             }
             Msg::NewLeader { epoch, .. } => {
                 // The sync's transactions are in the log; the currentEpoch
@@ -934,6 +1114,7 @@ impl Server {
                 // committed; those above it are proposals still in flight
                 // (`startForwarding`), acked now and applied on their COMMIT.
                 self.last_processed = self.last_processed.max(committed);
+                self.catch_up_tree();
                 let start = self.d.log.partition_point(|t| t.zxid <= committed);
                 for t in &self.d.log[start..] {
                     ctx.send(leader, Msg::Ack { conn, zxid: t.zxid });
@@ -974,13 +1155,17 @@ impl Server {
                 );
             }
             Msg::Commit { zxid, .. } => self.apply_commit(ctx, zxid),
-            Msg::Ping { .. } => ctx.send(
-                f.leader,
-                Msg::PingReply {
-                    conn: f.conn,
-                    touches: Vec::new(),
-                },
-            ),
+            Msg::Ping { .. } => {
+                let (leader, conn) = (f.leader, f.conn);
+                let touches = std::mem::take(&mut self.touched).into_iter().collect();
+                ctx.send(leader, Msg::PingReply { conn, touches });
+            }
+            Msg::RevalidateReply {
+                client,
+                session,
+                valid,
+                ..
+            } => self.finish_connect(ctx, client, session, valid),
             _ => unreachable!(),
         }
     }
@@ -996,7 +1181,15 @@ impl Server {
             .log
             .partition_point(|t| t.zxid <= self.last_processed);
         let end = self.d.log.partition_point(|t| t.zxid <= zxid);
-        for t in &self.d.log[start..end] {
+        for i in start..end {
+            let t = &self.d.log[i];
+            if let Some(b) = &t.body {
+                let (t, b) = (t.clone(), Arc::clone(b));
+                let applied = self.tree.apply(&t);
+                self.applied(ctx, &t, &b, applied);
+                continue;
+            }
+            self.tree.zxid = t.zxid;
             if t.origin != self.me {
                 continue;
             }
@@ -1033,6 +1226,7 @@ impl Server {
             handlers: NodeMap::default(),
             tick: 0,
             tick_skip: true,
+            tracker: None,
             counter: 0,
             outstanding: VecDeque::new(),
             last_committed: Zxid(0),
@@ -1275,6 +1469,18 @@ impl Server {
             }
         }
         self.last_processed = last;
+        self.catch_up_tree();
+        // The session tracker starts with every session of the database,
+        // each with a full timeout from now (SessionTrackerImpl's
+        // constructor): election time is not charged against sessions.
+        let mut tracker = SessionTracker::new(self.p.tick);
+        for (&s, &(timeout, _)) in &self.tree.sessions {
+            tracker.track(s, SimDuration::from_ms(timeout), ctx.now());
+        }
+        if let PeerRole::Leading(l) = &mut self.role {
+            l.tracker = Some(tracker);
+        }
+        self.arm_expiry(ctx);
         // ZOOKEEPER-1732 (`updateElectionVote`).
         if let Some(v) = &mut self.current_vote {
             v.peer_epoch = epoch;
@@ -1395,11 +1601,47 @@ impl Server {
                     self.try_commit(ctx);
                 }
             }
-            Msg::PingReply { .. } => {}
+            Msg::PingReply { touches, .. } => {
+                // LearnerHandler PING: the learner's clients touched these.
+                if let Some(t) = &mut l.tracker {
+                    for (s, _) in touches {
+                        t.touch(s, ctx.now());
+                    }
+                    self.arm_expiry(ctx);
+                }
+            }
             Msg::Forward { client, op, .. } => {
                 if l.established {
                     self.propose(ctx, from, client, op);
                 }
+            }
+            Msg::ForwardZk {
+                client,
+                session,
+                req,
+                op,
+                ..
+            } => {
+                if l.established {
+                    self.prepare(ctx, from, client, session, req, op);
+                }
+            }
+            Msg::Revalidate {
+                client, session, ..
+            } => {
+                // LearnerHandler REVALIDATE -> revalidateSession -> touchSession.
+                let now = ctx.now();
+                let valid = l.tracker.as_mut().is_some_and(|t| t.touch(session, now));
+                ctx.send(
+                    from,
+                    Msg::RevalidateReply {
+                        conn,
+                        client,
+                        session,
+                        valid,
+                    },
+                );
+                self.arm_expiry(ctx);
             }
             _ => unreachable!(),
         }
@@ -1456,6 +1698,18 @@ impl Server {
         client: NodeId,
         op: ClientOp,
     ) {
+        self.propose_txn(ctx, origin, client, op.id, None);
+    }
+
+    /// Leader.java `propose` of any transaction.
+    fn propose_txn<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        op: u64,
+        body: Option<Arc<TxnBody>>,
+    ) {
         let epoch = self.d.current_epoch;
         let l = self.leading();
         l.counter += 1;
@@ -1468,14 +1722,21 @@ impl Server {
             zxid: Zxid::new(epoch, l.counter),
             origin,
             client,
-            op: op.id,
+            op,
+            body,
         };
         // The leader's own ACK counts once its log write is durable
         // (`on_persisted`).
         l.outstanding.push_back((txn.zxid, BTreeSet::new()));
         for (id, h) in l.handlers.iter() {
             if h.forwarding() {
-                ctx.send(id, Msg::Proposal { conn: h.conn, txn });
+                ctx.send(
+                    id,
+                    Msg::Proposal {
+                        conn: h.conn,
+                        txn: txn.clone(),
+                    },
+                );
             }
         }
         let fsync = self.p.force_sync;
@@ -1586,11 +1847,22 @@ impl Server {
             Msg::Connect { .. } | Msg::Request { .. } | Msg::ClientPing { .. } => {
                 self.client_receive(ctx, from, msg)
             }
+            Msg::ForwardZk { .. } | Msg::Revalidate { .. } => self.leader_receive(ctx, from, msg),
+            Msg::RevalidateReply { .. } => self.follower_receive(ctx, from, msg),
+            Msg::SessConnect { .. }
+            | Msg::SetWatches { .. }
+            | Msg::ZkRequest { .. }
+            | Msg::SessPing { .. } => self.session_receive(ctx, from, msg),
+            // A session client closing its side; load clients never do.
+            Msg::ClientClose { .. } => self.session_receive(ctx, from, msg),
             Msg::ConnectOk { .. }
-            | Msg::ClientClose { .. }
             | Msg::Reply { .. }
-            | Msg::ClientPong { .. } => {}
-            _ => {}
+            | Msg::ClientPong { .. }
+            | Msg::SessConnected { .. }
+            | Msg::ZkResponse { .. }
+            | Msg::WatchEvent { .. }
+            | Msg::SessPong { .. }
+            | Msg::App(_) => {}
         }
     }
 
@@ -1607,6 +1879,7 @@ impl Server {
             Timer::LeaderReady => self.on_leader_ready(ctx),
             Timer::LeaderStarted => self.on_leader_started(ctx),
             Timer::LearnerStarted => self.on_learner_started(ctx),
+            Timer::SessionExpiry => self.on_session_expiry(ctx),
             _ => unreachable!("client timer on a server"),
         }
     }
@@ -1693,7 +1966,496 @@ impl Server {
             }
             _ => {}
         }
-        self.clients.remove(&peer);
+        self.drop_client(peer);
+    }
+}
+
+/// Sessions, the data tree and watches: the client-facing side of
+/// ZooKeeperServer (processConnectRequest, revalidateSession), the leader's
+/// session tracker and PrepRequestProcessor, FinalRequestProcessor.
+impl Server {
+    /// Make sure the session tracker wakes at its next bucket.
+    fn arm_expiry<A: App>(&mut self, ctx: &mut C<'_, A>) {
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        let Some(t) = &mut l.tracker else {
+            return;
+        };
+        let next = t.next_bucket();
+        if next.is_some() && next != t.armed {
+            let at = next.expect("checked");
+            t.armed = next;
+            ctx.set_timer(at.since(ctx.now()), Timer::SessionExpiry);
+        }
+    }
+
+    /// SessionTrackerImpl.run: expire every session of the due buckets
+    /// (`setSessionClosing`, then a closeSession through Zab).
+    fn on_session_expiry<A: App>(&mut self, ctx: &mut C<'_, A>) {
+        let now = ctx.now();
+        let tick = self.p.tick;
+        let me = self.me;
+        let PeerRole::Leading(l) = &mut self.role else {
+            return;
+        };
+        let Some(t) = &mut l.tracker else {
+            return;
+        };
+        t.armed = None;
+        let expired = t.expire_due(now);
+        for (session, touched, timeout) in expired {
+            let client = self.tree.sessions.get(&session).map(|s| s.1);
+            ctx.record(Obs::Note(ZkNote::Expiring {
+                session,
+                touched,
+                timeout,
+                tick,
+            }));
+            if let Some(c) = client {
+                ctx.record(Obs::Phase {
+                    name: "session_expiring",
+                    scope: Scope::Part(c.0),
+                });
+            }
+            self.propose_txn(ctx, me, me, 0, body(TxnBody::CloseSession { session }));
+        }
+        self.arm_expiry(ctx);
+    }
+
+    /// A client's activity keeps its session alive: the leader touches it,
+    /// a follower notes it for its next PING reply.
+    fn touch_session<A: App>(&mut self, ctx: &mut C<'_, A>, session: u64, timeout: u64) {
+        let now = ctx.now();
+        match &mut self.role {
+            PeerRole::Leading(l) => {
+                if let Some(t) = &mut l.tracker {
+                    t.touch(session, now);
+                }
+                self.arm_expiry(ctx);
+            }
+            PeerRole::Following(_) => {
+                self.touched.insert(session, timeout);
+            }
+            PeerRole::Looking(_) | PeerRole::Between(_) => {}
+        }
+    }
+
+    /// A session request becomes a transaction: on the leader at once, on a
+    /// follower through the leader (`Learner.request`).
+    fn submit_session<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        client: NodeId,
+        session: u64,
+        req: u64,
+        op: ZkSessionOp,
+    ) {
+        match &self.role {
+            PeerRole::Leading(_) => self.prepare(ctx, self.me, client, session, req, op),
+            PeerRole::Following(f) => ctx.send(
+                f.leader,
+                Msg::ForwardZk {
+                    conn: f.conn,
+                    client,
+                    session,
+                    req,
+                    op,
+                },
+            ),
+            PeerRole::Looking(_) | PeerRole::Between(_) => {}
+        }
+    }
+
+    /// PrepRequestProcessor on the leader: track a new session, mark a
+    /// closing one, and propose.
+    fn prepare<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        origin: NodeId,
+        client: NodeId,
+        session: u64,
+        req: u64,
+        op: ZkSessionOp,
+    ) {
+        let now = ctx.now();
+        let b = match op {
+            ZkSessionOp::CreateSession { timeout } => {
+                if let Some(t) = &mut self.leading().tracker {
+                    t.track(session, SimDuration::from_ms(timeout), now);
+                }
+                self.arm_expiry(ctx);
+                TxnBody::CreateSession { session, timeout }
+            }
+            ZkSessionOp::Op(ZkOp::CloseSession) => {
+                if let Some(t) = &mut self.leading().tracker {
+                    t.set_closing(session);
+                }
+                TxnBody::CloseSession { session }
+            }
+            ZkSessionOp::Op(ZkOp::Create {
+                path,
+                data,
+                ephemeral,
+            }) => single(
+                session,
+                super::app::Op::Create {
+                    path,
+                    data,
+                    ephemeral,
+                },
+            ),
+            ZkSessionOp::Op(ZkOp::SetData {
+                path,
+                data,
+                version,
+            }) => single(
+                session,
+                super::app::Op::SetData {
+                    path,
+                    data,
+                    version,
+                },
+            ),
+            ZkSessionOp::Op(ZkOp::Delete { path, version }) => {
+                single(session, super::app::Op::Delete { path, version })
+            }
+            ZkSessionOp::Op(ZkOp::Multi(ops)) => TxnBody::Ops {
+                session,
+                ops,
+                multi: true,
+            },
+            ZkSessionOp::Op(ZkOp::GetData { .. } | ZkOp::Exists { .. }) => {
+                unreachable!("reads are answered by the connected server")
+            }
+        };
+        self.propose_txn(ctx, origin, client, req, body(b));
+    }
+
+    /// FinalRequestProcessor after a session transaction was applied: fire
+    /// the watches, answer the client whose request came in here, close the
+    /// connection of a closed session.
+    fn applied<A: App>(&mut self, ctx: &mut C<'_, A>, t: &Txn, b: &TxnBody, a: Applied) {
+        for (path, kind) in a.triggers {
+            self.trigger(ctx, &path, kind);
+        }
+        if let Some((session, client)) = a.closed {
+            ctx.record(Obs::Note(ZkNote::SessionClosed {
+                session,
+                zxid: t.zxid,
+            }));
+            ctx.record(Obs::Phase {
+                name: "session_closed",
+                scope: Scope::Part(client.0),
+            });
+            if let PeerRole::Leading(l) = &mut self.role {
+                if let Some(tr) = &mut l.tracker {
+                    tr.remove(session);
+                }
+            }
+        }
+        if t.origin == self.me {
+            match b {
+                TxnBody::CreateSession { session, timeout } => {
+                    let ok = self.sess_here.get(&t.client).is_some_and(|c| {
+                        c.session == *session && self.clients.get(&t.client) == Some(&c.conn)
+                    });
+                    if ok {
+                        let c = self.sess_here.get_mut(&t.client).expect("checked");
+                        c.open = true;
+                        let conn = c.conn;
+                        ctx.send(
+                            t.client,
+                            Msg::SessConnected {
+                                conn,
+                                session: *session,
+                                timeout: *timeout,
+                            },
+                        );
+                    }
+                }
+                TxnBody::CloseSession { .. } | TxnBody::Ops { .. } => {
+                    if let Some(conn) = self.sess_pending.remove(&(t.client, t.op)) {
+                        if self.clients.get(&t.client) == Some(&conn) {
+                            let result = a.result.unwrap_or(Err(ZkError::SessionExpired));
+                            ctx.send(
+                                t.client,
+                                Msg::ZkResponse {
+                                    conn,
+                                    req: t.op,
+                                    zxid: t.zxid,
+                                    result,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((session, _)) = a.closed {
+            // NIOServerCnxnFactory.closeSession: the session's connection
+            // here is closed.
+            let here: Vec<(NodeId, u64)> = self
+                .sess_here
+                .iter()
+                .filter(|(_, c)| c.session == session)
+                .map(|(&id, c)| (id, c.conn))
+                .collect();
+            for (id, conn) in here {
+                ctx.send(id, Msg::ClientClose { conn });
+                self.drop_client(id);
+            }
+        }
+    }
+
+    /// `triggerWatch`: one-shot; every client watching `path` here hears it.
+    fn trigger<A: App>(&mut self, ctx: &mut C<'_, A>, path: &str, kind: WatchKind) {
+        let Some(set) = self.watches.remove(path) else {
+            return;
+        };
+        for c in set {
+            if let Some(&conn) = self.clients.get(&c) {
+                ctx.send(
+                    c,
+                    Msg::WatchEvent {
+                        conn,
+                        path: path.to_string(),
+                        kind,
+                    },
+                );
+            }
+        }
+    }
+
+    fn add_watch(&mut self, path: &str, client: NodeId) {
+        self.watches
+            .entry(path.to_string())
+            .or_default()
+            .insert(client);
+    }
+
+    /// The client's connection is gone (`removeCnxn`): its watches here go.
+    fn drop_client(&mut self, client: NodeId) {
+        self.clients.remove(&client);
+        if self.sess_here.remove(&client).is_some() {
+            self.watches.retain(|_, set| {
+                set.remove(&client);
+                !set.is_empty()
+            });
+            self.sess_pending.retain(|(c, _), _| *c != client);
+        }
+    }
+
+    /// The ConnectResponse of a reconnecting client, once the leader said
+    /// whether its session lives.
+    fn finish_connect<A: App>(
+        &mut self,
+        ctx: &mut C<'_, A>,
+        client: NodeId,
+        session: u64,
+        valid: bool,
+    ) {
+        let Some(c) = self.sess_here.get_mut(&client) else {
+            return;
+        };
+        if c.session != session || c.open {
+            return;
+        }
+        let conn = c.conn;
+        if valid {
+            c.open = true;
+            let timeout = c.timeout;
+            ctx.send(
+                client,
+                Msg::SessConnected {
+                    conn,
+                    session,
+                    timeout,
+                },
+            );
+        } else {
+            // "Invalid session 0x.. for client .., probably expired":
+            // timeout 0, then the socket is closed.
+            ctx.send(
+                client,
+                Msg::SessConnected {
+                    conn,
+                    session,
+                    timeout: 0,
+                },
+            );
+            ctx.send(client, Msg::ClientClose { conn });
+            self.drop_client(client);
+        }
+    }
+
+    /// A packet of a session client.
+    fn session_receive<A: App>(&mut self, ctx: &mut C<'_, A>, from: NodeId, msg: Msg<A::Msg>) {
+        if let Msg::SessConnect {
+            conn,
+            last_zxid,
+            session,
+            timeout,
+        } = msg
+        {
+            // A server that is not serving closes the socket; one whose
+            // state is older than the client's refuses the session.
+            if !self.serving() || self.last_processed < last_zxid {
+                ctx.send(from, Msg::ClientClose { conn });
+                return;
+            }
+            self.drop_client(from);
+            let timeout = self.p.negotiate(timeout);
+            self.clients.insert(from, conn);
+            if session == 0 {
+                self.next_session += 1;
+                let id =
+                    (self.sid() << 56) | u64::from(ctx.incarnation()) << 32 | self.next_session;
+                self.sess_here.insert(
+                    from,
+                    SessConn {
+                        conn,
+                        session: id,
+                        timeout,
+                        open: false,
+                    },
+                );
+                let op = ZkSessionOp::CreateSession { timeout };
+                self.submit_session(ctx, from, id, 0, op);
+                return;
+            }
+            self.sess_here.insert(
+                from,
+                SessConn {
+                    conn,
+                    session,
+                    timeout,
+                    open: false,
+                },
+            );
+            let now = ctx.now();
+            match &mut self.role {
+                PeerRole::Leading(l) => {
+                    let valid = l.tracker.as_mut().is_some_and(|t| t.touch(session, now));
+                    self.arm_expiry(ctx);
+                    self.finish_connect(ctx, from, session, valid);
+                }
+                PeerRole::Following(f) => ctx.send(
+                    f.leader,
+                    Msg::Revalidate {
+                        conn: f.conn,
+                        client: from,
+                        session,
+                        timeout,
+                    },
+                ),
+                PeerRole::Looking(_) | PeerRole::Between(_) => {}
+            }
+            return;
+        }
+        let conn = msg.conn().expect("client packets belong to a connection");
+        let Some(&c) = self
+            .sess_here
+            .get(&from)
+            .filter(|c| c.conn == conn && self.clients.get(&from) == Some(&conn))
+        else {
+            if !matches!(msg, Msg::ClientClose { .. }) {
+                ctx.send(from, Msg::ClientClose { conn });
+            }
+            return;
+        };
+        if let Msg::ClientClose { .. } = msg {
+            self.drop_client(from);
+            return;
+        }
+        if !c.open {
+            return;
+        }
+        self.touch_session(ctx, c.session, c.timeout);
+        let zxid = self.last_processed;
+        match msg {
+            Msg::SessPing { .. } => ctx.send(from, Msg::SessPong { conn }),
+            Msg::ZkRequest { req, op, .. } => {
+                let result = match &op {
+                    ZkOp::GetData { path, watch } => match self.tree.nodes.get(path).copied() {
+                        Some(n) => {
+                            if *watch {
+                                self.add_watch(path, from);
+                            }
+                            Ok(ZkReply::Stat {
+                                data: n.data,
+                                version: n.version,
+                            })
+                        }
+                        None => Err(ZkError::NoNode),
+                    },
+                    ZkOp::Exists { path, watch } => {
+                        // statNode sets the watch whether or not the node exists.
+                        if *watch {
+                            self.add_watch(path, from);
+                        }
+                        Ok(match self.tree.nodes.get(path) {
+                            Some(n) => ZkReply::Stat {
+                                data: n.data,
+                                version: n.version,
+                            },
+                            None => ZkReply::NoNodeStat,
+                        })
+                    }
+                    _ => {
+                        self.sess_pending.insert((from, req), conn);
+                        self.submit_session(ctx, from, c.session, req, ZkSessionOp::Op(op));
+                        return;
+                    }
+                };
+                ctx.send(
+                    from,
+                    Msg::ZkResponse {
+                        conn,
+                        req,
+                        zxid,
+                        result,
+                    },
+                );
+            }
+            Msg::SetWatches {
+                relative_zxid,
+                data,
+                exist,
+                ..
+            } => {
+                // DataTree.setWatches: fire what the client missed, keep the rest.
+                for path in data {
+                    let kind = match self.tree.nodes.get(&path) {
+                        None => Some(WatchKind::Deleted),
+                        Some(n) if n.mzxid > relative_zxid => Some(WatchKind::DataChanged),
+                        Some(_) => None,
+                    };
+                    match kind {
+                        Some(kind) => ctx.send(from, Msg::WatchEvent { conn, path, kind }),
+                        None => self.add_watch(&path, from),
+                    }
+                }
+                for path in exist {
+                    if self.tree.nodes.contains_key(&path) {
+                        let kind = WatchKind::Created;
+                        ctx.send(from, Msg::WatchEvent { conn, path, kind });
+                    } else {
+                        self.add_watch(&path, from);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A single-op write of `session`.
+fn single(session: u64, op: super::app::Op) -> TxnBody {
+    TxnBody::Ops {
+        session,
+        ops: vec![op],
+        multi: false,
     }
 }
 

@@ -353,6 +353,7 @@ mod properties {
                         origin: Id(0),
                         client: Id(0),
                         op: c,
+                        body: None,
                     })
                     .collect();
                 s.set_durable(epoch, epoch, log);
