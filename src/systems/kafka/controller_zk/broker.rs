@@ -63,7 +63,8 @@ enum Pending {
     CheckControllerId { epoch: u64 },
     /// …and is the epoch the one I tried to write?
     CheckEpoch { epoch: u64 },
-    /// `initializeControllerContext`: is broker `b` registered?
+    /// `initializeControllerContext`, and the broker-change watch after
+    /// it: is broker `b` registered? (an exists-watch on its znode)
     BrokerAlive { epoch: u64, broker: u32 },
     /// A state write of `step`, wrapped in the `/controller_epoch` check.
     StepWrite { epoch: u64, step: Step },
@@ -84,11 +85,17 @@ struct Controller {
     /// zkVersion of `/controller_epoch` written by this controller's election.
     epoch_version: i32,
     elected_at: SimTime,
-    /// Registered brokers found by `initializeControllerContext`, by id.
+    /// Registered brokers as last read, by id (`None`: not read yet).
     live: Vec<Option<bool>>,
+    /// The live brokers `work` was computed for.
+    work_live: Vec<bool>,
     work: Option<FailoverWork>,
-    /// The step under way, `None` once active.
+    /// The step under way.
     step: Option<Step>,
+    /// `onControllerFailover` is done.
+    active: bool,
+    /// Partition state writes of the broker failure under way.
+    failure_writes: u64,
 }
 
 /// A Kafka broker (ZooKeeper mode).
@@ -161,7 +168,7 @@ impl Broker {
 
     /// This broker is the controller and `onControllerFailover` is done.
     pub fn is_active(&self) -> bool {
-        self.ctl.as_ref().is_some_and(|c| c.step.is_none())
+        self.ctl.as_ref().is_some_and(|c| c.active)
     }
 
     pub fn view(&self) -> View {
@@ -170,7 +177,7 @@ impl Broker {
                 role: Role::Leader,
                 term: c.epoch,
                 leader: Some(self.cluster.nodes[self.id as usize]),
-                serving: c.step.is_none(),
+                serving: c.active,
             },
             None => View {
                 role: Role::Follower,
@@ -214,7 +221,7 @@ impl Broker {
                     version: Some(*expect),
                 },
             ]),
-            Pending::BrokerAlive { broker, .. } => zk.exists(&broker_path(*broker), false),
+            Pending::BrokerAlive { broker, .. } => zk.exists(&broker_path(*broker), true),
             Pending::StepWrite { epoch, .. } => {
                 let version = self
                     .ctl
@@ -259,7 +266,13 @@ impl Broker {
         match ev {
             ZkEvent::Session(s) => self.on_session(zk, s),
             ZkEvent::Watch { path, kind } => {
-                if path == CONTROLLER {
+                if let Some(b) = path.strip_prefix("/brokers/ids/") {
+                    // The controller's broker-change watch (BrokerChangeHandler).
+                    if let (Some(c), Ok(broker)) = (&self.ctl, b.parse::<u32>()) {
+                        let epoch = c.epoch;
+                        self.issue(zk, Pending::BrokerAlive { epoch, broker });
+                    }
+                } else if path == CONTROLLER {
                     match kind {
                         // ControllerChangeHandler.handleDeletion -> Reelect.
                         WatchKind::Deleted => {
@@ -499,8 +512,12 @@ impl Broker {
                     return;
                 };
                 c.live[broker as usize] = Some(matches!(r, Ok(ZkReply::Stat { .. })));
-                if c.live.iter().all(Option::is_some) {
-                    self.context_read(zk);
+                if c.work.is_none() {
+                    if c.live.iter().all(Option::is_some) {
+                        self.context_read(zk);
+                    }
+                } else {
+                    self.reconcile(zk);
                 }
             }
             (P::StepWrite { epoch, step }, r) => {
@@ -536,8 +553,11 @@ impl Broker {
             epoch_version: version,
             elected_at: zk.now(),
             live: vec![None; brokers],
+            work_live: vec![false; brokers],
             work: None,
             step: Some(Step::InitializeContext),
+            active: false,
+            failure_writes: 0,
         });
         zk.record(Obs::elected(me, epoch));
         zk.record(Obs::phase("elect"));
@@ -561,6 +581,7 @@ impl Broker {
         let c = self.ctl.as_mut().expect("called by the controller");
         let live: Vec<bool> = c.live.iter().map(|l| l.unwrap_or(false)).collect();
         c.work = Some(FailoverWork::new(p.partitions, p.replication_factor, &live));
+        c.work_live = live;
         let d = pipelined(p.partitions, p.max_in_flight, rtt);
         zk.set_timer(
             d,
@@ -581,6 +602,7 @@ impl Broker {
             Step::InitializeContext => unreachable!("started by become_controller"),
             Step::ReplicaStateMachine => w.offline_replica_partitions,
             Step::PartitionStateMachine => w.elected_partitions,
+            Step::BrokerFailure => c.failure_writes,
         };
         c.step = Some(step);
         let epoch = c.epoch;
@@ -603,6 +625,7 @@ impl Broker {
         let n = match step {
             Step::ReplicaStateMachine => w.offline_replica_partitions,
             Step::PartitionStateMachine => w.elected_partitions,
+            Step::BrokerFailure => c.failure_writes,
             Step::InitializeContext => unreachable!("has no write"),
         };
         let total = pipelined(n, p.max_in_flight, read + write);
@@ -682,12 +705,78 @@ impl Broker {
             Step::ReplicaStateMachine => self.start_step(zk, Step::PartitionStateMachine),
             Step::PartitionStateMachine => {
                 let me = zk.me();
-                if let Some(c) = self.ctl.as_mut() {
-                    c.step = None;
-                }
+                let c = self.ctl.as_mut().expect("called by the controller");
+                c.step = None;
+                c.active = true;
                 zk.record(Obs::phase("active"));
                 zk.record(Obs::serving(me, epoch));
+                self.reconcile(zk);
             }
+            Step::BrokerFailure => {
+                self.ctl.as_mut().expect("called by the controller").step = None;
+                self.reconcile(zk);
+            }
+        }
+    }
+
+    /// An active controller with no step under way acts on the brokers that
+    /// registered or went away since its work was computed:
+    /// `onBrokerStartup` (UpdateMetadata to all, LeaderAndIsr to the new
+    /// one) and `onBrokerFailure` (its leaders re-elected, its replicas
+    /// removed from ISRs: a fenced write step).
+    fn reconcile<Z: ZkPort>(&mut self, zk: &mut Z) {
+        let p = self.params().clone();
+        let me = self.id;
+        let Some(c) = self.ctl.as_mut() else {
+            return;
+        };
+        if !c.active || c.step.is_some() {
+            return;
+        }
+        let live: Vec<bool> = c.live.iter().map(|l| *l == Some(true)).collect();
+        if live == c.work_live {
+            return;
+        }
+        let old = c.work.take().expect("computed before active");
+        let new = FailoverWork::new(p.partitions, p.replication_factor, &live);
+        let started = (0..live.len()).any(|b| live[b] && !c.work_live[b]);
+        let failed = (0..live.len()).any(|b| !live[b] && c.work_live[b]);
+        let joined: Vec<usize> = (0..live.len())
+            .filter(|&b| live[b] && !c.work_live[b])
+            .collect();
+        let epoch = c.epoch;
+        for (b, &l) in live.iter().enumerate() {
+            if l {
+                zk.send(
+                    self.cluster.nodes[b],
+                    KafkaMsg::UpdateMetadata {
+                        controller_epoch: epoch,
+                        controller: me,
+                    },
+                );
+            }
+        }
+        for &b in &joined {
+            zk.send(
+                self.cluster.nodes[b],
+                KafkaMsg::LeaderAndIsr {
+                    controller_epoch: epoch,
+                    controller: me,
+                    partitions: new.replicas_per_broker[b],
+                },
+            );
+        }
+        c.failure_writes = new
+            .offline_replica_partitions
+            .saturating_sub(old.offline_replica_partitions)
+            + new.elected_partitions.saturating_sub(old.elected_partitions);
+        c.work = Some(new);
+        c.work_live = live;
+        if started {
+            zk.record(Obs::phase("broker_startup"));
+        }
+        if failed {
+            self.start_step(zk, Step::BrokerFailure);
         }
     }
 

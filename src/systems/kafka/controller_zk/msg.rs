@@ -53,6 +53,9 @@ pub enum Step {
     /// `partitionStateMachine.startup()`: leaders elected for offline
     /// partitions.
     PartitionStateMachine,
+    /// `onBrokerFailure` of an active controller: the dead broker's leaders
+    /// re-elected and its replicas removed from ISRs.
+    BrokerFailure,
 }
 
 impl Step {
@@ -62,6 +65,7 @@ impl Step {
             Step::InitializeContext => "initialize_context",
             Step::ReplicaStateMachine => "replica_state_machine",
             Step::PartitionStateMachine => "partition_state_machine",
+            Step::BrokerFailure => "broker_failure",
         }
     }
 }
