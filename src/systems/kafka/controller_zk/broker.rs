@@ -769,7 +769,9 @@ impl Broker {
         c.failure_writes = new
             .offline_replica_partitions
             .saturating_sub(old.offline_replica_partitions)
-            + new.elected_partitions.saturating_sub(old.elected_partitions);
+            + new
+                .elected_partitions
+                .saturating_sub(old.elected_partitions);
         c.work = Some(new);
         c.work_live = live;
         if started {
