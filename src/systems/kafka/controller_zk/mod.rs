@@ -67,10 +67,17 @@
 //!   deletion state, the admin znodes (reassignment, preferred election) and
 //!   the watches `onControllerFailover` registers on them are not modelled;
 //!   the controller learns which brokers are live by one exists per broker id
-//!   (the real one lists `/brokers/ids`). Brokers that join or die after a
-//!   controller's `initialize_context` are not handled (no broker-change
-//!   watch: `onBrokerStartup`/`onBrokerFailure`, §2.3, are not modelled),
-//!   nor the broker's own ISR shrink or expansion.
+//!   (the real one lists `/brokers/ids`), each leaving an exists-watch that
+//!   stands for the broker-change child watch. An active controller acts on
+//!   a broker that registers (`onBrokerStartup`: UpdateMetadata to all,
+//!   LeaderAndIsr to it; leaders for partitions that had no live replica
+//!   are not elected then) or whose registration goes
+//!   (`onBrokerFailure`: its leaders re-elected and its replicas removed
+//!   from ISRs, one fenced write step); changes during its failover are
+//!   acted on once it is active. At a cold start the first controller finds
+//!   the brokers that register after its read dead and rewrites their ISRs,
+//!   as the real one does. The brokers' own ISR shrink and expansion
+//!   (`replica.lag.time.max.ms`) are not modelled.
 //! * Requests to brokers are one message per broker per request kind
 //!   (LeaderAndIsr carries the count of partitions the broker replicates),
 //!   sent at once; the per-broker `RequestSendThread` queue, its responses,
