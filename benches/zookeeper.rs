@@ -13,6 +13,12 @@
 //!   timeout), 30 s simulated. Divide 30 s by the measured time for the ratio
 //!   of simulated to wall-clock time.
 //!
+//! * `ephemeral_owner_expiry/<n>`: `zookeeper/ephemeral` on `n` servers with
+//!   one owner and two watchers (sessionTimeout 4000, tickTime 2000): a 20 s
+//!   simulated trial in which the owner's host dies at 5 s, its session
+//!   expires in the leader's tracker, the closeSession commits and both
+//!   watchers hear NodeDeleted. Throughput is simulator events per trial.
+//!
 //! Before timing, each scenario is run once and checked to elect two leaders
 //! one after the other, with no violation, so a broken model cannot be timed
 //! silently.
@@ -106,5 +112,51 @@ fn fle_quickstart_trial(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, fle_failover, fle_quickstart_trial);
+fn ephemeral_owner_expiry(c: &mut Criterion) {
+    use electbench::systems::zookeeper::ephemeral::{Ephemeral, PATH as EPH};
+    use electbench::systems::zookeeper::fle::ZkParams;
+    let mut group = c.benchmark_group("ephemeral_owner_expiry");
+    for n in [3usize, 5, 7] {
+        let mut p = EPH.default_params(&[n, 1, 2]);
+        p.set("sessionTimeout", 4000.0).expect("a valid timeout");
+        let model = Ephemeral {
+            servers: n,
+            owners: 1,
+            watchers: 2,
+            params: ZkParams::from_params(&p),
+        };
+        let mut cfg = config(20, 5, false, 0, 0.0);
+        cfg.faults[0].target = Target::Node(n);
+        let out = run_trial(&model, &cfg, None);
+        let phase = |name: &str| {
+            out.records
+                .iter()
+                .filter(|r| matches!(r.obs, Obs::Phase { name: x, .. } if x == name))
+                .count()
+        };
+        assert_eq!(
+            phase("session_closed"),
+            n,
+            "{n} servers: closeSession applied everywhere"
+        );
+        assert_eq!(
+            phase("watch_deleted"),
+            2,
+            "{n} servers: both watchers notified"
+        );
+        assert!(out.violations.is_empty(), "{:?}", out.violations);
+        group.throughput(Throughput::Elements(out.events));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| black_box(run_trial(&model, &cfg, None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    fle_failover,
+    fle_quickstart_trial,
+    ephemeral_owner_expiry
+);
 criterion_main!(benches);

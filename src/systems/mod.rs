@@ -360,6 +360,7 @@ pub fn paths() -> &'static [PathInfo] {
 /// The registry: one line per path.
 static PATHS: [PathInfo; 6] = [
     zookeeper::fle::PATH,
+    zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
     redis::cluster::PATH,
     raft::etcd::PATH,

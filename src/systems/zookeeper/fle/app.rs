@@ -304,6 +304,14 @@ impl<A: App> AppHost<A> {
         }
     }
 
+    /// As [`AppHost::new`], asking for a session timeout of `requested_ms`
+    /// instead of `sessionTimeout` (Kafka's `zookeeper.session.timeout.ms`).
+    pub fn with_timeout(app: A, servers: usize, p: &ZkParams, requested_ms: u64) -> Self {
+        let mut p = p.clone();
+        p.requested_session_timeout = SimDuration::from_ms(requested_ms);
+        AppHost::new(app, servers, &p)
+    }
+
     /// The session client, for checkers and tests.
     pub fn session(&self) -> &Session {
         &self.sess

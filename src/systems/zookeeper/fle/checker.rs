@@ -13,6 +13,18 @@
 //!    server's durable log, crashed or not, must hold each one).
 //! 4. A learner serves only committed transactions: when it starts serving
 //!    (UPTODATE), what it has applied is no more than its leader committed.
+//!
+//! With sessions (apps hosted on session clients, `zookeeper/ephemeral`):
+//!
+//! 5. An ephemeral znode never outlives its session's expiry by more than one
+//!    tick bucket: the leader's tracker expires a session (proposes its
+//!    closeSession) after `timeout` and within one `tickTime` of the last
+//!    touch it saw (`touch + timeout < at <= touch + timeout + tickTime`);
+//!    a server that applied a closeSession holds no ephemeral of that
+//!    session; at the end, every ephemeral a serving server holds belongs to
+//!    a session in its session table.
+//! 6. A watch fires at most once: every watch event a client receives
+//!    consumes a watch it registered (and a registration fires only once).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +39,8 @@ pub struct ZkChecker {
     established: BTreeMap<u64, NodeId>,
     /// Acknowledged writes: zxid -> op id.
     acked: BTreeMap<Zxid, u64>,
+    /// Watch registrations that fired: (session, registration).
+    fired: std::collections::BTreeSet<(u64, u64)>,
 }
 
 impl ZkChecker {
@@ -49,7 +63,7 @@ impl ZkChecker {
 impl<A: App> Checker<ZkNode<A>> for ZkChecker {
     fn on_record(
         &mut self,
-        _now: SimTime,
+        now: SimTime,
         node: NodeId,
         obs: &Obs<ZkNote<A::Note>>,
         nodes: &[ZkNode<A>],
@@ -134,7 +148,48 @@ impl<A: App> Checker<ZkNode<A>> for ZkChecker {
                     )
                 })
             }
-            _ => None,
+            ZkNote::Expiring {
+                session,
+                touched,
+                timeout,
+                tick,
+            } => {
+                let due = *touched + *timeout;
+                (now <= due || now > due + *tick).then(|| {
+                    format!(
+                        "{node} expired session {session:#x} at {:.3} ms: last touch {:.3} ms + timeout {:.3} ms is outside one tick bucket ({:.3} ms)",
+                        now.as_ms_f64(),
+                        touched.as_ms_f64(),
+                        timeout.as_ms_f64(),
+                        tick.as_ms_f64()
+                    )
+                })
+            }
+            ZkNote::SessionClosed { session, zxid } => {
+                let tree = nodes[node.index()].server()?.tree();
+                if let Some(p) = tree.ephemerals(*session).first() {
+                    return Some(format!(
+                        "{node} applied closeSession of {session:#x} (zxid {zxid}) but still holds its ephemeral {p}"
+                    ));
+                }
+                tree.sessions.contains_key(session).then(|| {
+                    format!("{node} applied closeSession of {session:#x} but still has the session")
+                })
+            }
+            ZkNote::WatchFired {
+                session,
+                path,
+                kind,
+                registration,
+            } => match registration {
+                None => Some(format!(
+                    "{node} (session {session:#x}) got a {kind:?} event on {path} with no watch registered: a watch fired twice"
+                )),
+                Some(r) => (!self.fired.insert((*session, *r))).then(|| {
+                    format!("{node}: watch {r} on {path} fired twice")
+                }),
+            },
+            ZkNote::SessionStarted { .. } | ZkNote::App(_) => None,
         }
     }
 
@@ -153,10 +208,75 @@ impl<A: App> Checker<ZkNode<A>> for ZkChecker {
             .max_by_key(|(_, n)| n.server().map(|s| s.current_epoch()))
             .map(|(_, n)| n);
         let acked: Vec<(Zxid, u64)> = self.acked.iter().map(|(z, o)| (*z, *o)).collect();
-        Findings::promised(lost_acked(
+        let mut f = Findings::promised(lost_acked(
             leader.map(|l| self.missing(l)),
             acked,
             nodes.iter().map(|n| self.missing(n)),
-        ))
+        ));
+        for (i, n) in nodes.iter().enumerate() {
+            let Some(s) = n.server().filter(|s| up[i] && s.serving()) else {
+                continue;
+            };
+            let tree = s.tree();
+            for (p, z) in &tree.nodes {
+                if z.owner != 0 && !tree.sessions.contains_key(&z.owner) {
+                    f.violations.push(format!(
+                        "n{} holds ephemeral {p} of session {:#x}, which it no longer has",
+                        i + 1,
+                        z.owner
+                    ));
+                }
+            }
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{SimDuration, SimTime};
+    use crate::systems::zookeeper::fle::WatchKind;
+
+    type N = ZkNode;
+
+    fn record(c: &mut ZkChecker, at_ms: u64, note: ZkNote) -> Option<String> {
+        Checker::<N>::on_record(
+            c,
+            SimTime(at_ms * 1_000_000),
+            NodeId(0),
+            &Obs::Note(note),
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_watch_event_without_a_registration_or_twice_is_a_violation() {
+        let mut c = ZkChecker::default();
+        let fired = |registration| ZkNote::WatchFired {
+            session: 7,
+            path: "/owner/3".into(),
+            kind: WatchKind::Deleted,
+            registration,
+        };
+        assert_eq!(record(&mut c, 1, fired(Some(1))), None);
+        assert!(record(&mut c, 2, fired(Some(1))).is_some());
+        assert!(record(&mut c, 3, fired(None)).is_some());
+    }
+
+    #[test]
+    fn an_expiry_outside_its_tick_bucket_is_a_violation() {
+        let mut c = ZkChecker::default();
+        let exp = ZkNote::Expiring {
+            session: 7,
+            touched: SimTime(1_000_000_000),
+            timeout: SimDuration::from_ms(4000),
+            tick: SimDuration::from_ms(2000),
+        };
+        // Due at 5000: the bucket is (5000, 7000].
+        assert!(record(&mut c, 5000, exp.clone()).is_some());
+        assert_eq!(record(&mut c, 6000, exp.clone()), None);
+        assert_eq!(record(&mut c, 7000, exp.clone()), None);
+        assert!(record(&mut c, 7001, exp).is_some());
     }
 }

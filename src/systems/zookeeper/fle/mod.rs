@@ -72,8 +72,9 @@
 //!   `forceSync = no` a write counts as durable when it completes; that the
 //!   page cache survives a process crash but not a host crash is not
 //!   modelled. A SNAP or DIFF is one message with network latency, whatever
-//!   its size. The data tree itself is not modelled, only the transaction
-//!   log. The leader's acceptedEpoch file is durable before LEADERINFO goes
+//!   its size. On disk there is only the transaction log: the data tree and
+//!   session table are derived from it (replayed after a restart, TRUNC or
+//!   SNAP), not kept in a snapshot file. The leader's acceptedEpoch file is durable before LEADERINFO goes
 //!   out, and it counts its own NEWLEADER ack once its currentEpoch file is.
 //!   The snapshot `loadData` takes (no fsync) is part of
 //!   `model.leaderLoadDataMs`.
@@ -84,9 +85,14 @@
 //!   workload's `[network] reset_after_ms`, 0 unless given.
 //! * The leader's per-learner `SyncLimitCheck` on un-acked proposals is not
 //!   modelled (the tick loop's synced-quorum check is).
-//! * Sessions are not tracked (no expiry, no ephemeral nodes); that is the
-//!   `zookeeper/ephemeral` path. Only voting participants, majority quorums,
-//!   no observers, no dynamic reconfiguration, `maxTimeToWaitForEpoch` off.
+//! * This path's load clients write opaque transactions without sessions
+//!   (no createSession, no session touches, no expiry). The servers do keep a
+//!   data tree and session table applied from committed transactions, a
+//!   leader session tracker and watches (`tree.rs`, `server.rs`), used by
+//!   session clients hosting an app (`app.rs`, `session.rs`): that is the
+//!   `zookeeper/ephemeral` path, and Kafka's ZooKeeper mode. Only voting
+//!   participants, majority quorums, no observers, no dynamic
+//!   reconfiguration, `maxTimeToWaitForEpoch` off.
 //! * Sync decides DIFF/TRUNC/SNAP from the leader's own log (the model's
 //!   learner logs are always a prefix of some leader's log plus a suffix of
 //!   uncommitted proposals), except that an established leader truncates a
@@ -103,7 +109,7 @@ mod checker;
 mod client;
 mod durable;
 mod msg;
-mod params;
+pub mod params;
 mod server;
 mod session;
 pub mod tree;

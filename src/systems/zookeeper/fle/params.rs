@@ -3,7 +3,7 @@
 use crate::engine::SimDuration;
 use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};
 
-pub(super) const SPECS: &[ParamSpec] = &[
+pub const SPECS: &[ParamSpec] = &[
     ParamSpec {
         name: "tickTime",
         kind: ParamKind::Int {

@@ -421,14 +421,6 @@ impl Server {
         &self.tree
     }
 
-    /// The leader's session tracker (after `ZooKeeperServer.startup`).
-    pub(super) fn tracker(&self) -> Option<&SessionTracker> {
-        match &self.role {
-            PeerRole::Leading(l) => l.tracker.as_ref(),
-            _ => None,
-        }
-    }
-
     /// The tree from scratch: the log up to `last_processed` (after a
     /// restart, TRUNC or SNAP).
     fn rebuild_tree(&mut self) {
@@ -1982,10 +1974,8 @@ impl Server {
         let Some(t) = &mut l.tracker else {
             return;
         };
-        let next = t.next_bucket();
-        if next.is_some() && next != t.armed {
-            let at = next.expect("checked");
-            t.armed = next;
+        if let Some(at) = t.next_bucket().filter(|at| t.armed != Some(*at)) {
+            t.armed = Some(at);
             ctx.set_timer(at.since(ctx.now()), Timer::SessionExpiry);
         }
     }
@@ -2013,6 +2003,11 @@ impl Server {
                 tick,
             }));
             if let Some(c) = client {
+                // The session's client is declared dead.
+                ctx.record(Obs::Detected {
+                    suspect: Some(c),
+                    scope: Scope::Part(c.0),
+                });
                 ctx.record(Obs::Phase {
                     name: "session_expiring",
                     scope: Scope::Part(c.0),
@@ -2509,5 +2504,40 @@ fn check_leader(votes: &VoteSet, leader: Sid, election_epoch: u64, me: Sid, cloc
             .is_some_and(|v| v.state == ServerState::Leading)
     } else {
         clock == election_epoch
+    }
+}
+
+#[cfg(test)]
+mod tracker_tests {
+    use super::SessionTracker;
+    use crate::engine::{SimDuration, SimTime};
+
+    fn ms(x: u64) -> SimTime {
+        SimTime(x * 1_000_000)
+    }
+
+    #[test]
+    fn sessions_expire_in_the_tick_bucket_after_touch_plus_timeout() {
+        let mut t = SessionTracker::new(SimDuration::from_ms(2000));
+        // roundToNextInterval: the next multiple strictly after.
+        assert_eq!(t.round(ms(3999)), ms(4000));
+        assert_eq!(t.round(ms(4000)), ms(6000));
+        t.track(1, SimDuration::from_ms(4000), ms(100)); // due 4100 -> bucket 6000
+        t.track(2, SimDuration::from_ms(4000), ms(1999)); // due 5999 -> 6000
+        t.track(3, SimDuration::from_ms(4000), ms(2000)); // due 6000 -> 8000
+        assert_eq!(t.next_bucket(), Some(ms(6000)));
+        assert!(t.expire_due(ms(5999)).is_empty());
+        // A touch moves session 2 to a later bucket.
+        assert!(t.touch(2, ms(3000)));
+        let due: Vec<u64> = t.expire_due(ms(6000)).iter().map(|e| e.0).collect();
+        assert_eq!(due, vec![1]);
+        // Closing sessions cannot be touched back to life.
+        assert!(!t.touch(1, ms(6000)));
+        assert_eq!(t.next_bucket(), Some(ms(8000)));
+        let due: Vec<(u64, SimTime)> = t.expire_due(ms(8000)).iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(due, vec![(2, ms(3000)), (3, ms(2000))]);
+        t.remove(2);
+        assert!(!t.touch(2, ms(8000)), "a removed session is unknown");
+        assert_eq!(t.next_bucket(), None);
     }
 }
