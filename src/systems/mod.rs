@@ -358,7 +358,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 6] = [
+static PATHS: [PathInfo; 7] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
