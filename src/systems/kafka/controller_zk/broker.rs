@@ -43,9 +43,13 @@ pub struct Cluster {
 enum Pending {
     /// `createTopLevelPaths`: a persistent path, NodeExists is fine.
     TopLevel(&'static str),
-    /// `registerBroker`: the ephemeral `/brokers/ids/<id>`; then `and_elect`
-    /// runs Startup (first session) or Reelect (`RegisterBrokerAndReelect`).
+    /// `registerBroker`: the ephemeral `/brokers/ids/<id>` (its data: the
+    /// session that made it, standing for its `ephemeralOwner`); then
+    /// Startup (first session) or Reelect (`RegisterBrokerAndReelect`).
     Register,
+    /// `CheckedEphemeral.getAfterNodeExists`: is the existing registration
+    /// mine (a retried create that had succeeded)?
+    CheckRegistration,
     /// `maybeResign`: exists-watch on `/controller`, then (in a Reelect)
     /// `elect()`.
     WatchController { then_elect: bool },
@@ -197,7 +201,11 @@ impl Broker {
     fn issue<Z: ZkPort>(&mut self, zk: &mut Z, what: Pending) {
         let req = match &what {
             Pending::TopLevel(path) => zk.create(path, 0, false),
-            Pending::Register => zk.create(&broker_path(self.id), u64::from(self.id), true),
+            Pending::Register => {
+                let session = zk.session_id();
+                zk.create(&broker_path(self.id), session, true)
+            }
+            Pending::CheckRegistration => zk.get_data(&broker_path(self.id), false),
             Pending::WatchController { .. } => zk.exists(CONTROLLER, true),
             // Kafka's client sets a watch on a getData of a path that has
             // a registered handler; every broker registers one on
@@ -344,6 +352,7 @@ impl Broker {
                 }
                 self.resign(zk);
                 self.reregister = true;
+                zk.cancel_timer(KafkaTimer::RetryRegister);
                 zk.new_session();
             }
         }
@@ -419,6 +428,7 @@ impl Broker {
         if matches!(
             what,
             P::WatchController { .. }
+                | P::CheckRegistration
                 | P::ElectControllerId
                 | P::ElectReadEpoch
                 | P::CheckControllerId { .. }
@@ -436,12 +446,18 @@ impl Broker {
                 // RegisterBrokerAndReelect reelects: both maybeResign first.
                 self.issue(zk, P::WatchController { then_elect: true });
             }
-            // A registration of the previous session still there: Kafka
-            // checks the owner; the model's session ids are per session, so
-            // the old node goes with its session and this is retried later.
-            (P::Register, Err(e)) => {
-                debug_assert_eq!(e, ZkError::NodeExists, "register: {e:?}");
-                self.issue(zk, P::Register);
+            (P::Register, Err(_)) => self.issue(zk, P::CheckRegistration),
+            (P::CheckRegistration, Ok(ZkReply::Stat { data, .. })) if data == zk.session_id() => {
+                self.issue(zk, P::WatchController { then_elect: true });
+            }
+            // The registration of an earlier session of this broker (a
+            // process restarted before its old session expired): the real
+            // broker fails to start ("node already exists and owner does not
+            // match current session") and exits; the model retries each
+            // second, as a supervisor restarting it would, until the old
+            // session expires and its registration goes.
+            (P::CheckRegistration, _) => {
+                zk.set_timer(SimDuration::from_ms(1000), KafkaTimer::RetryRegister);
             }
             (P::WatchController { then_elect }, r) => {
                 let id = match r {
@@ -641,7 +657,13 @@ impl Broker {
     }
 
     pub fn on_timer<Z: ZkPort>(&mut self, zk: &mut Z, t: KafkaTimer) {
-        let KafkaTimer::StepDone { epoch, step } = t;
+        let (epoch, step) = match t {
+            KafkaTimer::StepDone { epoch, step } => (epoch, step),
+            KafkaTimer::RetryRegister => {
+                self.issue(zk, Pending::Register);
+                return;
+            }
+        };
         if self
             .ctl
             .as_ref()

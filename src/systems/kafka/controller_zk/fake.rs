@@ -39,6 +39,7 @@ struct Effects {
 struct Port<'a> {
     now: SimTime,
     me: NodeId,
+    session: u64,
     next_req: &'a mut Req,
     fx: Effects,
 }
@@ -84,6 +85,9 @@ impl ZkPort for Port<'_> {
     }
     fn new_session(&mut self) {
         self.fx.new_session = true;
+    }
+    fn session_id(&self) -> u64 {
+        self.session
     }
 }
 
@@ -219,6 +223,7 @@ impl Fake {
         let mut port = Port {
             now: self.now,
             me: NodeId(b),
+            session: self.sessions[b as usize].0,
             next_req: &mut self.next_req,
             fx: Effects::default(),
         };

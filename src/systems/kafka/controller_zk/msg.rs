@@ -75,6 +75,9 @@ impl Step {
 pub enum KafkaTimer {
     /// The bulk part of controller epoch `epoch`'s step `step` is done.
     StepDone { epoch: u64, step: Step },
+    /// Try `registerBroker` again: a registration of an earlier session of
+    /// this broker was still there.
+    RetryRegister,
 }
 
 /// What became of a controller's fenced state write.

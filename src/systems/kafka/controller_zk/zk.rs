@@ -28,6 +28,8 @@ pub trait ZkPort {
     fn multi(&mut self, ops: Vec<Op>) -> Req;
     /// Start a fresh session after [`SessionState::Expired`].
     fn new_session(&mut self);
+    /// The current session's id (0 before the first connection).
+    fn session_id(&self) -> u64;
 }
 
 /// The broker hosted on a ZooKeeper client process of the modelled ensemble.
@@ -64,5 +66,8 @@ impl ZkPort for ZkApi<'_, '_, Broker> {
     }
     fn new_session(&mut self) {
         ZkApi::new_session(self);
+    }
+    fn session_id(&self) -> u64 {
+        ZkApi::session_id(self)
     }
 }
