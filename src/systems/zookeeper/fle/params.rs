@@ -109,8 +109,9 @@ pub const SPECS: &[ParamSpec] = &[
         },
         default: ParamDefault::Int(30_000),
         unit: "ms",
-        doc: "Session timeout a client asks for, clamped by the server to [2, 20] x tickTime \
-              (ZooKeeperServer.java processConnectRequest). 30000 is zkCli.sh's default. \
+        doc: "Session timeout a client asks for, clamped by the server to [minSessionTimeout, \
+              maxSessionTimeout], by default [2, 20] x tickTime (ZooKeeperServer.java \
+              processConnectRequest). 30000 is zkCli.sh's default. \
               Drives the client's read timeout (2/3) and connect timeout (1/servers).",
     },
     ParamSpec {

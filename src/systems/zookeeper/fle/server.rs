@@ -1615,7 +1615,7 @@ impl Server {
                 ..
             } => {
                 if l.established {
-                    self.prepare(ctx, from, client, session, req, op);
+                    self.prepare(ctx, from, client, session, req, *op);
                 }
             }
             Msg::Revalidate {
@@ -2055,7 +2055,7 @@ impl Server {
                     client,
                     session,
                     req,
-                    op,
+                    op: Box::new(op),
                 },
             ),
             PeerRole::Looking(_) | PeerRole::Between(_) => {}
@@ -2371,6 +2371,7 @@ impl Server {
         match msg {
             Msg::SessPing { .. } => ctx.send(from, Msg::SessPong { conn }),
             Msg::ZkRequest { req, op, .. } => {
+                let op = *op;
                 let result = match &op {
                     ZkOp::GetData { path, watch } => match self.tree.nodes.get(path).copied() {
                         Some(n) => {
@@ -2415,10 +2416,10 @@ impl Server {
             }
             Msg::SetWatches {
                 relative_zxid,
-                data,
-                exist,
+                paths,
                 ..
             } => {
+                let (data, exist) = *paths;
                 // DataTree.setWatches: fire what the client missed, keep the rest.
                 for path in data {
                     let kind = match self.tree.nodes.get(&path) {

@@ -239,7 +239,14 @@ impl Session {
             State::Connected { server, conn } => {
                 self.last_sent = ctx.now();
                 self.pending.insert(req, op.clone());
-                ctx.send(server, Msg::ZkRequest { conn, req, op });
+                ctx.send(
+                    server,
+                    Msg::ZkRequest {
+                        conn,
+                        req,
+                        op: Box::new(op),
+                    },
+                );
             }
             State::Waiting | State::Connecting { .. } => self.outgoing.push((req, op)),
             State::Closed => self.events.push_back(ZkEvent::Reply {
@@ -308,14 +315,23 @@ impl Session {
                         Msg::SetWatches {
                             conn,
                             relative_zxid: self.last_zxid,
-                            data: self.data_watches.keys().cloned().collect(),
-                            exist: self.exist_watches.keys().cloned().collect(),
+                            paths: Box::new((
+                                self.data_watches.keys().cloned().collect(),
+                                self.exist_watches.keys().cloned().collect(),
+                            )),
                         },
                     );
                 }
                 for (req, op) in std::mem::take(&mut self.outgoing) {
                     self.pending.insert(req, op.clone());
-                    ctx.send(server, Msg::ZkRequest { conn, req, op });
+                    ctx.send(
+                        server,
+                        Msg::ZkRequest {
+                            conn,
+                            req,
+                            op: Box::new(op),
+                        },
+                    );
                 }
                 ctx.record(Obs::phase("connected"));
                 self.events
