@@ -50,9 +50,13 @@
 //! live brokers are read one request each through the ensemble; the
 //! per-partition bulk of each step is a duration, `ceil(N / in_flight)`
 //! round trips (`zookeeper.max.in.flight.requests`, 10), where a round trip
-//! is the one the controller measured for its own requests in this trial
-//! (its last read for reads; its step's first write, through the ensemble's
-//! leader and Zab commit, for writes). `initialize_context` reads the state
+//! is what the controller measured for its own requests in this trial: the
+//! mean of every read it made (answered by its server) for a read, the mean
+//! of every write it made (through the ensemble's leader and a Zab commit)
+//! for a write; a read-then-write of one partition costs both. No
+//! `model.*` cost is involved: the figures follow the workload's network and
+//! disk. (With 10 requests in flight the real server also queues them; the
+//! model does not add that queueing.) `initialize_context` reads the state
 //! of every partition (N = `partitions`); `replica_state_machine` reads and
 //! conditionally writes every partition with a replica on a dead broker;
 //! `partition_state_machine` every partition whose leader died and that has
