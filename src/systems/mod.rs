@@ -358,7 +358,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 7] = [
+static PATHS: [PathInfo; 8] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -366,6 +366,7 @@ static PATHS: [PathInfo; 7] = [
     raft::etcd::PATH,
     raft::paper::PATH,
     kafka::controller_kraft::PATH,
+    kafka::controller_zk::PATH,
 ];
 
 /// The path named `path` (`system/path`).
