@@ -11,6 +11,7 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod kafka;
 pub mod raft;
 pub mod redis;
 pub mod zookeeper;

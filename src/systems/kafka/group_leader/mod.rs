@@ -1,0 +1,1 @@
+//! `kafka/group-leader` (in progress).
