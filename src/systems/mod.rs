@@ -358,12 +358,13 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 5] = [
+static PATHS: [PathInfo; 6] = [
     zookeeper::fle::PATH,
     redis::sentinel::PATH,
     redis::cluster::PATH,
     raft::etcd::PATH,
     raft::paper::PATH,
+    kafka::group_leader::PATH,
 ];
 
 /// The path named `path` (`system/path`).
