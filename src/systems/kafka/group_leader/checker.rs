@@ -12,10 +12,10 @@ use super::{GlNode, GlNote};
 
 #[derive(Debug, Default)]
 pub struct GlChecker {
-    /// Generation -> the leader the coordinator named.
-    leaders: BTreeMap<u32, NodeId>,
-    /// Generation -> members whose answer made them the leader.
-    self_leaders: BTreeMap<u32, Vec<NodeId>>,
+    /// (coordinator incarnation, generation) -> the leader it named.
+    leaders: BTreeMap<(u32, u32), NodeId>,
+    /// (coordinator incarnation, generation) -> members that lead it.
+    self_leaders: BTreeMap<(u32, u32), Vec<NodeId>>,
 }
 
 impl GlChecker {
@@ -24,7 +24,7 @@ impl GlChecker {
     }
 
     /// The leader named for each generation.
-    pub fn leaders(&self) -> &BTreeMap<u32, NodeId> {
+    pub fn leaders(&self) -> &BTreeMap<(u32, u32), NodeId> {
         &self.leaders
     }
 }
@@ -42,8 +42,11 @@ impl Checker<GlNode> for GlChecker {
         };
         match *note {
             GlNote::GenerationLeader {
-                generation, leader, ..
-            } => match self.leaders.insert(generation, leader) {
+                coordinator,
+                generation,
+                leader,
+                ..
+            } => match self.leaders.insert((coordinator, generation), leader) {
                 Some(other) => Some(format!(
                     "generation {generation} got two leaders from the coordinator: {other} and \
                      {leader}"
@@ -51,11 +54,13 @@ impl Checker<GlNode> for GlChecker {
                 None => None,
             },
             GlNote::Joined {
+                coordinator,
                 member,
                 generation,
                 leader,
             } => {
-                let named = self.leaders.get(&generation).copied();
+                let key = (coordinator, generation);
+                let named = self.leaders.get(&key).copied();
                 if named != Some(leader) {
                     return Some(format!(
                         "{member} joined generation {generation} with leader {leader}, but the \
@@ -63,7 +68,7 @@ impl Checker<GlNode> for GlChecker {
                     ));
                 }
                 if member == leader {
-                    let v = self.self_leaders.entry(generation).or_default();
+                    let v = self.self_leaders.entry(key).or_default();
                     if !v.contains(&member) {
                         v.push(member);
                     }

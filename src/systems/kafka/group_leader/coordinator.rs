@@ -346,6 +346,7 @@ impl Coordinator {
             scope: crate::engine::Scope::Whole,
         });
         ctx.record(Obs::Note(GlNote::GenerationLeader {
+            coordinator: ctx.incarnation(),
             generation: self.generation,
             leader,
             members: self.members.len() as u32,
@@ -380,6 +381,7 @@ impl Coordinator {
         ctx.send(
             m.node,
             Msg::JoinResponse {
+                coordinator: ctx.incarnation(),
                 generation: self.generation,
                 member_id: id.to_string(),
                 leader: self.members[&leader_id].node,

@@ -75,6 +75,7 @@ impl Member {
                 self.join(ctx);
             }
             Msg::JoinResponse {
+                coordinator,
                 generation,
                 member_id,
                 leader_id,
@@ -90,6 +91,7 @@ impl Member {
                 self.is_leader = leader_id == self.member_id;
                 debug_assert_eq!(self.is_leader, members.is_some());
                 ctx.record(Obs::Note(GlNote::Joined {
+                    coordinator,
                     member: ctx.me(),
                     generation,
                     leader,
@@ -111,8 +113,7 @@ impl Member {
                 self.join(ctx);
             }
             Msg::SyncResponse { generation, error } => {
-                if self.state != MemberState::CompletingRebalance || generation != self.generation
-                {
+                if self.state != MemberState::CompletingRebalance || generation != self.generation {
                     return;
                 }
                 match error {

@@ -172,9 +172,7 @@ fn columns_of(out: &SimOutput) -> Vec<Option<f64>> {
     let t0 = fault.at;
     let ms = |a: SimTime| Some(a.since(t0).as_ms_f64());
     let after = || out.records.iter().filter(move |r| r.at >= t0);
-    let phase = |r: &crate::engine::sim::Record, want: &str| {
-        matches!(r.obs, Obs::Phase { name, .. } if name == want)
-    };
+    let phase = |r: &crate::engine::sim::Record, want: &str| matches!(r.obs, Obs::Phase { name, .. } if name == want);
     if let Some(r) = after().find(|r| phase(r, "leader-chosen")) {
         cols[1] = ms(r.at);
     }
@@ -244,12 +242,16 @@ pub enum Timer {
 pub enum GlNote {
     /// The coordinator completed a join phase: `generation` led by `leader`.
     GenerationLeader {
+        /// The coordinator's incarnation (a restarted coordinator starts
+        /// its generations again).
+        coordinator: u32,
         generation: u32,
         leader: NodeId,
         members: u32,
     },
     /// `member` got its JoinGroup answer of `generation` naming `leader`.
     Joined {
+        coordinator: u32,
         member: NodeId,
         generation: u32,
         leader: NodeId,
@@ -416,7 +418,12 @@ impl Model for GroupLeader {
 
     fn build(&self, clients: usize) -> (Vec<GlNode>, GlChecker) {
         let mut nodes: Vec<GlNode> = (0..self.members)
-            .map(|_| GlNode::Member(Box::new(Member::new(self.params.clone(), self.coordinator()))))
+            .map(|_| {
+                GlNode::Member(Box::new(Member::new(
+                    self.params.clone(),
+                    self.coordinator(),
+                )))
+            })
             .collect();
         nodes.push(GlNode::Coordinator(Box::new(Coordinator::new(
             self.params.clone(),
@@ -429,7 +436,10 @@ impl Model for GroupLeader {
         if id == self.coordinator() {
             GlNode::Coordinator(Box::new(Coordinator::new(self.params.clone())))
         } else {
-            GlNode::Member(Box::new(Member::new(self.params.clone(), self.coordinator())))
+            GlNode::Member(Box::new(Member::new(
+                self.params.clone(),
+                self.coordinator(),
+            )))
         }
     }
 

@@ -272,8 +272,12 @@ fn clean_leave_rebalances_at_once() {
     // learn at their next heartbeat (sent 21006, answered 21008) and the
     // join completes at 21009.
     let p = params(|p| {
-        p.set_value("member.stop", &crate::systems::ParamValue::Enum("close"), &[4, 1])
-            .unwrap()
+        p.set_value(
+            "member.stop",
+            &crate::systems::ParamValue::Enum("close"),
+            &[4, 1],
+        )
+        .unwrap()
     });
     let out = run(
         4,
@@ -325,8 +329,12 @@ fn leader_departure_picks_the_first_key_of_the_member_map() {
     // naive map from the ids the coordinator handed out.
     for seed in 0..20u64 {
         let p = params(|p| {
-            p.set_value("member.stop", &crate::systems::ParamValue::Enum("close"), &[6, 1])
-                .unwrap()
+            p.set_value(
+                "member.stop",
+                &crate::systems::ParamValue::Enum("close"),
+                &[6, 1],
+            )
+            .unwrap()
         });
         let model = GroupLeader::new(6, p);
         let mut cfg = SimConfig {
@@ -412,8 +420,12 @@ fn member_that_does_not_rejoin_within_the_rebalance_timeout_is_removed() {
     // join expires at 30501, removing the paused member.
     let p = params(|p| {
         p.set("max.poll.interval.ms", 10_000.0).unwrap();
-        p.set_value("member.stop", &crate::systems::ParamValue::Enum("close"), &[5, 1])
-            .unwrap();
+        p.set_value(
+            "member.stop",
+            &crate::systems::ParamValue::Enum("close"),
+            &[5, 1],
+        )
+        .unwrap();
     });
     let out = run(
         5,
