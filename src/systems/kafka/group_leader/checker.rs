@@ -46,13 +46,15 @@ impl Checker<GlNode> for GlChecker {
                 generation,
                 leader,
                 ..
-            } => match self.leaders.insert((coordinator, generation), leader) {
-                Some(other) => Some(format!(
-                    "generation {generation} got two leaders from the coordinator: {other} and \
-                     {leader}"
-                )),
-                None => None,
-            },
+            } => self
+                .leaders
+                .insert((coordinator, generation), leader)
+                .map(|other| {
+                    format!(
+                        "generation {generation} got two leaders from the coordinator: {other} \
+                         and {leader}"
+                    )
+                }),
             GlNote::Joined {
                 coordinator,
                 member,
