@@ -90,3 +90,31 @@ fn replaying_one_trial_reproduces_its_row() {
         assert!(hists.lines().any(|l| l == h), "histogram row: {h}");
     }
 }
+
+/// Every registered path, on one of its shipped workloads (its first sweep
+/// point, a few trials): the same bytes with one worker thread and with two.
+#[test]
+fn every_registered_path_gives_identical_csv_with_one_or_two_threads() {
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/workloads"))
+        .expect("workloads/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for info in electbench::systems::paths() {
+        let line = format!("path = \"{}\"", info.path);
+        let file = files
+            .iter()
+            .find(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .any(|l| l.trim() == line)
+            })
+            .unwrap_or_else(|| panic!("no shipped workload for {}", info.path));
+        let flags = |t: &'static str| ["--point", "0", "--trials", "4", "--threads", t];
+        let one = run(file, &flags("1"));
+        let two = run(file, &flags("2"));
+        assert_eq!(one, two, "{} ({})", info.path, file.display());
+    }
+}

@@ -358,7 +358,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 8] = [
+static PATHS: [PathInfo; 9] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -367,6 +367,7 @@ static PATHS: [PathInfo; 8] = [
     raft::paper::PATH,
     kafka::controller_kraft::PATH,
     kafka::controller_zk::PATH,
+    kafka::group_leader::PATH,
 ];
 
 /// The path named `path` (`system/path`).

@@ -1,6 +1,10 @@
 //! Apache Kafka: the controller, in ZooKeeper mode (`controller_zk`, on the
 //! `zookeeper/fle` ensemble through its client API) and in KRaft
-//! (`controller_kraft`, on the shared Raft core).
+//! (`controller_kraft`, on the shared Raft core); the controller's
+//! partition-leader election algorithms as pure functions (`elect`); the
+//! classic consumer-group coordinator (`group_leader`).
 
 pub mod controller_kraft;
 pub mod controller_zk;
+pub mod elect;
+pub mod group_leader;

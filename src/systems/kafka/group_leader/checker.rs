@@ -1,0 +1,91 @@
+//! Safety invariant of `kafka/group-leader`: exactly one group leader per
+//! generation. The coordinator names one leader when a join phase completes
+//! (`GenerationLeader`, once per generation); every member's JoinGroup answer
+//! of that generation must name the same leader, and only that member may
+//! believe it leads.
+
+use std::collections::BTreeMap;
+
+use crate::engine::{Checker, Findings, NodeId, Obs, SimTime};
+
+use super::{GlNode, GlNote};
+
+#[derive(Debug, Default)]
+pub struct GlChecker {
+    /// (coordinator incarnation, generation) -> the leader it named.
+    leaders: BTreeMap<(u32, u32), NodeId>,
+    /// (coordinator incarnation, generation) -> members that lead it.
+    self_leaders: BTreeMap<(u32, u32), Vec<NodeId>>,
+}
+
+impl GlChecker {
+    pub fn new() -> Self {
+        GlChecker::default()
+    }
+
+    /// The leader named for each generation.
+    pub fn leaders(&self) -> &BTreeMap<(u32, u32), NodeId> {
+        &self.leaders
+    }
+}
+
+impl Checker<GlNode> for GlChecker {
+    fn on_record(
+        &mut self,
+        _now: SimTime,
+        _node: NodeId,
+        obs: &Obs<GlNote>,
+        _nodes: &[GlNode],
+    ) -> Option<String> {
+        let Obs::Note(note) = obs else {
+            return None;
+        };
+        match *note {
+            GlNote::GenerationLeader {
+                coordinator,
+                generation,
+                leader,
+                ..
+            } => self
+                .leaders
+                .insert((coordinator, generation), leader)
+                .map(|other| {
+                    format!(
+                        "generation {generation} got two leaders from the coordinator: {other} \
+                         and {leader}"
+                    )
+                }),
+            GlNote::Joined {
+                coordinator,
+                member,
+                generation,
+                leader,
+            } => {
+                let key = (coordinator, generation);
+                let named = self.leaders.get(&key).copied();
+                if named != Some(leader) {
+                    return Some(format!(
+                        "{member} joined generation {generation} with leader {leader}, but the \
+                         coordinator named {named:?}"
+                    ));
+                }
+                if member == leader {
+                    let v = self.self_leaders.entry(key).or_default();
+                    if !v.contains(&member) {
+                        v.push(member);
+                    }
+                    if v.len() > 1 {
+                        return Some(format!(
+                            "generation {generation} has two members that lead: {v:?}"
+                        ));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn finish(&mut self, _nodes: &[GlNode], _up: &[bool]) -> Findings {
+        Findings::default()
+    }
+}
