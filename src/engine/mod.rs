@@ -172,6 +172,38 @@ pub enum Obs<N> {
 }
 
 impl<N> Obs<N> {
+    /// The same observation with its note turned into another type by `f`;
+    /// `None` when `f` drops the note. The common variants are kept as they
+    /// are (a hosted application's observations lifted into its host's
+    /// note type; the engine's records, which keep no notes).
+    pub fn filter_map_note<M>(self, f: impl FnOnce(N) -> Option<M>) -> Option<Obs<M>> {
+        Some(match self {
+            Obs::Detected { suspect, scope } => Obs::Detected { suspect, scope },
+            Obs::ElectionRound { term, scope } => Obs::ElectionRound { term, scope },
+            Obs::Elected {
+                leader,
+                term,
+                scope,
+            } => Obs::Elected {
+                leader,
+                term,
+                scope,
+            },
+            Obs::Serving {
+                leader,
+                term,
+                scope,
+            } => Obs::Serving {
+                leader,
+                term,
+                scope,
+            },
+            Obs::Phase { name, scope } => Obs::Phase { name, scope },
+            Obs::OpDone { op, ok } => Obs::OpDone { op, ok },
+            Obs::Note(n) => Obs::Note(f(n)?),
+        })
+    }
+
     /// A detection about the whole system.
     pub fn detected(suspect: Option<NodeId>) -> Self {
         Obs::Detected {

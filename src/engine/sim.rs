@@ -850,36 +850,14 @@ impl<'m, M: Model> Sim<'m, M> {
                     what,
                 });
             }
-            let common = match obs {
-                Obs::Detected { suspect, scope } => Obs::Detected { suspect, scope },
-                Obs::ElectionRound { term, scope } => Obs::ElectionRound { term, scope },
-                Obs::Elected {
-                    leader,
-                    term,
-                    scope,
-                } => Obs::Elected {
-                    leader,
-                    term,
-                    scope,
-                },
-                Obs::Serving {
-                    leader,
-                    term,
-                    scope,
-                } => Obs::Serving {
-                    leader,
-                    term,
-                    scope,
-                },
-                Obs::Phase { name, scope } => Obs::Phase { name, scope },
-                Obs::OpDone { op, ok } => {
-                    self.out.clients.on_op(self.now, &op, ok);
-                    if !self.cfg.record_ops && !self.cfg.trace {
-                        continue;
-                    }
-                    Obs::OpDone { op, ok }
+            if let Obs::OpDone { op, ok } = &obs {
+                self.out.clients.on_op(self.now, op, *ok);
+                if !self.cfg.record_ops && !self.cfg.trace {
+                    continue;
                 }
-                Obs::Note(_) => continue,
+            }
+            let Some(common) = obs.filter_map_note(|_| None) else {
+                continue;
             };
             if self.cfg.trace {
                 self.out

@@ -22,7 +22,7 @@ fn etcd(n: usize, pre_vote: bool, check_quorum: bool) -> Etcd {
     Etcd::etcd(n, &p)
 }
 
-fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfig {
+pub(crate) fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfig {
     SimConfig {
         seed,
         duration: SimDuration::from_ms(secs * 1000),
@@ -44,7 +44,7 @@ fn fault(ms: u64, action: Action, target: Target, undo_ms: Option<u64>) -> Fault
     FaultSpec::at(ms, action, target, undo_ms)
 }
 
-fn crash(ms: u64, undo_ms: Option<u64>) -> FaultSpec {
+pub(crate) fn crash(ms: u64, undo_ms: Option<u64>) -> FaultSpec {
     fault(
         ms,
         Action::Crash { host_alive: false },
@@ -54,7 +54,7 @@ fn crash(ms: u64, undo_ms: Option<u64>) -> FaultSpec {
 }
 
 /// (time ms, leader, term) of every election.
-fn elections(out: &SimOutput) -> Vec<(f64, NodeId, u64)> {
+pub(crate) fn elections(out: &SimOutput) -> Vec<(f64, NodeId, u64)> {
     out.records
         .iter()
         .filter_map(|r| match r.obs {
@@ -64,7 +64,7 @@ fn elections(out: &SimOutput) -> Vec<(f64, NodeId, u64)> {
         .collect()
 }
 
-fn phases(out: &SimOutput, name: &str) -> Vec<(f64, NodeId)> {
+pub(crate) fn phases(out: &SimOutput, name: &str) -> Vec<(f64, NodeId)> {
     out.records
         .iter()
         .filter_map(|r| match r.obs {
@@ -74,7 +74,7 @@ fn phases(out: &SimOutput, name: &str) -> Vec<(f64, NodeId)> {
         .collect()
 }
 
-fn assert_clean(out: &SimOutput) {
+pub(crate) fn assert_clean(out: &SimOutput) {
     assert!(out.violations.is_empty(), "{:?}", out.violations);
     assert!(out.findings.violations.is_empty(), "{:?}", out.findings);
     assert_eq!(out.findings.lost_acked_writes, 0);

@@ -6,14 +6,13 @@ use proptest::prelude::*;
 
 use super::{kraft_columns, KraftModel, PATH};
 use crate::engine::fault::{Action, FaultSpec, Target};
-use crate::engine::net::{Latency, NetConfig};
-use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
-use crate::engine::{rng, NodeId, Obs, SimDuration};
+use crate::engine::sim::run_trial;
+use crate::engine::{rng, NodeId, Obs};
 use crate::systems::raft::core::quorum_offset;
 use crate::systems::raft::kraft::{
     divergence, election_backoff_ms, end_epoch_backoff_ms, truncation_point,
 };
-use crate::systems::raft::tests::harness;
+use crate::systems::raft::tests::{assert_clean, cfg, crash, elections, harness, phases};
 use crate::systems::raft::{raft_columns, Entry, Msg, RaftDurable, Server, State};
 use crate::systems::ParamValue;
 
@@ -23,59 +22,6 @@ fn model(controllers: usize, brokers: usize, partitions: i64) -> KraftModel {
     p.set_value("partitions", &ParamValue::Int(partitions), &sizes)
         .unwrap();
     KraftModel::new(controllers, brokers, &p)
-}
-
-fn cfg(seed: u64, secs: u64, clients: usize, faults: Vec<FaultSpec>) -> SimConfig {
-    SimConfig {
-        seed,
-        duration: SimDuration::from_ms(secs * 1000),
-        net: NetConfig {
-            latency: Latency::Constant { ms: 1.0 },
-            ..NetConfig::default()
-        },
-        faults,
-        load: LoadConfig {
-            clients,
-            rate_per_s: 20.0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    }
-}
-
-fn crash(ms: u64, undo_ms: Option<u64>) -> FaultSpec {
-    FaultSpec::at(
-        ms,
-        Action::Crash { host_alive: false },
-        Target::Leader,
-        undo_ms,
-    )
-}
-
-fn phases(out: &SimOutput, name: &str) -> Vec<(f64, NodeId)> {
-    out.records
-        .iter()
-        .filter_map(|r| match r.obs {
-            Obs::Phase { name: n, .. } if n == name => Some((r.at.as_ms_f64(), r.node)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn elections(out: &SimOutput) -> Vec<(f64, NodeId, u64)> {
-    out.records
-        .iter()
-        .filter_map(|r| match r.obs {
-            Obs::Elected { leader, term, .. } => Some((r.at.as_ms_f64(), leader, term)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn assert_clean(out: &SimOutput) {
-    assert!(out.violations.is_empty(), "{:?}", out.violations);
-    assert!(out.findings.violations.is_empty(), "{:?}", out.findings);
-    assert_eq!(out.findings.lost_acked_writes, 0);
 }
 
 // ----- pure rules -----

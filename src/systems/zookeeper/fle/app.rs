@@ -260,31 +260,8 @@ impl<'a, 'c, A: App> ZkApi<'a, 'c, A> {
 
 /// An app observation as a node observation.
 fn lift<N>(obs: Obs<N>) -> Obs<ZkNote<N>> {
-    match obs {
-        Obs::Detected { suspect, scope } => Obs::Detected { suspect, scope },
-        Obs::ElectionRound { term, scope } => Obs::ElectionRound { term, scope },
-        Obs::Elected {
-            leader,
-            term,
-            scope,
-        } => Obs::Elected {
-            leader,
-            term,
-            scope,
-        },
-        Obs::Serving {
-            leader,
-            term,
-            scope,
-        } => Obs::Serving {
-            leader,
-            term,
-            scope,
-        },
-        Obs::Phase { name, scope } => Obs::Phase { name, scope },
-        Obs::OpDone { op, ok } => Obs::OpDone { op, ok },
-        Obs::Note(n) => Obs::Note(ZkNote::App(n)),
-    }
+    obs.filter_map_note(|n| Some(ZkNote::App(n)))
+        .expect("a note is kept")
 }
 
 /// A client process hosting app `A` on one ZooKeeper session.
