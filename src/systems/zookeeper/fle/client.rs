@@ -13,7 +13,7 @@ use super::vote::Zxid;
 use super::{Timer, ZkNode, ZkNote, ZkParams};
 
 /// ClientCnxn.java `MAX_SEND_PING_INTERVAL`.
-const MAX_SEND_PING_INTERVAL: SimDuration = SimDuration::from_ms(10_000);
+pub(super) const MAX_SEND_PING_INTERVAL: SimDuration = SimDuration::from_ms(10_000);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {

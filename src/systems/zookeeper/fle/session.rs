@@ -30,8 +30,7 @@ use super::{Timer, ZkNode, ZkNote, ZkParams};
 
 type C<'a, A> = Ctx<'a, ZkNode<A>>;
 
-/// ClientCnxn.java `MAX_SEND_PING_INTERVAL`.
-const MAX_SEND_PING_INTERVAL: SimDuration = SimDuration::from_ms(10_000);
+use super::client::MAX_SEND_PING_INTERVAL;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
