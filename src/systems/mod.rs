@@ -11,8 +11,10 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod eureka;
 pub mod raft;
 pub mod redis;
+pub mod rocketmq;
 pub mod zookeeper;
 
 use std::collections::BTreeMap;
@@ -357,12 +359,14 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 5] = [
+static PATHS: [PathInfo; 7] = [
     zookeeper::fle::PATH,
     redis::sentinel::PATH,
     redis::cluster::PATH,
     raft::etcd::PATH,
     raft::paper::PATH,
+    eureka::peer_replication::PATH,
+    rocketmq::nameserver::PATH,
 ];
 
 /// The path named `path` (`system/path`).
