@@ -287,6 +287,10 @@ impl Server {
                 let found = self.renew_local(now, inst);
                 ctx.send(from, Msg::Reply { seq, found });
                 if found {
+                    ctx.record(Obs::Phase {
+                        name: "renew",
+                        scope: Scope::Part(inst),
+                    });
                     self.replicate(ctx, Item {
                         action: Action::Heartbeat,
                         inst,

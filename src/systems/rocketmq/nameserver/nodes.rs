@@ -101,12 +101,11 @@ impl NameServer {
     pub fn on_message(&mut self, ctx: &mut Ctx<'_, NsNode>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Register { broker } => {
-                if self.live.insert(broker, ctx.now()).is_none() {
-                    ctx.record(Obs::Phase {
-                        name: "registerBroker",
-                        scope: Scope::Part(broker),
-                    });
-                }
+                self.live.insert(broker, ctx.now());
+                ctx.record(Obs::Phase {
+                    name: "registerBroker",
+                    scope: Scope::Part(broker),
+                });
                 ctx.record(Obs::Note(NsNote::Registered {
                     namesrv: self.me,
                     broker,
