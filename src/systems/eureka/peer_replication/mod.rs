@@ -268,6 +268,9 @@ pub struct EurekaPeers {
     pub servers: usize,
     pub instances: usize,
     pub params: EuParams,
+    /// Start from empty registries, every instance registering 40 s after
+    /// start (benches and tests; workloads start in steady state).
+    pub cold: bool,
 }
 
 impl EurekaPeers {
@@ -276,6 +279,7 @@ impl EurekaPeers {
             servers,
             instances,
             params,
+            cold: false,
         }
     }
 
@@ -440,7 +444,7 @@ impl Model for EurekaPeers {
 
     fn build(&self, clients: usize) -> (Vec<EuNode>, EuChecker) {
         let total = self.servers() + clients;
-        let nodes = (0..total).map(|i| self.node(i, true)).collect();
+        let nodes = (0..total).map(|i| self.node(i, !self.cold)).collect();
         let checker = EuChecker::new(self.servers as u32);
         (nodes, checker)
     }

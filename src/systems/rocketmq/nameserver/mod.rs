@@ -56,7 +56,7 @@ mod params;
 mod tests;
 
 pub use checker::NsChecker;
-pub use nodes::{Broker, Client, Msg, NameServer};
+pub use nodes::{expired, Broker, Client, Msg, NameServer};
 pub use params::{NsParams, Version};
 
 use crate::engine::sim::SimOutput;

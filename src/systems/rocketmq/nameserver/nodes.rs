@@ -26,6 +26,15 @@ pub enum Msg {
     SendOk { op: u64 },
 }
 
+/// The brokers of `live` whose last update plus `expiry` is before `now`,
+/// with that last update: what one `scanNotActiveBroker` removes.
+pub fn expired(live: &BTreeMap<u32, SimTime>, now: SimTime, expiry: SimDuration) -> Vec<(u32, SimTime)> {
+    live.iter()
+        .filter(|(_, t)| **t + expiry < now)
+        .map(|(b, t)| (*b, *t))
+        .collect()
+}
+
 fn live_view(role: Role) -> View {
     View {
         role,
@@ -76,15 +85,7 @@ impl NameServer {
     /// `scanNotActiveBroker`: unregister every broker whose last update plus
     /// its timeout is before now.
     pub fn scan(&mut self, ctx: &mut Ctx<'_, NsNode>) {
-        let now = ctx.now();
-        let expiry = self.p.expiry;
-        let dead: Vec<(u32, SimTime)> = self
-            .live
-            .iter()
-            .filter(|(_, t)| **t + expiry < now)
-            .map(|(b, t)| (*b, *t))
-            .collect();
-        for (b, last) in dead {
+        for (b, last) in expired(&self.live, ctx.now(), self.p.expiry) {
             self.live.remove(&b);
             ctx.record(Obs::Note(NsNote::Scanned {
                 namesrv: self.me,
