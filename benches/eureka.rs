@@ -42,13 +42,25 @@ fn replicated_registrations(c: &mut Criterion) {
         let applied: Vec<(u32, Scope)> = out
             .records
             .iter()
-            .filter(|r| matches!(r.obs, Obs::Phase { name: "replicated-register", .. }))
+            .filter(|r| {
+                matches!(
+                    r.obs,
+                    Obs::Phase {
+                        name: "replicated-register",
+                        ..
+                    }
+                )
+            })
             .map(|r| (r.node.0, r.obs.scope()))
             .collect();
         let replicated = applied.len();
         let distinct: BTreeSet<(u32, Scope)> = applied.into_iter().collect();
         assert_eq!(distinct.len(), INSTANCES * (peers - 1), "{peers} peers");
-        assert!(out.violations.is_empty(), "{peers} peers: {:?}", out.violations);
+        assert!(
+            out.violations.is_empty(),
+            "{peers} peers: {:?}",
+            out.violations
+        );
         group.throughput(Throughput::Elements(replicated as u64));
         group.bench_function(BenchmarkId::from_parameter(peers), |b| {
             b.iter(|| black_box(run_trial(&m, &cfg, None)))

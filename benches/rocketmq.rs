@@ -25,7 +25,11 @@ fn scan(c: &mut Criterion) {
     let now = SimTime::ZERO + SimDuration::from_ms(200_000);
     let live: BTreeMap<u32, SimTime> = (0..n)
         .map(|b| {
-            let ago = if b % 10 == 0 { 150_000 } else { b as u64 % 30_000 };
+            let ago = if b % 10 == 0 {
+                150_000
+            } else {
+                b as u64 % 30_000
+            };
             (b, SimTime::ZERO + SimDuration::from_ms(200_000 - ago))
         })
         .collect();
@@ -57,7 +61,15 @@ fn registrations(c: &mut Criterion) {
         let regs = out
             .records
             .iter()
-            .filter(|r| matches!(r.obs, Obs::Phase { name: "registerBroker", .. }))
+            .filter(|r| {
+                matches!(
+                    r.obs,
+                    Obs::Phase {
+                        name: "registerBroker",
+                        ..
+                    }
+                )
+            })
             .count();
         assert_eq!(regs, 2 * brokers * 4, "{brokers} brokers");
         group.throughput(Throughput::Elements(regs as u64));

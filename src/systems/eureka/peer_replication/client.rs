@@ -148,19 +148,17 @@ impl Instance {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<'_, EuNode>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Reply { seq, found } => {
-                if self.list.answered(ctx, seq) {
-                    if found {
-                        ctx.record(Obs::Note(EuNote::Acked {
-                            inst: self.inst,
-                            server: from,
-                        }));
-                    } else {
-                        // DiscoveryClient.renew: 404 -> register.
-                        let inst = self.inst;
-                        self.list
-                            .request(ctx, &self.p, |seq| Msg::Register { seq, inst });
-                    }
+            Msg::Reply { seq, found } if self.list.answered(ctx, seq) => {
+                if found {
+                    ctx.record(Obs::Note(EuNote::Acked {
+                        inst: self.inst,
+                        server: from,
+                    }));
+                } else {
+                    // DiscoveryClient.renew: 404 -> register.
+                    let inst = self.inst;
+                    self.list
+                        .request(ctx, &self.p, |seq| Msg::Register { seq, inst });
                 }
             }
             Msg::Call { op } => ctx.send(from, Msg::CallReply { op }),

@@ -31,24 +31,48 @@ pub enum ItemStatus {
 #[derive(Clone, Debug)]
 pub enum Msg {
     /// `POST /apps/{app}` from an instance.
-    Register { seq: u64, inst: u32 },
+    Register {
+        seq: u64,
+        inst: u32,
+    },
     /// `PUT /apps/{app}/{id}` (heartbeat) from an instance.
-    Renew { seq: u64, inst: u32 },
+    Renew {
+        seq: u64,
+        inst: u32,
+    },
     /// The server's answer to a register (204) or a renew (200, or 404 when
     /// it does not hold the instance: `found` false).
-    Reply { seq: u64, found: bool },
+    Reply {
+        seq: u64,
+        found: bool,
+    },
     /// `POST /peerreplication/batch/` between servers, always marked as a
     /// replication (`isReplication`), so the receiver never forwards it.
-    Batch { id: u64, items: Vec<Item> },
+    Batch {
+        id: u64,
+        items: Vec<Item>,
+    },
     /// The batch's 200 with one status per item, in order.
-    BatchReply { id: u64, status: Vec<ItemStatus> },
+    BatchReply {
+        id: u64,
+        status: Vec<ItemStatus>,
+    },
     /// `GET /apps/delta` from a client (the model sends the whole registry:
     /// the client's delta reconciliation ends at the same set).
-    Fetch { seq: u64 },
+    Fetch {
+        seq: u64,
+    },
     /// The registry as the server's response cache holds it: instance
     /// indices, ascending.
-    Apps { seq: u64, instances: Vec<u32> },
+    Apps {
+        seq: u64,
+        instances: Vec<u32>,
+    },
     /// A client calls a service instance (load balanced from its registry).
-    Call { op: u64 },
-    CallReply { op: u64 },
+    Call {
+        op: u64,
+    },
+    CallReply {
+        op: u64,
+    },
 }

@@ -1,7 +1,10 @@
 //! Parameters of `eureka/peer-replication`, under the Spring Cloud Netflix
 //! property names (`eureka.server.*`, `eureka.client.*`, `eureka.instance.*`)
 //! with the defaults of Netflix's `DefaultEurekaServerConfig`,
-//! `DefaultEurekaClientConfig` and `LeaseInfo`/`AbstractInstanceConfig`.
+//! `DefaultEurekaClientConfig` and `LeaseInfo`/`AbstractInstanceConfig`
+//! (PROTOCOLS.md §4). Spring Cloud's `EurekaServerConfigBean` may ship other
+//! defaults for some of them (PROTOCOLS.md §4.0 does not cover it); a
+//! workload sets them explicitly to model a Spring deployment.
 
 use crate::engine::SimDuration;
 use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};

@@ -278,10 +278,13 @@ impl Server {
                     scope: Scope::Part(inst),
                 });
                 ctx.send(from, Msg::Reply { seq, found: true });
-                self.replicate(ctx, Item {
-                    action: Action::Register,
-                    inst,
-                });
+                self.replicate(
+                    ctx,
+                    Item {
+                        action: Action::Register,
+                        inst,
+                    },
+                );
             }
             Msg::Renew { seq, inst } => {
                 let found = self.renew_local(now, inst);
@@ -291,10 +294,13 @@ impl Server {
                         name: "renew",
                         scope: Scope::Part(inst),
                     });
-                    self.replicate(ctx, Item {
-                        action: Action::Heartbeat,
-                        inst,
-                    });
+                    self.replicate(
+                        ctx,
+                        Item {
+                            action: Action::Heartbeat,
+                            inst,
+                        },
+                    );
                 }
             }
             Msg::Batch { id, items } => {
@@ -397,9 +403,9 @@ impl Server {
                 queue.pending.push(task);
             }
         }
-        if queue.pending.len() == 1 {
-            self.pump(ctx, q);
-        } else if queue.pending.len() >= BATCH_SIZE {
+        // The first pending task arms the batching timer; a full batch
+        // goes out at once.
+        if queue.pending.len() == 1 || queue.pending.len() >= BATCH_SIZE {
             self.pump(ctx, q);
         }
     }
@@ -414,7 +420,10 @@ impl Server {
                 return;
             };
             if now < queue.paused_until {
-                ctx.set_timer(queue.paused_until.since(now), Timer::Batch { peer: q as u32 });
+                ctx.set_timer(
+                    queue.paused_until.since(now),
+                    Timer::Batch { peer: q as u32 },
+                );
                 return;
             }
             let due = oldest + MAX_BATCHING_DELAY;
@@ -432,10 +441,10 @@ impl Server {
             let items = tasks.iter().map(|t| t.item).collect();
             queue.in_flight.insert(id, tasks);
             ctx.send(queue.peer, Msg::Batch { id, items });
-            ctx.set_timer(self.p.peer_read_timeout, Timer::BatchTimeout {
-                peer: q as u32,
-                id,
-            });
+            ctx.set_timer(
+                self.p.peer_read_timeout,
+                Timer::BatchTimeout { peer: q as u32, id },
+            );
         }
     }
 

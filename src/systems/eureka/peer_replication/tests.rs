@@ -6,7 +6,6 @@ use crate::engine::net::{Latency, NetConfig};
 use crate::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use crate::engine::{NodeId, Obs, Scope, SimDuration, SimTime};
 
-
 use super::{columns, EuParams, EurekaPeers, Lease, PATH};
 
 const S: u64 = 1_000;
@@ -93,7 +92,11 @@ fn dead_instance_is_evicted_between_180_and_240_s_after_its_last_renewal() {
     for seed in 1..=5 {
         let m = model(3, 10, &[]);
         // Instance 0 is node 3.
-        let out = run_trial(&m, &cfg(seed, 400, vec![dead_host(20 * S, 3, None)], 1.0), None);
+        let out = run_trial(
+            &m,
+            &cfg(seed, 400, vec![dead_host(20 * S, 3, None)], 1.0),
+            None,
+        );
         let last_renew = phases(&out, "renew", 0)
             .into_iter()
             .filter(|(t, _)| ms(*t) <= 20_000.0)
@@ -122,17 +125,15 @@ fn dead_instance_is_evicted_between_180_and_240_s_after_its_last_renewal() {
 /// registered. With self-preservation off they are evicted.
 #[test]
 fn self_preservation_stops_eviction_during_a_partition() {
-    let cut = vec![
-        FaultSpec::at(
-            10 * S,
-            Action::Partition {
-                groups: vec![vec![0], vec![1, 2, 3, 4]],
-                one_way: false,
-            },
-            Target::Random,
-            None,
-        ),
-    ];
+    let cut = vec![FaultSpec::at(
+        10 * S,
+        Action::Partition {
+            groups: vec![vec![0], vec![1, 2, 3, 4]],
+            one_way: false,
+        },
+        Target::Random,
+        None,
+    )];
     let on = run_trial(&model(1, 10, &[]), &cfg(1, 600, cut.clone(), 1.0), None);
     for i in 0..4 {
         assert!(phases(&on, "evict", i).is_empty(), "instance {i} evicted");
@@ -140,16 +141,15 @@ fn self_preservation_stops_eviction_during_a_partition() {
     assert!(on.violations.is_empty(), "{:?}", on.violations);
     let mut m = model(1, 10, &[]);
     m.params.self_preservation = false;
-    let off = run_trial(
-        &m,
-        &cfg(1, 600, cut, 1.0),
-        None,
-    );
+    let off = run_trial(&m, &cfg(1, 600, cut, 1.0), None);
     for i in 0..4 {
         assert_eq!(phases(&off, "evict", i).len(), 1, "instance {i}");
     }
     for i in 4..10 {
-        assert!(phases(&off, "evict", i).is_empty(), "instance {i} still renews");
+        assert!(
+            phases(&off, "evict", i).is_empty(),
+            "instance {i} still renews"
+        );
     }
 }
 
@@ -160,7 +160,11 @@ fn a_registration_reaches_every_peer_after_the_batching_delay() {
     let m = model(3, 1, &[]);
     // The instance (node 3) dies at 10 s and restarts at 11 s; it registers
     // 40 s later, when no other task is pending.
-    let out = run_trial(&m, &cfg(1, 120, vec![dead_host(10 * S, 3, Some(S))], 2.0), None);
+    let out = run_trial(
+        &m,
+        &cfg(1, 120, vec![dead_host(10 * S, 3, Some(S))], 2.0),
+        None,
+    );
     let reg = phases(&out, "register", 0);
     assert_eq!(reg.len(), 1);
     assert_eq!(ms(reg[0].0), 11_000.0 + 40_000.0 + 2.0);
@@ -179,7 +183,11 @@ fn a_registration_reaches_every_peer_after_the_batching_delay() {
 fn clients_move_to_another_server_when_theirs_dies() {
     for seed in 1..=5 {
         let m = model(3, 10, &[]);
-        let out = run_trial(&m, &cfg(seed, 120, vec![dead_host(40 * S, 0, None)], 1.0), None);
+        let out = run_trial(
+            &m,
+            &cfg(seed, 120, vec![dead_host(40 * S, 0, None)], 1.0),
+            None,
+        );
         let f = columns(3, 10, &out)[2].expect("client 0 fetched from server 1 and moved");
         assert!(f > 8_000.0 && f <= 38_000.0 + 10.0, "seed {seed}: {f}");
         assert!(out.violations.is_empty());
@@ -194,5 +202,8 @@ fn same_seed_same_trace() {
         net: NetConfig::default(),
         ..c
     };
-    assert_eq!(run_trial(&m, &c, None).trace_hash, run_trial(&m, &c, None).trace_hash);
+    assert_eq!(
+        run_trial(&m, &c, None).trace_hash,
+        run_trial(&m, &c, None).trace_hash
+    );
 }

@@ -316,7 +316,13 @@ pub fn columns(namesrvs: usize, brokers: usize, out: &SimOutput) -> Vec<Option<f
                     r.node == *c
                         && r.at >= t0
                         && r.obs.scope() == scope
-                        && matches!(r.obs, Obs::Phase { name: "unroute", .. })
+                        && matches!(
+                            r.obs,
+                            Obs::Phase {
+                                name: "unroute",
+                                ..
+                            }
+                        )
                 })
                 .map(|r| r.at);
             worst = match (worst, t) {

@@ -16,19 +16,34 @@ pub const FIRST_POLL_DELAY: SimDuration = SimDuration::from_ms(10);
 #[derive(Clone, Debug)]
 pub enum Msg {
     /// RegisterBroker (REGISTER_BROKER request) from broker `broker`.
-    Register { broker: u32 },
+    Register {
+        broker: u32,
+    },
     /// GET_ROUTEINFO_BY_TOPIC.
-    GetRoute { seq: u64 },
+    GetRoute {
+        seq: u64,
+    },
     /// The brokers of the topic's route, ascending.
-    Route { seq: u64, brokers: Vec<u32> },
+    Route {
+        seq: u64,
+        brokers: Vec<u32>,
+    },
     /// A message sent to a broker.
-    Send { op: u64 },
-    SendOk { op: u64 },
+    Send {
+        op: u64,
+    },
+    SendOk {
+        op: u64,
+    },
 }
 
 /// The brokers of `live` whose last update plus `expiry` is before `now`,
 /// with that last update: what one `scanNotActiveBroker` removes.
-pub fn expired(live: &BTreeMap<u32, SimTime>, now: SimTime, expiry: SimDuration) -> Vec<(u32, SimTime)> {
+pub fn expired(
+    live: &BTreeMap<u32, SimTime>,
+    now: SimTime,
+    expiry: SimDuration,
+) -> Vec<(u32, SimTime)> {
     live.iter()
         .filter(|(_, t)| **t + expiry < now)
         .map(|(b, t)| (*b, *t))
@@ -58,7 +73,9 @@ pub struct NameServer {
 impl NameServer {
     /// With `steady`, every broker of `brokers` registered at time 0.
     pub fn new(me: NodeId, first_broker: u32, p: NsParams, steady: Option<u32>) -> Self {
-        let live = (0..steady.unwrap_or(0)).map(|b| (b, SimTime::ZERO)).collect();
+        let live = (0..steady.unwrap_or(0))
+            .map(|b| (b, SimTime::ZERO))
+            .collect();
         NameServer {
             me,
             p,
@@ -268,14 +285,15 @@ impl Client {
                 self.query(ctx, 0);
                 ctx.set_timer(self.p.poll_interval, Timer::Poll);
             }
-            Timer::RouteTimeout { seq } => {
-                if self.pending_route.is_some_and(|x| x.0 == seq) {
-                    self.route_failed(ctx);
-                }
+            Timer::RouteTimeout { seq } if self.pending_route.is_some_and(|x| x.0 == seq) => {
+                self.route_failed(ctx);
             }
             Timer::SendTimeout { op } => {
                 if let Some(s) = self.sending.remove(&op) {
-                    ctx.record(Obs::OpDone { op: s.op, ok: false });
+                    ctx.record(Obs::OpDone {
+                        op: s.op,
+                        ok: false,
+                    });
                 }
             }
             _ => {}
@@ -333,7 +351,10 @@ impl Client {
             }
             None => {
                 ctx.cancel_timer(&Timer::SendTimeout { op: s.op.id });
-                ctx.record(Obs::OpDone { op: s.op, ok: false });
+                ctx.record(Obs::OpDone {
+                    op: s.op,
+                    ok: false,
+                });
             }
         }
     }
@@ -377,7 +398,10 @@ impl Client {
                 self.attempt(ctx, s, Some(b));
             } else {
                 ctx.cancel_timer(&Timer::SendTimeout { op: k });
-                ctx.record(Obs::OpDone { op: s.op, ok: false });
+                ctx.record(Obs::OpDone {
+                    op: s.op,
+                    ok: false,
+                });
             }
         }
     }

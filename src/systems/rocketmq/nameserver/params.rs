@@ -27,9 +27,10 @@ pub(super) const SPECS: &[ParamSpec] = &[
         kind: ParamKind::Enum(&["4.9.4", "5.3"]),
         default: ParamDefault::Enum("5.3"),
         unit: "",
-        doc: "Which NameServer scan schedule: 4.9.4 scans every 10 s after a fixed 5 s \
-              (NamesrvController.java at tag rocketmq-all-4.9.4, not configurable); 5.3 every \
-              scanNotActiveBrokerInterval (RIP-29). Not a RocketMQ setting: the release.",
+        doc: "Which NameServer scan schedule: 4.9.4 scans every 10 s (NamesrvController.java at \
+              tag rocketmq-all-4.9.4, 5 s initial delay, not configurable); 5.3 every \
+              scanNotActiveBrokerInterval (RIP-29). Not a RocketMQ setting: the release. The \
+              model draws each NameServer's scan phase instead of the initial delay.",
     },
     int(
         "scanNotActiveBrokerInterval",

@@ -77,9 +77,14 @@ fn silent_broker_is_removed_after_the_expiry_within_one_scan_interval() {
             }
             let cols = columns(3, 4, &out);
             let divergence = cols[1].expect("every NameServer removed it");
-            assert!(divergence <= scan_ms + 2.0, "{version:?} seed {seed}: {divergence}");
+            assert!(
+                divergence <= scan_ms + 2.0,
+                "{version:?} seed {seed}: {divergence}"
+            );
             let stale = cols[2].expect("every client dropped it");
-            assert!(stale >= cols[0].unwrap() && stale <= cols[0].unwrap() + scan_ms + 30_000.0 + 10.0);
+            assert!(
+                stale >= cols[0].unwrap() && stale <= cols[0].unwrap() + scan_ms + 30_000.0 + 10.0
+            );
             assert!(out.violations.is_empty());
         }
     }
@@ -124,5 +129,8 @@ fn same_seed_same_trace() {
         net: NetConfig::default(),
         ..cfg(9, 300, vec![crash(50 * S, 2, false)])
     };
-    assert_eq!(run_trial(&m, &c, None).trace_hash, run_trial(&m, &c, None).trace_hash);
+    assert_eq!(
+        run_trial(&m, &c, None).trace_hash,
+        run_trial(&m, &c, None).trace_hash
+    );
 }
