@@ -47,7 +47,8 @@
 //!
 //! * The trial starts in **steady state**: every instance is registered on
 //!   every server, renewed at time 0, the expected count is the instance
-//!   count and the last minute held two renewals per instance. (From a cold
+//!   count, the last minute held two renewals per instance, and the minute
+//!   under way counts its part before time 0 at that rate. (From a cold
 //!   start the real registry evicts nothing for 15 minutes, until the first
 //!   threshold update.) The servers' periodic tasks (eviction, cache
 //!   refresh, renewal-rate bucket) run at phases drawn from each server's

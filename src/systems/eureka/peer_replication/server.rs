@@ -160,6 +160,13 @@ impl Server {
         ctx.set_timer(c, Timer::CacheUpdate);
         let r = phase(ctx, SimDuration::from_ms(60_000));
         ctx.set_timer(r, Timer::RenewsMinute);
+        if self.steady {
+            // The bucket under way began before the trial: count the
+            // renewals of its part before time 0 at the steady rate.
+            let before = SimDuration::from_ms(60_000).0 - r.0;
+            let per_min = u128::from(self.renews_last_min);
+            self.renews_current = (per_min * u128::from(before) / 60_000_000_000) as u64;
+        }
         ctx.set_timer(self.p.threshold_update_interval, Timer::ThresholdUpdate);
     }
 
