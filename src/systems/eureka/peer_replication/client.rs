@@ -207,9 +207,12 @@ impl Client {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<'_, EuNode>) {
-        // The full fetch at start; then one per interval.
+        // The full fetch at start. The clients did not start together: the
+        // fetch task runs at a phase of this client's own.
         self.fetch(ctx);
-        ctx.set_timer(self.p.fetch_interval, Timer::Fetch);
+        let d = self.p.fetch_interval.0;
+        let first = SimDuration(1 + rng::range_inclusive(ctx.rng(), 0, d - 1));
+        ctx.set_timer(first, Timer::Fetch);
     }
 
     fn fetch(&mut self, ctx: &mut Ctx<'_, EuNode>) {

@@ -36,7 +36,8 @@
 //!   after start (`InstanceInfoReplicator`'s initial delay) and heartbeats
 //!   from 30 s on.
 //! * **Clients** (the engine's clients): fetch the registry at start and
-//!   every 30 s, from the server of their list (client `c` starts at server
+//!   every 30 s (at a phase drawn per client, as clients that did not start
+//!   together), from the server of their list (client `c` starts at server
 //!   `c mod n`); a timeout (8 s) or a reset connection moves the request to
 //!   the next server, at most 3 attempts (`RetryableEurekaHttpClient`). A
 //!   client operation is a call to a service instance, round-robin over the

@@ -17,7 +17,8 @@
 //!   removes it at once. NameServers never talk to each other.
 //! * **Clients** (the engine's clients, producers): query the topic route
 //!   from one NameServer 10 ms after start and every `pollNameServerInterval`
-//!   (30 s) (`MQClientInstance.startScheduledTask`), starting at a random
+//!   (30 s, at a phase drawn per client, as clients that did not start
+//!   together) (`MQClientInstance.startScheduledTask`), starting at a random
 //!   NameServer and moving round-robin on a failed query
 //!   (`NettyRemotingClient`). A client operation is a synchronous send to
 //!   the next broker of the route (round-robin over the route's brokers);

@@ -235,6 +235,8 @@ pub struct Client {
     pending_route: Option<(u64, usize)>,
     next_send: usize,
     sending: BTreeMap<u64, Sending>,
+    /// The first route refresh (10 ms after start) is done.
+    polled: bool,
 }
 
 impl Client {
@@ -249,6 +251,7 @@ impl Client {
             pending_route: None,
             next_send: 0,
             sending: BTreeMap::new(),
+            polled: false,
         }
     }
 
@@ -283,7 +286,16 @@ impl Client {
         match t {
             Timer::Poll => {
                 self.query(ctx, 0);
-                ctx.set_timer(self.p.poll_interval, Timer::Poll);
+                let next = if self.polled {
+                    self.p.poll_interval
+                } else {
+                    // The clients did not start together: after the first
+                    // refresh the task runs at a phase of this client's own.
+                    self.polled = true;
+                    let d = self.p.poll_interval.0;
+                    SimDuration(1 + rng::range_inclusive(ctx.rng(), 0, d - 1))
+                };
+                ctx.set_timer(next, Timer::Poll);
             }
             Timer::RouteTimeout { seq } if self.pending_route.is_some_and(|x| x.0 == seq) => {
                 self.route_failed(ctx);
