@@ -11,9 +11,11 @@
 //! A system may use another as a service through its public client API, never
 //! by reaching into its state.
 
+pub mod eureka;
 pub mod kafka;
 pub mod raft;
 pub mod redis;
+pub mod rocketmq;
 pub mod zookeeper;
 
 use std::collections::BTreeMap;
@@ -358,7 +360,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 9] = [
+static PATHS: [PathInfo; 11] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -368,6 +370,8 @@ static PATHS: [PathInfo; 9] = [
     kafka::controller_kraft::PATH,
     kafka::controller_zk::PATH,
     kafka::group_leader::PATH,
+    eureka::peer_replication::PATH,
+    rocketmq::nameserver::PATH,
 ];
 
 /// The path named `path` (`system/path`).

@@ -1,0 +1,84 @@
+//! Benchmarks of `rocketmq/nameserver`.
+//!
+//! * `scan/10000`: one `scanNotActiveBroker` over a `brokerLiveTable` of
+//!   10,000 brokers, 1 in 10 of them silent past the 120 s expiry
+//!   (`nameserver::expired`, the rule the NameServer's scan applies).
+//!   Throughput is brokers examined.
+//! * `registrations/<brokers>`: one simulated trial of 2 NameServers and
+//!   `brokers` brokers for 120 s, no clients: every broker registers with
+//!   both NameServers every 30 s. Throughput is the registrations the
+//!   NameServers processed.
+//!
+//! Run on a quiet machine, e.g.
+//! `cargo bench --bench rocketmq -- --warm-up-time 1 --measurement-time 3`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
+use electbench::engine::{Obs, SimDuration, SimTime};
+use electbench::systems::rocketmq::nameserver::{expired, NsParams, RocketNameServer, PATH};
+
+fn scan(c: &mut Criterion) {
+    let n = 10_000u32;
+    let now = SimTime::ZERO + SimDuration::from_ms(200_000);
+    let live: BTreeMap<u32, SimTime> = (0..n)
+        .map(|b| {
+            let ago = if b % 10 == 0 {
+                150_000
+            } else {
+                b as u64 % 30_000
+            };
+            (b, SimTime::ZERO + SimDuration::from_ms(200_000 - ago))
+        })
+        .collect();
+    let expiry = SimDuration::from_ms(120_000);
+    assert_eq!(expired(&live, now, expiry).len(), (n / 10) as usize);
+    let mut group = c.benchmark_group("scan");
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(BenchmarkId::from_parameter(n), |b| {
+        b.iter(|| black_box(expired(black_box(&live), now, expiry)))
+    });
+    group.finish();
+}
+
+fn registrations(c: &mut Criterion) {
+    let cfg = SimConfig {
+        seed: 1,
+        duration: SimDuration::from_ms(120_000),
+        load: LoadConfig {
+            clients: 0,
+            ..LoadConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut group = c.benchmark_group("registrations");
+    for brokers in [10usize, 100, 1_000] {
+        let p = PATH.default_params(&[2, brokers]);
+        let m = RocketNameServer::new(2, brokers, NsParams::from_params(&p));
+        let out = run_trial(&m, &cfg, None);
+        let regs = out
+            .records
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.obs,
+                    Obs::Phase {
+                        name: "registerBroker",
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(regs, 2 * brokers * 4, "{brokers} brokers");
+        group.throughput(Throughput::Elements(regs as u64));
+        group.bench_function(BenchmarkId::from_parameter(brokers), |b| {
+            b.iter(|| black_box(run_trial(&m, &cfg, None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scan, registrations);
+criterion_main!(benches);
