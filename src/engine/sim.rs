@@ -339,6 +339,7 @@ impl<M, T, W> Default for EventQueue<M, T, W> {
 }
 
 impl<M, T, W> EventQueue<M, T, W> {
+    #[inline(always)]
     fn push(&mut self, at: SimTime, ev: Ev<M, T, W>) {
         self.seq += 1;
         let slot = match self.free.pop() {
@@ -358,6 +359,7 @@ impl<M, T, W> EventQueue<M, T, W> {
         });
     }
 
+    #[inline(always)]
     fn pop(&mut self) -> Option<Entry<M, T, W>> {
         let k = self.heap.pop()?;
         let ev = self.slots[k.slot as usize]

@@ -1159,7 +1159,12 @@ impl Server {
             Msg::Commit { zxid, .. } => self.apply_commit(ctx, zxid),
             Msg::Ping { .. } => {
                 let (leader, conn) = (f.leader, f.conn);
-                let touches = std::mem::take(&mut self.touched).into_iter().collect();
+                // Most pings carry no touches: build nothing for them.
+                let touches = if self.touched.is_empty() {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut self.touched).into_iter().collect()
+                };
                 ctx.send(leader, Msg::PingReply { conn, touches });
             }
             Msg::RevalidateReply {
@@ -1605,7 +1610,7 @@ impl Server {
             }
             Msg::PingReply { touches, .. } => {
                 // LearnerHandler PING: the learner's clients touched these.
-                if let Some(t) = &mut l.tracker {
+                if let (Some(t), false) = (&mut l.tracker, touches.is_empty()) {
                     for (s, _) in touches {
                         t.touch(s, ctx.now());
                     }
