@@ -94,6 +94,24 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// A whole-number parameter in `min..=max` with a real default.
+    pub const fn int(
+        name: &'static str,
+        min: i64,
+        max: i64,
+        default: i64,
+        unit: &'static str,
+        doc: &'static str,
+    ) -> ParamSpec {
+        ParamSpec {
+            name,
+            kind: ParamKind::Int { min, max },
+            default: ParamDefault::Int(default),
+            unit,
+            doc,
+        }
+    }
+
     /// What is allowed, for messages and `electbench list`.
     pub fn allowed(&self) -> String {
         match self.kind {

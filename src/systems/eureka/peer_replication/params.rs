@@ -9,25 +9,8 @@
 use crate::engine::SimDuration;
 use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};
 
-const fn int(
-    name: &'static str,
-    min: i64,
-    max: i64,
-    default: i64,
-    unit: &'static str,
-    doc: &'static str,
-) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Int { min, max },
-        default: ParamDefault::Int(default),
-        unit,
-        doc,
-    }
-}
-
 pub(super) const SPECS: &[ParamSpec] = &[
-    int(
+    ParamSpec::int(
         "eureka.instance.lease-renewal-interval-in-seconds",
         1,
         3600,
@@ -36,7 +19,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "How often an instance renews its lease (LeaseInfo.java DEFAULT_LEASE_RENEWAL_INTERVAL; \
          AbstractInstanceConfig.java).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.instance.lease-expiration-duration-in-seconds",
         1,
         36_000,
@@ -47,7 +30,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          renewal (Lease.java, \"minor bug ... will not be fixed\"); a never-renewed one after 1 x \
          (LeaseInfo.java DEFAULT_LEASE_DURATION).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.server.eviction-interval-timer-in-ms",
         1,
         3_600_000,
@@ -72,7 +55,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         doc: "Fraction of expected renewals below which self-preservation stops eviction \
               (DefaultEurekaServerConfig.getRenewalPercentThreshold).",
     },
-    int(
+    ParamSpec::int(
         "eureka.server.renewal-threshold-update-interval-ms",
         1,
         86_400_000,
@@ -82,7 +65,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          count if that exceeds renewal-percent-threshold x the current value, or always with \
          self-preservation off (DefaultEurekaServerConfig.getRenewalThresholdUpdateIntervalMs).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.server.expected-client-renewal-interval-seconds",
         1,
         3600,
@@ -100,7 +83,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
               every response-cache-update-interval-ms (ResponseCacheImpl.java); false serves \
               the read-write cache, which every register/cancel/eviction invalidates.",
     },
-    int(
+    ParamSpec::int(
         "eureka.server.response-cache-update-interval-ms",
         1,
         3_600_000,
@@ -108,7 +91,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "ms",
         "Period of the read-only cache refresh (DefaultEurekaServerConfig.getResponseCacheUpdateIntervalMs).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.server.max-time-for-replication",
         1,
         3_600_000,
@@ -118,7 +101,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          register and heartbeat tasks expire after the lease renewal interval \
          (PeerEurekaNode.getLeaseRenewalOf).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.server.peer-node-read-timeout-ms",
         1,
         600_000,
@@ -128,7 +111,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          dispatch pauses 1000 ms (DefaultEurekaServerConfig.getPeerNodeReadTimeoutMs, \
          ReplicationTaskProcessor.java).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.server.max-elements-in-peer-replication-pool",
         1,
         1_000_000,
@@ -137,7 +120,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "Pending replication tasks per peer; when full the oldest is dropped \
          (DefaultEurekaServerConfig.getMaxElementsInPeerReplicationPool, AcceptorExecutor.java).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.client.registry-fetch-interval-seconds",
         1,
         3600,
@@ -145,7 +128,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "s",
         "How often a client fetches the registry (delta) (DefaultEurekaClientConfig.getRegistryFetchIntervalSeconds).",
     ),
-    int(
+    ParamSpec::int(
         "eureka.client.eureka-server-read-timeout-seconds",
         1,
         600,
@@ -155,7 +138,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          connection moves the request to the next server of the list, at most 3 attempts \
          (DefaultEurekaClientConfig.getEurekaServerReadTimeoutSeconds, RetryableEurekaHttpClient.java).",
     ),
-    int(
+    ParamSpec::int(
         "ribbon.ReadTimeout",
         1,
         600_000,

@@ -4,23 +4,6 @@
 use crate::engine::SimDuration;
 use crate::systems::{ParamDefault, ParamKind, ParamSpec, Params};
 
-const fn int(
-    name: &'static str,
-    min: i64,
-    max: i64,
-    default: i64,
-    unit: &'static str,
-    doc: &'static str,
-) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Int { min, max },
-        default: ParamDefault::Int(default),
-        unit,
-        doc,
-    }
-}
-
 pub(super) const SPECS: &[ParamSpec] = &[
     ParamSpec {
         name: "version",
@@ -32,7 +15,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
               scanNotActiveBrokerInterval (RIP-29). Not a RocketMQ setting: the release. The \
               model draws each NameServer's scan phase instead of the initial delay.",
     },
-    int(
+    ParamSpec::int(
         "scanNotActiveBrokerInterval",
         1,
         600_000,
@@ -40,7 +23,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "ms",
         "Period of scanNotActiveBroker in 5.x (NamesrvConfig.java); ignored with version 4.9.4.",
     ),
-    int(
+    ParamSpec::int(
         "brokerChannelExpiredTime",
         1,
         3_600_000,
@@ -50,7 +33,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          DEFAULT_BROKER_CHANNEL_EXPIRED_TIME, a constant in the real code: exposed here to \
          sweep it).",
     ),
-    int(
+    ParamSpec::int(
         "registerNameServerPeriod",
         10_000,
         60_000,
@@ -59,7 +42,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "How often a broker registers with every NameServer; the broker clamps it to \
          [10000, 60000] (BrokerConfig.java, BrokerController.java).",
     ),
-    int(
+    ParamSpec::int(
         "pollNameServerInterval",
         1,
         3_600_000,
@@ -68,7 +51,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
         "How often a producer or consumer refreshes its topic routes from a NameServer \
          (ClientConfig.java, MQClientInstance.startScheduledTask).",
     ),
-    int(
+    ParamSpec::int(
         "sendMsgTimeout",
         1,
         600_000,
@@ -78,7 +61,7 @@ pub(super) const SPECS: &[ParamSpec] = &[
          (DefaultMQProducer.java); also the model's timeout of a route query \
          (ClientConfig.mqClientApiTimeout, 3000).",
     ),
-    int(
+    ParamSpec::int(
         "retryTimesWhenSendFailed",
         0,
         16,
