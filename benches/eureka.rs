@@ -17,22 +17,14 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
-use electbench::engine::{Obs, Scope, SimDuration};
+use electbench::engine::sim::{run_trial, SimConfig};
+use electbench::engine::{Obs, Scope};
 use electbench::systems::eureka::peer_replication::{EuParams, EurekaPeers, PATH};
 
 const INSTANCES: usize = 1_000;
 
 fn replicated_registrations(c: &mut Criterion) {
-    let cfg = SimConfig {
-        seed: 1,
-        duration: SimDuration::from_ms(45_000),
-        load: LoadConfig {
-            clients: 0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::without_clients(1, 45_000, Vec::new());
     let mut group = c.benchmark_group("replicated_registrations");
     for peers in [3usize, 5, 7, 11, 15] {
         let p = PATH.default_params(&[peers, INSTANCES]);

@@ -16,29 +16,24 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use electbench::engine::fault::{Action, FaultSpec, Target, When};
-use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
-use electbench::engine::{Obs, SimDuration};
+use electbench::engine::fault::{Action, FaultSpec, Target};
+use electbench::engine::sim::{run_trial, SimConfig};
+use electbench::engine::Obs;
 use electbench::systems::kafka::controller_kraft::{KraftModel, PATH};
 
 const CRASH_AT_MS: u64 = 5000;
 
 fn config() -> SimConfig {
-    SimConfig {
-        seed: 1,
-        duration: SimDuration::from_ms(12_000),
-        faults: vec![FaultSpec {
-            when: When::At(SimDuration::from_ms(CRASH_AT_MS)),
-            action: Action::Crash { host_alive: false },
-            target: Target::Leader,
-            duration: None,
-        }],
-        load: LoadConfig {
-            clients: 0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    }
+    SimConfig::without_clients(
+        1,
+        12_000,
+        vec![FaultSpec::at(
+            CRASH_AT_MS,
+            Action::Crash { host_alive: false },
+            Target::Leader,
+            None,
+        )],
+    )
 }
 
 fn kraft_election(c: &mut Criterion) {

@@ -16,29 +16,24 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use electbench::engine::fault::{Action, FaultSpec, Target, When};
-use electbench::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
-use electbench::engine::{Obs, SimDuration};
+use electbench::engine::fault::{Action, FaultSpec, Target};
+use electbench::engine::sim::{run_trial, SimConfig, SimOutput};
+use electbench::engine::Obs;
 use electbench::systems::raft::etcd::{Etcd, PATH};
 use electbench::systems::raft::paper::{self, Paper};
 use electbench::systems::raft::RaftModel;
 
 fn config(duration_ms: u64, crash_at_ms: u64) -> SimConfig {
-    SimConfig {
-        seed: 1,
-        duration: SimDuration::from_ms(duration_ms),
-        faults: vec![FaultSpec {
-            when: When::At(SimDuration::from_ms(crash_at_ms)),
-            action: Action::Crash { host_alive: false },
-            target: Target::Leader,
-            duration: None,
-        }],
-        load: LoadConfig {
-            clients: 0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    }
+    SimConfig::without_clients(
+        1,
+        duration_ms,
+        vec![FaultSpec::at(
+            crash_at_ms,
+            Action::Crash { host_alive: false },
+            Target::Leader,
+            None,
+        )],
+    )
 }
 
 fn assert_reelected(what: &str, out: &SimOutput, crash_at_ms: u64) {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use electbench::engine::sim::{run_trial, LoadConfig, SimConfig};
+use electbench::engine::sim::{run_trial, SimConfig};
 use electbench::engine::{Obs, SimDuration, SimTime};
 use electbench::systems::rocketmq::nameserver::{expired, NsParams, RocketNameServer, PATH};
 
@@ -44,15 +44,7 @@ fn scan(c: &mut Criterion) {
 }
 
 fn registrations(c: &mut Criterion) {
-    let cfg = SimConfig {
-        seed: 1,
-        duration: SimDuration::from_ms(120_000),
-        load: LoadConfig {
-            clients: 0,
-            ..LoadConfig::default()
-        },
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::without_clients(1, 120_000, Vec::new());
     let mut group = c.benchmark_group("registrations");
     for brokers in [10usize, 100, 1_000] {
         let p = PATH.default_params(&[2, brokers]);

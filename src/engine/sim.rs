@@ -99,6 +99,23 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// `duration_ms` of the default network and disk with `faults` and no
+    /// clients: a protocol left to itself (benchmarks, scenario tests).
+    pub fn without_clients(seed: u64, duration_ms: u64, faults: Vec<FaultSpec>) -> Self {
+        SimConfig {
+            seed,
+            duration: SimDuration::from_ms(duration_ms),
+            faults,
+            load: LoadConfig {
+                clients: 0,
+                ..LoadConfig::default()
+            },
+            ..SimConfig::default()
+        }
+    }
+}
+
 /// A common observation with its time, node and the count of server-to-server
 /// messages sent so far in the trial.
 #[derive(Clone, Debug)]

@@ -237,27 +237,33 @@ impl Coordinator {
         }
     }
 
+    /// Answer every SyncGroup parked for this generation with `error`
+    /// (`propagateAssignment`, `resetAndPropagateAssignmentError`).
+    fn answer_parked_syncs(&mut self, ctx: &mut Ctx<'_, GlNode>, error: ErrorCode) {
+        let parked: Vec<NodeId> = self
+            .members
+            .values_mut()
+            .filter(|m| m.awaiting_sync)
+            .map(|m| {
+                m.awaiting_sync = false;
+                m.node
+            })
+            .collect();
+        for n in parked {
+            ctx.send(
+                n,
+                Msg::SyncResponse {
+                    generation: self.generation,
+                    error,
+                },
+            );
+        }
+    }
+
     fn prepare_rebalance(&mut self, ctx: &mut Ctx<'_, GlNode>) {
         if self.state == GroupState::CompletingRebalance {
             // resetAndPropagateAssignmentError
-            let parked: Vec<NodeId> = self
-                .members
-                .values_mut()
-                .filter(|m| m.awaiting_sync)
-                .map(|m| {
-                    m.awaiting_sync = false;
-                    m.node
-                })
-                .collect();
-            for n in parked {
-                ctx.send(
-                    n,
-                    Msg::SyncResponse {
-                        generation: self.generation,
-                        error: ErrorCode::RebalanceInProgress,
-                    },
-                );
-            }
+            self.answer_parked_syncs(ctx, ErrorCode::RebalanceInProgress);
         }
         ctx.cancel_timer(&Timer::Coord(CoordTimer::PendingSync));
         let was_empty = self.state == GroupState::Empty;
@@ -468,24 +474,7 @@ impl Coordinator {
         }
         self.state = GroupState::Stable;
         ctx.record(Obs::phase("stable"));
-        let parked: Vec<NodeId> = self
-            .members
-            .values_mut()
-            .filter(|m| m.awaiting_sync)
-            .map(|m| {
-                m.awaiting_sync = false;
-                m.node
-            })
-            .collect();
-        for n in parked {
-            ctx.send(
-                n,
-                Msg::SyncResponse {
-                    generation: self.generation,
-                    error: ErrorCode::None,
-                },
-            );
-        }
+        self.answer_parked_syncs(ctx, ErrorCode::None);
     }
 
     fn on_heartbeat(
