@@ -10,6 +10,7 @@
 
 pub mod disk;
 pub mod fault;
+pub mod live;
 pub mod net;
 pub mod rng;
 pub mod sim;
