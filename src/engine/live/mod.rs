@@ -2,3 +2,4 @@
 //! clock (issue 13). Work in progress: only the mailbox is here so far.
 
 pub mod mailbox;
+pub mod word;
