@@ -34,12 +34,13 @@
 //!
 //! Tests: a property test against a naive maximum, a stress test with many
 //! publisher and reader threads, and a loom model check of two publishers and
-//! a reader (`RUSTFLAGS="--cfg loom" cargo test --release --lib
-//! engine::live::word`).
+//! a reader (`RUSTFLAGS="--cfg electbench_loom" CARGO_TARGET_DIR=target/loom
+//! cargo test --release --lib engine::live::word`; see Cargo.toml for why
+//! the cfg is not the usual `loom`).
 
-#[cfg(all(loom, test))]
+#[cfg(all(electbench_loom, test))]
 use loom::sync::atomic::{AtomicU64, Ordering};
-#[cfg(not(all(loom, test)))]
+#[cfg(not(all(electbench_loom, test)))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::NodeId;
@@ -67,13 +68,13 @@ fn unpack(word: u64) -> Option<(u64, NodeId)> {
 
 impl LeaderWord {
     /// A word with no leader published.
-    #[cfg(not(all(loom, test)))]
+    #[cfg(not(all(electbench_loom, test)))]
     pub const fn new() -> Self {
         LeaderWord(AtomicU64::new(0))
     }
 
     /// A word with no leader published (loom's atomics have no `const` constructor).
-    #[cfg(all(loom, test))]
+    #[cfg(all(electbench_loom, test))]
     pub fn new() -> Self {
         LeaderWord(AtomicU64::new(0))
     }
@@ -125,7 +126,7 @@ impl std::fmt::Debug for LeaderWord {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(electbench_loom)))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -262,7 +263,7 @@ mod tests {
 }
 
 /// Model checks: every interleaving (loom) of publishers and a reader.
-#[cfg(all(test, loom))]
+#[cfg(all(test, electbench_loom))]
 mod loom_tests {
     use super::*;
     use loom::sync::Arc;
