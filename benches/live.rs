@@ -96,7 +96,10 @@ fn queue_ceiling(c: &mut Criterion) {
     });
     group.bench_function("ping_pong", |b| {
         b.iter_custom(|iters| {
-            let (there, back) = (ArrayQueue::<u64>::new(CAPACITY), ArrayQueue::<u64>::new(CAPACITY));
+            let (there, back) = (
+                ArrayQueue::<u64>::new(CAPACITY),
+                ArrayQueue::<u64>::new(CAPACITY),
+            );
             let start = Barrier::new(2);
             thread::scope(|s| {
                 s.spawn(|| {
@@ -126,51 +129,58 @@ fn queue_ceiling(c: &mut Criterion) {
 fn mailbox(c: &mut Criterion) {
     let mut group = c.benchmark_group("mailbox");
     group.throughput(Throughput::Elements(1));
-    for (name, kind) in [("lock_free", MailboxKind::LockFree), ("mutex", MailboxKind::Mutex)] {
+    for (name, kind) in [
+        ("lock_free", MailboxKind::LockFree),
+        ("mutex", MailboxKind::Mutex),
+    ] {
         for producers in [1u64, 2, 4, 8] {
-            group.bench_with_input(BenchmarkId::new(name, producers), &producers, |b, &producers| {
-                b.iter_custom(|iters| {
-                    let m = Mailbox::<u64>::new(kind, CAPACITY);
-                    let start = Barrier::new(producers as usize + 1);
-                    // Producer p sends items p, p + producers, ... below iters.
-                    thread::scope(|s| {
-                        for p in 0..producers {
-                            let (m, start) = (&m, &start);
-                            s.spawn(move || {
-                                start.wait();
-                                let backoff = Backoff::new();
-                                let mut i = p;
-                                while i < iters {
-                                    match m.push(i) {
-                                        Ok(()) => {
-                                            i += producers;
-                                            backoff.reset();
+            group.bench_with_input(
+                BenchmarkId::new(name, producers),
+                &producers,
+                |b, &producers| {
+                    b.iter_custom(|iters| {
+                        let m = Mailbox::<u64>::new(kind, CAPACITY);
+                        let start = Barrier::new(producers as usize + 1);
+                        // Producer p sends items p, p + producers, ... below iters.
+                        thread::scope(|s| {
+                            for p in 0..producers {
+                                let (m, start) = (&m, &start);
+                                s.spawn(move || {
+                                    start.wait();
+                                    let backoff = Backoff::new();
+                                    let mut i = p;
+                                    while i < iters {
+                                        match m.push(i) {
+                                            Ok(()) => {
+                                                i += producers;
+                                                backoff.reset();
+                                            }
+                                            Err(_) => backoff.snooze(),
                                         }
-                                        Err(_) => backoff.snooze(),
                                     }
-                                }
-                            });
-                        }
-                        start.wait();
-                        let t0 = Instant::now();
-                        let backoff = Backoff::new();
-                        let (mut got, mut sum) = (0u64, 0u64);
-                        while got < iters {
-                            match m.pop() {
-                                Some(x) => {
-                                    got += 1;
-                                    sum = sum.wrapping_add(x);
-                                    backoff.reset();
-                                }
-                                None => backoff.snooze(),
+                                });
                             }
-                        }
-                        let elapsed = t0.elapsed();
-                        black_box(sum);
-                        elapsed
+                            start.wait();
+                            let t0 = Instant::now();
+                            let backoff = Backoff::new();
+                            let (mut got, mut sum) = (0u64, 0u64);
+                            while got < iters {
+                                match m.pop() {
+                                    Some(x) => {
+                                        got += 1;
+                                        sum = sum.wrapping_add(x);
+                                        backoff.reset();
+                                    }
+                                    None => backoff.snooze(),
+                                }
+                            }
+                            let elapsed = t0.elapsed();
+                            black_box(sum);
+                            elapsed
+                        })
                     })
-                })
-            });
+                },
+            );
         }
     }
     group.finish();
@@ -187,8 +197,11 @@ const SPREAD: Duration = Duration::from_millis(20);
 /// timer in nanoseconds, in firing order.
 #[allow(clippy::disallowed_methods)] // the live runtime's clock
 fn heap_park(deadlines: &[Instant]) -> Vec<u64> {
-    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> =
-        deadlines.iter().enumerate().map(|(i, &d)| Reverse((d, i))).collect();
+    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = deadlines
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| Reverse((d, i)))
+        .collect();
     let mut late = Vec::with_capacity(deadlines.len());
     while let Some(&Reverse((deadline, _))) = heap.peek() {
         let now = Instant::now();
@@ -261,7 +274,8 @@ fn timers(c: &mut Criterion) {
                 for _ in 0..iters {
                     let t0 = Instant::now() + Duration::from_millis(1);
                     let step = SPREAD / TIMERS_SPREAD as u32;
-                    let deadlines: Vec<_> = (0..TIMERS_SPREAD as u32).map(|i| t0 + step * i).collect();
+                    let deadlines: Vec<_> =
+                        (0..TIMERS_SPREAD as u32).map(|i| t0 + step * i).collect();
                     let late = drive(&deadlines);
                     for &l in &late {
                         hist.record(l.max(1)).expect("auto-resizing histogram");

@@ -47,6 +47,10 @@ pub enum MailboxKind {
     Mutex,
 }
 
+// The lock-free variant is large because crossbeam pads its head and tail to
+// their own cache lines; boxing it would put a pointer chase on every push
+// and pop, for a value made once per node and never moved after.
+#[allow(clippy::large_enum_variant)]
 enum Queue<T> {
     LockFree(ArrayQueue<T>),
     Mutex { q: Mutex<VecDeque<T>>, cap: usize },

@@ -284,7 +284,12 @@ mod loom_tests {
             let first = w.read();
             let second = w.read();
             assert!(second >= first, "{second:?} after {first:?}");
-            let seen = [None, Some((1, NodeId(4))), Some((2, NodeId(0))), Some((2, NodeId(1)))];
+            let seen = [
+                None,
+                Some((1, NodeId(4))),
+                Some((2, NodeId(0))),
+                Some((2, NodeId(1))),
+            ];
             assert!(seen.contains(&first) && seen.contains(&second));
             let won_a = a.join().unwrap();
             let (won_b1, won_b2) = b.join().unwrap();
