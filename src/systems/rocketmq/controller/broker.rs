@@ -22,7 +22,9 @@ pub enum BrokerRole {
     /// Just started, or told there is no master.
     Unknown,
     Master,
-    Slave { master: u32 },
+    Slave {
+        master: u32,
+    },
 }
 
 /// The master's side of one slave's HA connection.
@@ -73,7 +75,13 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(id: u32, controller: NodeId, p: RcParams, d: RcDurable, steady: Option<Info>) -> Self {
+    pub fn new(
+        id: u32,
+        controller: NodeId,
+        p: RcParams,
+        d: RcDurable,
+        steady: Option<Info>,
+    ) -> Self {
         Broker {
             id,
             controller,
@@ -470,7 +478,10 @@ impl Broker {
 
     /// `maybeExpandInSyncStateSet`.
     fn maybe_expand(&mut self, ctx: &mut Ctx<'_, RcNode>, slave: u32, offset: u64) {
-        let local = self.synchronizing.clone().unwrap_or_else(|| self.sync_state_set.clone());
+        let local = self
+            .synchronizing
+            .clone()
+            .unwrap_or_else(|| self.sync_state_set.clone());
         if local.contains(&slave) {
             return;
         }
@@ -543,12 +554,23 @@ impl Broker {
     }
 
     fn acked(&self, end: u64) -> bool {
-        let has = |s: &u32| *s == self.id || self.slaves.get(s).and_then(|c| c.ack).is_some_and(|a| a >= end);
+        let has = |s: &u32| {
+            *s == self.id
+                || self
+                    .slaves
+                    .get(s)
+                    .and_then(|c| c.ack)
+                    .is_some_and(|a| a >= end)
+        };
         if self.p.all_ack {
             let set = self.ack_set();
             set.len() <= 1 || set.iter().all(has)
         } else {
-            let n = 1 + self.slaves.values().filter(|c| c.ack.is_some_and(|a| a >= end)).count();
+            let n = 1 + self
+                .slaves
+                .values()
+                .filter(|c| c.ack.is_some_and(|a| a >= end))
+                .count();
             n >= self.p.in_sync_replicas
         }
     }
@@ -579,7 +601,8 @@ impl Broker {
     }
 
     fn on_send(&mut self, ctx: &mut Ctx<'_, RcNode>, from: NodeId, op: u64, read: bool) {
-        let reply = |ctx: &mut Ctx<'_, RcNode>, status| ctx.send(from, Msg::SendResult { op, status });
+        let reply =
+            |ctx: &mut Ctx<'_, RcNode>, status| ctx.send(from, Msg::SendResult { op, status });
         if self.role != BrokerRole::Master {
             return reply(ctx, SendStatus::NotMaster);
         }
@@ -646,7 +669,14 @@ impl Broker {
         );
     }
 
-    fn on_data(&mut self, ctx: &mut Ctx<'_, RcNode>, from: NodeId, conn: u64, start: u64, entries: &[Entry]) {
+    fn on_data(
+        &mut self,
+        ctx: &mut Ctx<'_, RcNode>,
+        from: NodeId,
+        conn: u64,
+        start: u64,
+        entries: &[Entry],
+    ) {
         if !self.current_conn(from, conn) || !self.ha.is_some_and(|h| h.2) {
             return;
         }
@@ -660,7 +690,13 @@ impl Broker {
                     if !batch.is_empty() {
                         self.write(ctx, RcWrite::Append(std::mem::take(&mut batch)));
                     }
-                    self.write(ctx, RcWrite::Epoch(EpochEntry { epoch: e.epoch, start: at }));
+                    self.write(
+                        ctx,
+                        RcWrite::Epoch(EpochEntry {
+                            epoch: e.epoch,
+                            start: at,
+                        }),
+                    );
                 }
                 batch.push(*e);
                 at += 1;

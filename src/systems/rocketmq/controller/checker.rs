@@ -111,11 +111,19 @@ impl Checker<RcNode> for RcChecker {
         };
         let at_master = final_master(nodes, up, self.brokers).map(|m| {
             let h = holds(m);
-            acked.iter().copied().filter(|a| !h.contains(a)).collect::<Vec<_>>()
+            acked
+                .iter()
+                .copied()
+                .filter(|a| !h.contains(a))
+                .collect::<Vec<_>>()
         });
         let each_lacks = (0..self.brokers).map(|i| {
             let h = holds(i);
-            acked.iter().copied().filter(|a| !h.contains(a)).collect::<Vec<_>>()
+            acked
+                .iter()
+                .copied()
+                .filter(|a| !h.contains(a))
+                .collect::<Vec<_>>()
         });
         let lost = lost_acked(at_master, acked.clone(), each_lacks);
         let mut violations = Vec::new();

@@ -42,7 +42,11 @@ impl Producer {
     pub fn on_start(&mut self, ctx: &mut Ctx<'_, RcNode>) {
         // Producers that did not start together: a phase of their own.
         let every = self.p.poll_interval;
-        let phase = SimDuration(rng::range_inclusive(ctx.rng(), SimDuration::from_ms(10).0, every.0));
+        let phase = SimDuration(rng::range_inclusive(
+            ctx.rng(),
+            SimDuration::from_ms(10).0,
+            every.0,
+        ));
         ctx.set_timer(phase, Timer::Poll);
     }
 

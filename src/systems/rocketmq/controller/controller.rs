@@ -139,7 +139,13 @@ impl Controller {
         let old = self.d.info.clone();
         let all: Vec<u32> = (0..self.brokers).collect();
         let unclean = self.p.unclean.then_some(all.as_slice());
-        let chosen = elect(&old.sync_state_set, unclean, &self.infos(now), old.master, None);
+        let chosen = elect(
+            &old.sync_state_set,
+            unclean,
+            &self.infos(now),
+            old.master,
+            None,
+        );
         ctx.record(Obs::round(old.master_epoch as u64 + 1));
         match chosen {
             Some(m) if Some(m) == old.master => {
@@ -303,10 +309,19 @@ impl Controller {
             && old.master == Some(from.0)
             && old.master_epoch == master_epoch
             && old.sync_state_set_epoch == sse_epoch
-            && new_set.iter().all(|b| *b < self.brokers && self.active(*b, now))
+            && new_set
+                .iter()
+                .all(|b| *b < self.brokers && self.active(*b, now))
             && new_set.contains(&from.0);
         if !ok {
-            self.after_commit(ctx, from, Msg::AlterResult { ok: false, info: old });
+            self.after_commit(
+                ctx,
+                from,
+                Msg::AlterResult {
+                    ok: false,
+                    info: old,
+                },
+            );
             return;
         }
         for b in &old.sync_state_set {

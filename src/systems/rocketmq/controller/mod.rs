@@ -348,7 +348,13 @@ impl RocketController {
         let controller = NodeId(n as u32);
         if id < n {
             match d {
-                Some(d) => RcNode::Broker(Box::new(Broker::new(id as u32, controller, p, d.clone(), None))),
+                Some(d) => RcNode::Broker(Box::new(Broker::new(
+                    id as u32,
+                    controller,
+                    p,
+                    d.clone(),
+                    None,
+                ))),
                 None => {
                     let d = RcDurable {
                         epochs: vec![EpochEntry { epoch: 1, start: 0 }],
@@ -365,7 +371,9 @@ impl RocketController {
             }
         } else if id == n {
             match d {
-                Some(d) => RcNode::Controller(Box::new(Controller::new(n as u32, p, d.clone(), false))),
+                Some(d) => {
+                    RcNode::Controller(Box::new(Controller::new(n as u32, p, d.clone(), false)))
+                }
                 None => {
                     let d = RcDurable {
                         info: self.steady_info(),
@@ -423,7 +431,13 @@ pub fn columns(brokers: usize, out: &SimOutput) -> Vec<Option<f64>> {
             .find(|r| {
                 r.at > t0
                     && r.node.index() < brokers
-                    && matches!(r.obs, Obs::Phase { name: "changeToMaster", .. })
+                    && matches!(
+                        r.obs,
+                        Obs::Phase {
+                            name: "changeToMaster",
+                            ..
+                        }
+                    )
             })
             .map(|r| r.at.since(t0).as_ms_f64());
     }

@@ -38,7 +38,9 @@ pub enum Msg {
     },
     /// The master registers its route (`registerBrokerWhenRoleChange`) with
     /// the NameServer the controller is embedded in.
-    RegisterRoute { master_epoch: u32 },
+    RegisterRoute {
+        master_epoch: u32,
+    },
 
     // Controller -> broker.
     /// The answer to GetReplicaInfo or BrokerElect.
@@ -46,11 +48,16 @@ pub enum Msg {
     /// `notifyBrokerRoleChanged`.
     RoleChanged(Info),
     /// The answer to Alter; `info` is the controller's record after it.
-    AlterResult { ok: bool, info: Info },
+    AlterResult {
+        ok: bool,
+        info: Info,
+    },
 
     // HA connection, slave <-> master; `conn` numbers the connection.
     /// Slave -> master: open the connection.
-    HaHandshake { conn: u64 },
+    HaHandshake {
+        conn: u64,
+    },
     /// Master -> slave: the master's epoch file and max offset.
     HaEpochs {
         conn: u64,
@@ -64,14 +71,30 @@ pub enum Msg {
         entries: Vec<Entry>,
     },
     /// Master -> slave: the master closed the connection (housekeeping).
-    HaClose { conn: u64 },
+    HaClose {
+        conn: u64,
+    },
     /// Slave -> master: its max offset (the acknowledgement and heartbeat).
-    HaAck { conn: u64, offset: u64 },
+    HaAck {
+        conn: u64,
+        offset: u64,
+    },
 
     // Producer <-> route source and master.
-    GetRoute { seq: u64 },
-    Route { seq: u64, master: Option<NodeId> },
+    GetRoute {
+        seq: u64,
+    },
+    Route {
+        seq: u64,
+        master: Option<NodeId>,
+    },
     /// A send (`read` false) or a pull from the master (`read` true).
-    Send { op: u64, read: bool },
-    SendResult { op: u64, status: SendStatus },
+    Send {
+        op: u64,
+        read: bool,
+    },
+    SendResult {
+        op: u64,
+        status: SendStatus,
+    },
 }
