@@ -149,7 +149,7 @@ impl Broker {
             self.controller,
             Msg::Heartbeat {
                 epoch: self.d.last_epoch(),
-                max_offset: self.d.len(),
+                max_offset: self.d.max_offset(),
                 priority: self.p.priority[self.id as usize],
             },
         );
@@ -230,12 +230,12 @@ impl Broker {
         self.synchronizing = None;
         self.slaves.clear();
         self.ha = None;
-        self.confirm = self.d.len();
+        self.confirm = self.d.max_offset();
         ctx.cancel_timer(&Timer::HaHeartbeat);
         if self.d.last_epoch() < self.master_epoch {
             let e = EpochEntry {
                 epoch: self.master_epoch,
-                start: self.d.len(),
+                start: self.d.max_offset(),
             };
             self.write(ctx, RcWrite::Epoch(e));
         }
@@ -294,25 +294,21 @@ impl Broker {
                         NodeId(master),
                         Msg::HaAck {
                             conn,
-                            offset: self.d.len(),
+                            offset: self.d.max_offset(),
                         },
                     );
                     ctx.set_timer(self.p.ha_heartbeat_interval, Timer::HaHeartbeat);
                 }
             }
             Timer::HaReconnect => self.connect(ctx),
-            Timer::Transfer => {
-                if self.role == BrokerRole::Master {
-                    self.housekeeping(ctx);
-                    self.transfer(ctx);
-                    ctx.set_timer(TRANSFER_WAIT, Timer::Transfer);
-                }
+            Timer::Transfer if self.role == BrokerRole::Master => {
+                self.housekeeping(ctx);
+                self.transfer(ctx);
+                ctx.set_timer(TRANSFER_WAIT, Timer::Transfer);
             }
-            Timer::CheckSyncStateSet => {
-                if self.role == BrokerRole::Master {
-                    self.maybe_shrink(ctx);
-                    ctx.set_timer(self.p.check_sync_state_set_period, Timer::CheckSyncStateSet);
-                }
+            Timer::CheckSyncStateSet if self.role == BrokerRole::Master => {
+                self.maybe_shrink(ctx);
+                ctx.set_timer(self.p.check_sync_state_set_period, Timer::CheckSyncStateSet);
             }
             Timer::SlaveTimeout { op } => {
                 if let Some(i) = self.pending.iter().position(|p| p.op == op) {
@@ -373,11 +369,7 @@ impl Broker {
                 entries,
             } => self.on_data(ctx, from, conn, start, &entries),
             Msg::Send { op, read } => self.on_send(ctx, from, op, read),
-            Msg::HaClose { conn } => {
-                if self.current_conn(from, conn) {
-                    self.connect(ctx);
-                }
-            }
+            Msg::HaClose { conn } if self.current_conn(from, conn) => self.connect(ctx),
             _ => {}
         }
     }
@@ -404,13 +396,13 @@ impl Broker {
             Msg::HaEpochs {
                 conn,
                 epochs: self.d.epochs.clone(),
-                max_offset: self.d.len(),
+                max_offset: self.d.max_offset(),
             },
         );
     }
 
     fn push(&mut self, ctx: &mut Ctx<'_, RcNode>, slave: u32) {
-        let len = self.d.len();
+        let len = self.d.max_offset();
         let now = ctx.now();
         let Some(c) = self.slaves.get_mut(&slave) else {
             return;
@@ -441,7 +433,7 @@ impl Broker {
             return;
         }
         let now = ctx.now();
-        let len = self.d.len();
+        let len = self.d.max_offset();
         let Some(c) = self.slaves.get_mut(&from.0).filter(|c| c.conn == conn) else {
             return;
         };
@@ -462,7 +454,7 @@ impl Broker {
     /// SyncStateSet's connected members; frozen while a member has no
     /// connection.
     fn update_confirm(&mut self) {
-        let mut c = self.d.len();
+        let mut c = self.d.max_offset();
         for s in &self.sync_state_set {
             if *s == self.id {
                 continue;
@@ -622,7 +614,7 @@ impl Broker {
             epoch: self.master_epoch,
         };
         self.write(ctx, RcWrite::Append(vec![e]));
-        let end = self.d.len();
+        let end = self.d.max_offset();
         if !self.need_wait() {
             // `handleHA` returns at once and does not wake the HA
             // service: the transfer waits for its next 100 ms round.
@@ -652,8 +644,8 @@ impl Broker {
         if !self.current_conn(from, conn) {
             return;
         }
-        let point = consistent_point(&self.d.epochs, self.d.len(), epochs, max_offset);
-        if point < self.d.len() || self.d.epochs.iter().any(|e| e.start >= point) {
+        let point = consistent_point(&self.d.epochs, self.d.max_offset(), epochs, max_offset);
+        if point < self.d.max_offset() || self.d.epochs.iter().any(|e| e.start >= point) {
             ctx.record(Obs::phase("truncate"));
             self.write(ctx, RcWrite::Truncate(point));
         }
@@ -664,7 +656,7 @@ impl Broker {
             from,
             Msg::HaAck {
                 conn,
-                offset: self.d.len(),
+                offset: self.d.max_offset(),
             },
         );
     }
@@ -680,12 +672,11 @@ impl Broker {
         if !self.current_conn(from, conn) || !self.ha.is_some_and(|h| h.2) {
             return;
         }
-        let len = self.d.len();
+        let len = self.d.max_offset();
         if start <= len && start + entries.len() as u64 > len {
             let new = &entries[(len - start) as usize..];
-            let mut at = len;
             let mut batch = Vec::new();
-            for e in new {
+            for (at, e) in (len..).zip(new.iter()) {
                 if e.epoch > self.d.last_epoch() {
                     if !batch.is_empty() {
                         self.write(ctx, RcWrite::Append(std::mem::take(&mut batch)));
@@ -699,7 +690,6 @@ impl Broker {
                     );
                 }
                 batch.push(*e);
-                at += 1;
             }
             if !batch.is_empty() {
                 self.write(ctx, RcWrite::Append(batch));
@@ -709,7 +699,7 @@ impl Broker {
             from,
             Msg::HaAck {
                 conn,
-                offset: self.d.len(),
+                offset: self.d.max_offset(),
             },
         );
     }

@@ -80,7 +80,7 @@ impl Durable for RcDurable {
 }
 
 impl RcDurable {
-    pub fn len(&self) -> u64 {
+    pub fn max_offset(&self) -> u64 {
         self.log.len() as u64
     }
 
@@ -91,7 +91,11 @@ impl RcDurable {
     /// Where `epoch` ends in this log (exclusive), if the file has it.
     pub fn end_of(&self, epoch: u32) -> Option<u64> {
         let i = self.epochs.iter().position(|e| e.epoch == epoch)?;
-        Some(self.epochs.get(i + 1).map_or(self.len(), |n| n.start))
+        Some(
+            self.epochs
+                .get(i + 1)
+                .map_or(self.max_offset(), |n| n.start),
+        )
     }
 }
 

@@ -22,7 +22,7 @@
 //!   (lowest broker id). Success: masterEpoch + 1, syncStateSetEpoch + 1,
 //!   SyncStateSet = {new master} (`ReplicasInfoManager.electMaster`). A
 //!   failed controller-triggered election leaves no master with masterEpoch
-//!   + 1; a broker whose `syncBrokerMetadataPeriod` poll (5 s) then finds no
+//!   one higher; a broker whose `syncBrokerMetadataPeriod` poll (5 s) then finds no
 //!   master asks for one (`brokerElect`). The controller pushes the result
 //!   to every broker (`notifyBrokerRoleChanged`, default on).
 //! * **Brokers** (`ReplicasManager`): `changeToMaster` appends an epoch
@@ -87,9 +87,9 @@
 mod broker;
 mod checker;
 mod client;
-mod controller;
 mod durable;
 pub mod elect;
+mod manager;
 mod msg;
 mod params;
 
@@ -99,8 +99,8 @@ mod tests;
 pub use broker::{Broker, BrokerRole};
 pub use checker::{final_master, RcChecker};
 pub use client::Producer;
-pub use controller::Controller;
 pub use durable::{consistent_point, Entry, EpochEntry, Info, RcDurable, RcWrite};
+pub use manager::Controller;
 pub use msg::{Msg, SendStatus};
 pub use params::RcParams;
 

@@ -311,7 +311,10 @@ fn a_paused_slave_leaves_the_sync_state_set_after_the_housekeeping_interval_and_
         let added = phase_times(&out, "alterSyncStateSet:add");
         assert_eq!(added.len(), 1, "seed {seed}");
         let t = added[0].as_ms_f64();
-        assert!(t >= 60_000.0 && t <= 62_000.0, "seed {seed}: added at {t}");
+        assert!(
+            (60_000.0..=62_000.0).contains(&t),
+            "seed {seed}: added at {t}"
+        );
         assert_eq!(columns(3, &out)[1], Some(2.0));
         let info = nodes[3].controller().expect("controller").info();
         assert_eq!(info.sync_state_set, vec![0, 1, 2]);

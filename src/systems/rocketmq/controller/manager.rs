@@ -279,10 +279,10 @@ impl Controller {
                 sync_state_set_epoch,
                 new_set,
             } => self.alter(ctx, from, master_epoch, sync_state_set_epoch, new_set),
-            Msg::RegisterRoute { master_epoch } => {
-                if self.route.is_none_or(|r| r.0 <= master_epoch) {
-                    self.route = Some((master_epoch, from.0));
-                }
+            Msg::RegisterRoute { master_epoch }
+                if self.route.is_none_or(|r| r.0 <= master_epoch) =>
+            {
+                self.route = Some((master_epoch, from.0));
             }
             Msg::GetRoute { seq } => {
                 let master = self.route.map(|r| NodeId(r.1));
