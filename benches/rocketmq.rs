@@ -9,6 +9,9 @@
 //!   both NameServers every 30 s. Throughput is the registrations the
 //!   NameServers processed.
 //!
+//! * `controller_elect/<brokers>`: `rocketmq/controller`'s election policy
+//!   over a SyncStateSet of 3, 16 and 256 replicas.
+//!
 //! Run on a quiet machine, e.g.
 //! `cargo bench --bench rocketmq -- --warm-up-time 1 --measurement-time 3`.
 
@@ -72,5 +75,30 @@ fn registrations(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan, registrations);
+/// `controller_elect/<brokers>`: one `DefaultElectPolicy.elect` over a
+/// SyncStateSet of `brokers` replicas whose old master is invalid (the
+/// comparator runs over every valid member). Throughput is candidates.
+fn controller_elect(c: &mut Criterion) {
+    use electbench::systems::rocketmq::controller::elect::{elect, LiveInfo};
+    let mut group = c.benchmark_group("controller_elect");
+    for n in [3u32, 16, 256] {
+        let infos: Vec<LiveInfo> = (0..n)
+            .map(|id| LiveInfo {
+                id,
+                epoch: 1 + id % 3,
+                max_offset: (id as u64 * 7919) % 1000,
+                priority: i32::MAX,
+                valid: id != 0,
+            })
+            .collect();
+        let sse: Vec<u32> = (0..n).collect();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| elect(black_box(&sse), None, black_box(&infos), Some(0), None))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scan, registrations, controller_elect);
 criterion_main!(benches);

@@ -1,4 +1,5 @@
 //! Apache RocketMQ: NameServers that hold soft-state routes and never talk to
-//! each other.
+//! each other, and the controller mode's SyncStateSet failover.
 
+pub mod controller;
 pub mod nameserver;
