@@ -1,14 +1,17 @@
 //! `kafka/group-leader`: the classic consumer-group protocol's group leader
-//! and rebalances, as one group coordinator (a broker) runs them for M
-//! consumer members.
+//! and rebalances, as the group coordinator (the broker that leads the
+//! group's `__consumer_offsets` partition) runs them for M consumer members,
+//! and the coordinator's failover to another broker when that one dies.
 //!
 //! Follows `PROTOCOLS.md` §2.7 and §2.9, read against apache/kafka's classic
 //! coordinator — the one ZooKeeper-mode brokers always use —
 //! `core/src/main/scala/kafka/coordinator/group/GroupCoordinator.scala`,
 //! `GroupMetadata.scala`, `MemberMetadata.scala`, `DelayedJoin.scala`
 //! (`DelayedJoin`, `InitialDelayedJoin`), `GroupMetadataManager.scala`
-//! (`storeGroup`), and the Java consumer's `AbstractCoordinator.java` /
-//! `ConsumerCoordinator.java`.
+//! (`partitionFor`, `storeGroup`, `scheduleLoadGroupAndOffsets`,
+//! `loadGroup`), and the Java consumer's `AbstractCoordinator.java` (the
+//! heartbeat thread, FindCoordinator, `markCoordinatorUnknown`),
+//! `Heartbeat.java` and `ConsumerCoordinator.java` (apache/kafka 1eb7644).
 //!
 //! What is modelled:
 //! * Members (`member.rs`) send JoinGroup with no id, get MEMBER_ID_REQUIRED
@@ -53,19 +56,82 @@
 //! * Faults: a member's crash (`member.stop = kill`: no LeaveGroup, noticed
 //!   after `session.timeout.ms`), a clean leave (`member.stop = close`,
 //!   KafkaConsumer.close(): the LeaveGroup is delivered with the connection
-//!   reset, so faults need `host_alive = true`), either one on the leader.
-//!   A restarted member is a new process: it joins again with a new id.
+//!   reset, so faults need `host_alive = true`), either one on the leader,
+//!   and the coordinator's broker (target `coordinator`). A restarted member
+//!   is a new process: it looks the coordinator up and joins with a new id.
+//! * **Coordinator failover** (`broker.rs`). B brokers (`brokers`, default
+//!   3). The coordinator is the leader of partition
+//!   `Utils.abs("electbench".hashCode) % offsets.topic.num.partitions` (41
+//!   of 50) of `__consumer_offsets` (`partitionFor`), replicated on
+//!   `min(offsets.topic.replication.factor, B)` brokers. The group's record
+//!   (`storeGroup` after the leader's SyncGroup: generation, leader, members
+//!   in map order) is written to the coordinator's disk and to every
+//!   in-sync follower (acks=-1) before the SyncGroup answers go out; a
+//!   fenced follower leaves the ISR and is no longer waited for. Brokers
+//!   heartbeat each other every `broker.heartbeat.interval.ms` and fence a
+//!   peer not heard from for `broker.session.timeout.ms`: this is the KRaft
+//!   controller's rule (BrokerHeartbeatManager.java,
+//!   `maybeFenceOneStaleBroker`), applied by every broker to the heartbeats
+//!   it receives, standing for the controller's decision and its metadata
+//!   record (whose commit and fetch, a few round trips, are not added;
+//!   `kafka/partition-leader` models the controller). When the
+//!   coordinator's broker is fenced, the next unfenced replica in
+//!   assignment order leads the partition (`onElection`), replays it for
+//!   `coordinator.load.ms` (`scheduleLoadGroupAndOffsets`), answering
+//!   JoinGroup and SyncGroup with COORDINATOR_LOAD_IN_PROGRESS and Heartbeat
+//!   with a blind NONE (`handleHeartbeat`), then loads the group as stored
+//!   (`GroupMetadata.loadGroup`: Stable with its members, generation and
+//!   leader, the map rebuilt fresh in the record's order) and resets every
+//!   member's heartbeat deadline to a full session timeout (`onGroupLoaded`).
+//!   So the move itself does **not** rebalance and does not bump the
+//!   generation: a rebalance follows only if a member's session runs out on
+//!   the new coordinator before the member finds it, or if the old
+//!   coordinator had completed a join phase whose record it never stored.
+//!   A broker that does not lead the partition answers NOT_COORDINATOR.
+//! * The member side (`member.rs`, `AbstractCoordinator`): the heartbeat
+//!   thread marks the coordinator unknown when a heartbeat has been
+//!   unanswered for `request.timeout.ms` (the request times out and the
+//!   connection closes), when no heartbeat succeeded for
+//!   `session.timeout.ms`, on NOT_COORDINATOR, or at once when the
+//!   coordinator's connection is reset (its process died on a live host).
+//!   It then sends FindCoordinator to a broker (rotating from member index
+//!   mod B, skipping brokers known unreachable) and retries every
+//!   `retry.backoff.ms` while the answer is COORDINATOR_NOT_AVAILABLE or
+//!   names a broker whose connection is refused; a broker that stopped
+//!   answering costs `socket.connection.setup.timeout.ms` per new connection
+//!   attempt. Discovery resets the session timer (`resetSessionTimeout`); a
+//!   Stable member then heartbeats at once, one in a rebalance joins again.
+//!   JoinGroup or SyncGroup answered COORDINATOR_LOAD_IN_PROGRESS is retried
+//!   after `retry.backoff.ms`.
 //!
 //! Simplifications:
-//! * One group, one coordinator, known from the start: no FindCoordinator,
-//!   no coordinator failover or `__consumer_offsets` load
-//!   (COORDINATOR_LOAD_IN_PROGRESS). Do not fault the coordinator: it comes
-//!   back with an empty group (members then get UNKNOWN_MEMBER_ID and join
-//!   again), which is not what a real coordinator move does.
+//! * One group; members start knowing their coordinator (the first
+//!   FindCoordinator is not modelled). With one broker (`[topology] brokers
+//!   = 1`) the coordinator cannot move and a crashed one comes back empty.
+//! * Replica placement is round robin from broker `partition mod B` (the
+//!   controller's placer is rack-aware and starts at a random broker); the
+//!   ISR is every unfenced replica (a follower rejoins the ISR as soon as it
+//!   is heard from again, and has the record by then only if it was
+//!   replicated to it); no preferred-leader rebalance moves the coordinator
+//!   back. A restarted broker knows no leader until a peer's heartbeat
+//!   tells it; if that names it (it was not fenced yet), it loads its own
+//!   copy of the log. The old coordinator's parked JoinGroup/SyncGroup
+//!   answers on resignation (`onGroupUnloaded`) are not sent.
+//! * Offsets and their commits are not modelled: the load time is the
+//!   parameter `coordinator.load.ms`, not derived from the partition's
+//!   content; records are ~1 KB for the disk model whatever the group size.
+//! * Client timeouts are checked at the heartbeat thread's turns (every
+//!   `heartbeat.interval.ms`), so a heartbeat times out at the first turn at
+//!   least `request.timeout.ms` after it was sent (exact with the
+//!   defaults: 30000 is 10 intervals). JoinGroup and SyncGroup have no
+//!   request timeout: a member parked in one when the coordinator's host
+//!   dies (no connection reset) waits; a reset is noticed. The heartbeat's
+//!   retry backoff is fixed (the client's is exponential up to
+//!   `retry.backoff.max.ms`); FindCoordinator goes to one broker at a time
+//!   (`leastLoadedNode` is approximated by the rotation).
 //! * Dynamic members only (no `group.instance.id`); one protocol
 //!   (`range`), so protocol selection is not modelled; the assignment is
-//!   computed instantly; no offset commits; no request timeouts or retries
-//!   on the member side; every member starts at time 0.
+//!   computed instantly; no offset commits; every member starts at time 0.
 //! * A member heartbeats only when Stable (the real heartbeat thread also
 //!   runs during a rebalance, but a member parked in JoinGroup/SyncGroup
 //!   cannot expire, so the outcome is the same).
@@ -108,7 +174,8 @@ pub const PATH: PathInfo = PathInfo {
     system: "kafka",
     summary: "classic consumer group: JoinGroup/SyncGroup rebalances with the initial delayed \
               join, heartbeats and session timeout; the leader is the first joiner, then the \
-              first key of the coordinator's member HashMap",
+              first key of the coordinator's member HashMap; the coordinator moves with its \
+              __consumer_offsets partition when its broker dies",
     groups: &[
         GroupSpec {
             name: "members",
