@@ -132,7 +132,7 @@ impl Coordinator {
                 );
                 ctx.set_timer(
                     c.p.session_timeout,
-                    Timer::Coord(CoordTimer::Expire(*node)),
+                    Timer::Coord(CoordTimer::Expire(c.seq)),
                 );
             }
             c.generation = r.generation;
@@ -336,7 +336,7 @@ impl Coordinator {
         }
         ctx.set_timer(
             NEW_MEMBER_JOIN_TIMEOUT,
-            Timer::Coord(CoordTimer::Expire(node)),
+            Timer::Coord(CoordTimer::Expire(self.seq)),
         );
         if self.state == GroupState::PreparingRebalance && self.generation == 0 {
             self.new_member_added = true;
@@ -473,7 +473,7 @@ impl Coordinator {
             let m = self.members.get_mut(id).expect("listed above");
             m.awaiting_join = false;
             m.pending_sync = true;
-            let node = m.node;
+            let seq = m.seq;
             ctx.record(Obs::ElectionRound {
                 term: u64::from(self.generation),
                 scope: crate::engine::Scope::Whole,
@@ -481,7 +481,7 @@ impl Coordinator {
             self.send_join_response(ctx, id);
             ctx.set_timer(
                 self.p.session_timeout,
-                Timer::Coord(CoordTimer::Expire(node)),
+                Timer::Coord(CoordTimer::Expire(seq)),
             );
         }
         ctx.set_timer(
@@ -513,7 +513,7 @@ impl Coordinator {
             return;
         };
         self.table.remove();
-        ctx.cancel_timer(&Timer::Coord(CoordTimer::Expire(m.node)));
+        ctx.cancel_timer(&Timer::Coord(CoordTimer::Expire(m.seq)));
         if self.leader_id.as_deref() == Some(id) {
             self.leader_id = self.first_key(|_| true);
             if self.leader_id.is_some() {
@@ -636,7 +636,7 @@ impl Coordinator {
             Some(m) => {
                 ctx.set_timer(
                     self.p.session_timeout,
-                    Timer::Coord(CoordTimer::Expire(m.node)),
+                    Timer::Coord(CoordTimer::Expire(m.seq)),
                 );
                 if self.state == GroupState::PreparingRebalance {
                     ErrorCode::RebalanceInProgress
@@ -658,11 +658,11 @@ impl Coordinator {
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, GlNode>, t: CoordTimer) {
         match t {
             CoordTimer::Join => self.on_join_timer(ctx),
-            CoordTimer::Expire(node) => {
-                let Some(id) = self.node_member(node) else {
+            CoordTimer::Expire(seq) => {
+                let Some((id, m)) = self.members.iter().find(|(_, m)| m.seq == seq) else {
                     return;
                 };
-                let m = &self.members[&id];
+                let (id, node) = (id.clone(), m.node);
                 // hasSatisfiedHeartbeat: a member parked in JoinGroup or
                 // SyncGroup is kept alive.
                 if m.awaiting_join || m.awaiting_sync {

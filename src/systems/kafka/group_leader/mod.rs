@@ -324,8 +324,10 @@ fn coordinator_failover(out: &SimOutput, t0: SimTime, members: usize) -> Option<
 pub enum CoordTimer {
     /// The pending `DelayedJoin` / `InitialDelayedJoin`.
     Join,
-    /// The heartbeat deadline of the member on this node.
-    Expire(NodeId),
+    /// The heartbeat deadline of the member with this insertion number
+    /// (a restarted process on the same node joins under a new id while
+    /// its old id is still in the group).
+    Expire(u64),
     /// The pending-sync deadline of the current generation.
     PendingSync,
     /// A MEMBER_ID_REQUIRED id handed to this node expires.
