@@ -255,12 +255,9 @@ impl Broker {
             Msg::JoinGroup { .. } | Msg::SyncGroup { .. } | Msg::Heartbeat { .. } => {
                 match &mut self.role {
                     BrokerRole::Coordinator(c) => c.on_message(ctx, from, msg),
-                    BrokerRole::Loading => Self::answer_error(
-                        ctx,
-                        from,
-                        &msg,
-                        ErrorCode::CoordinatorLoadInProgress,
-                    ),
+                    BrokerRole::Loading => {
+                        Self::answer_error(ctx, from, &msg, ErrorCode::CoordinatorLoadInProgress)
+                    }
                     BrokerRole::Follower => {
                         Self::answer_error(ctx, from, &msg, ErrorCode::NotCoordinator)
                     }

@@ -130,10 +130,7 @@ impl Coordinator {
                         pending_sync: false,
                     },
                 );
-                ctx.set_timer(
-                    c.p.session_timeout,
-                    Timer::Coord(CoordTimer::Expire(c.seq)),
-                );
+                ctx.set_timer(c.p.session_timeout, Timer::Coord(CoordTimer::Expire(c.seq)));
             }
             c.generation = r.generation;
             c.stored = r.generation;
@@ -154,7 +151,10 @@ impl Coordinator {
     fn record(&self) -> GroupRecord {
         GroupRecord {
             generation: self.generation,
-            leader_id: self.leader_id.clone().expect("a stored generation has a leader"),
+            leader_id: self
+                .leader_id
+                .clone()
+                .expect("a stored generation has a leader"),
             members: self
                 .iteration_order()
                 .into_iter()

@@ -312,7 +312,13 @@ fn coordinator_failover(out: &SimOutput, t0: SimTime, members: usize) -> Option<
         let served = out.records.iter().find(|r| {
             r.at >= t0
                 && r.node.index() == m
-                && matches!(r.obs, Obs::Phase { name: "coordinator-serving", .. })
+                && matches!(
+                    r.obs,
+                    Obs::Phase {
+                        name: "coordinator-serving",
+                        ..
+                    }
+                )
         })?;
         last = last.max(Some(served.at));
     }

@@ -555,7 +555,12 @@ fn coordinator_host_crash_moves_the_group_without_a_rebalance() {
     // the coordinator unknown, FindCoordinator (1 ms each way) names node
     // 4, and its NONE to their heartbeat arrives at 51012. The stored
     // record kept members, generation and leader: no rebalance.
-    let out = run3(4, GlParams::default(), 70, vec![coordinator_crash(20_500, false)]);
+    let out = run3(
+        4,
+        GlParams::default(),
+        70,
+        vec![coordinator_crash(20_500, false)],
+    );
     assert_eq!(out.faults[0].node, Some(NodeId(6)));
     assert_eq!(
         detections(&out),
@@ -565,9 +570,15 @@ fn coordinator_host_crash_moves_the_group_without_a_rebalance() {
         phase_nodes(&out, "coordinator-elected"),
         vec![(29_001.0, NodeId(4))]
     );
-    assert_eq!(phase_nodes(&out, "group-loaded"), vec![(29_051.0, NodeId(4))]);
+    assert_eq!(
+        phase_nodes(&out, "group-loaded"),
+        vec![(29_051.0, NodeId(4))]
+    );
     assert_eq!(phase_times(&out, "coordinator-unknown"), vec![51_008.0; 4]);
-    assert_eq!(phase_times(&out, "coordinator-discovered"), vec![51_010.0; 4]);
+    assert_eq!(
+        phase_times(&out, "coordinator-discovered"),
+        vec![51_010.0; 4]
+    );
     assert_eq!(phase_times(&out, "coordinator-serving"), vec![51_012.0; 4]);
     // One generation, before the fault: the move bumps nothing.
     let g = generations(&out);
@@ -590,10 +601,16 @@ fn coordinator_process_crash_is_noticed_at_once_and_served_after_the_load() {
     let p = params(|p| p.set("coordinator.load.ms", 5000.0).unwrap());
     let out = run3(4, p, 50, vec![coordinator_crash(20_500, true)]);
     assert_eq!(phase_times(&out, "coordinator-unknown"), vec![20_501.0; 4]);
-    assert_eq!(phase_nodes(&out, "group-loaded"), vec![(34_001.0, NodeId(4))]);
+    assert_eq!(
+        phase_nodes(&out, "group-loaded"),
+        vec![(34_001.0, NodeId(4))]
+    );
     let found = phase_times(&out, "coordinator-discovered");
     assert_eq!(found.len(), 4);
-    assert!(found.iter().all(|&t| t > 29_001.0 && t < 29_200.0), "{found:?}");
+    assert!(
+        found.iter().all(|&t| t > 29_001.0 && t < 29_200.0),
+        "{found:?}"
+    );
     let served = phase_times(&out, "coordinator-serving");
     assert_eq!(served.len(), 4);
     // Heartbeats every 3000 from discovery: two blind answers during the
@@ -700,7 +717,16 @@ fn store_group_waits_for_an_in_sync_follower_until_it_is_fenced() {
     // SyncGroup (6004) is stored locally at once but acks=-1 waits for node
     // 5 until the coordinator fences it (its last heartbeat arrived at 1:
     // 9001); then every member gets its assignment, at 9002.
-    let out = run3(4, GlParams::default(), 12, vec![fault(1000, Action::Crash { host_alive: false }, Target::Node(5))]);
+    let out = run3(
+        4,
+        GlParams::default(),
+        12,
+        vec![fault(
+            1000,
+            Action::Crash { host_alive: false },
+            Target::Node(5),
+        )],
+    );
     let serving: Vec<f64> = out
         .records
         .iter()
