@@ -2,7 +2,10 @@
 //! generation. The coordinator names one leader when a join phase completes
 //! (`GenerationLeader`, once per generation); every member's JoinGroup answer
 //! of that generation must name the same leader, and only that member may
-//! believe it leads.
+//! believe it leads. Across coordinator moves: a generation whose record was
+//! stored (on disk and acknowledged by every in-sync replica, acks=-1) is
+//! stored with one leader only, whichever coordinator stored it — a new
+//! coordinator continues from the stored generation, it never reuses it.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +15,14 @@ use super::{GlNode, GlNote};
 
 #[derive(Debug, Default)]
 pub struct GlChecker {
-    /// (coordinator incarnation, generation) -> the leader it named.
-    leaders: BTreeMap<(u32, u32), NodeId>,
-    /// (coordinator incarnation, generation) -> members that lead it.
-    self_leaders: BTreeMap<(u32, u32), Vec<NodeId>>,
+    /// (coordinator node and incarnation, generation) -> the leader it
+    /// named.
+    leaders: BTreeMap<((NodeId, u32), u32), NodeId>,
+    /// (coordinator node and incarnation, generation) -> members that lead
+    /// it.
+    self_leaders: BTreeMap<((NodeId, u32), u32), Vec<NodeId>>,
+    /// Stored generation -> its leader.
+    stored: BTreeMap<u32, NodeId>,
 }
 
 impl GlChecker {
@@ -24,8 +31,13 @@ impl GlChecker {
     }
 
     /// The leader named for each generation.
-    pub fn leaders(&self) -> &BTreeMap<(u32, u32), NodeId> {
+    pub fn leaders(&self) -> &BTreeMap<((NodeId, u32), u32), NodeId> {
         &self.leaders
+    }
+
+    /// The leader of each stored generation.
+    pub fn stored(&self) -> &BTreeMap<u32, NodeId> {
+        &self.stored
     }
 }
 
@@ -82,6 +94,13 @@ impl Checker<GlNode> for GlChecker {
                 }
                 None
             }
+            GlNote::Stored { generation, leader } => match self.stored.insert(generation, leader) {
+                Some(other) if other != leader => Some(format!(
+                    "generation {generation} was stored twice with different leaders: {other} and \
+                     {leader}"
+                )),
+                _ => None,
+            },
         }
     }
 

@@ -1,5 +1,6 @@
 //! The group coordinator (`GroupCoordinator.scala`, `GroupMetadata.scala`,
-//! `DelayedJoin.scala`) for one classic consumer group.
+//! `DelayedJoin.scala`) for one classic consumer group: the group state of
+//! the broker that leads the group's `__consumer_offsets` partition.
 
 use std::collections::BTreeMap;
 
@@ -8,9 +9,9 @@ use rand_core::RngCore;
 use crate::engine::{Ctx, NodeId, Obs, Role, SimDuration, View};
 
 use super::hashorder::Table;
-use super::msg::{ErrorCode, Msg};
+use super::msg::{ErrorCode, GroupRecord, Msg};
 use super::params::GlParams;
-use super::{CoordTimer, GlNode, GlNote, GroupWrite, Timer};
+use super::{CoordTimer, GlNode, GlNote, GroupLog, GroupWrite, Timer};
 
 /// The consumer's default `client.id`: `consumer-<group.id>-<n>`, with `n`
 /// from a per-JVM counter starting at 1 (ConsumerConfig /
@@ -64,6 +65,22 @@ pub struct Coordinator {
     initial: Option<(SimDuration, SimDuration)>,
     /// Generation last written to `__consumer_offsets` (storeGroup).
     stored: u32,
+    /// The partition's log on this broker (the working copy of what is
+    /// durable).
+    pub log: GroupLog,
+    /// The in-sync follower replicas a `storeGroup` (acks=-1) waits for.
+    pub followers: Vec<NodeId>,
+    /// The `storeGroup` in flight.
+    storing: Option<Storing>,
+}
+
+/// A `storeGroup` append waiting for the local disk and the followers.
+#[derive(Clone, Debug)]
+struct Storing {
+    generation: u32,
+    leader: NodeId,
+    local: bool,
+    acks: Vec<NodeId>,
 }
 
 impl Coordinator {
@@ -80,7 +97,100 @@ impl Coordinator {
             new_member_added: false,
             initial: None,
             stored: 0,
+            log: GroupLog::default(),
+            followers: Vec::new(),
+            storing: None,
         }
+    }
+
+    /// `scheduleLoadGroupAndOffsets` finished: the group as the log's last
+    /// record stored it (`GroupMetadata.loadGroup`: Stable with its members,
+    /// generation and leader; Empty if it has none; no record: no group),
+    /// members added in the record's order to a fresh map, and every
+    /// member's heartbeat deadline reset to a full session timeout
+    /// (`onGroupLoaded` -> `completeAndScheduleNextHeartbeatExpiration`).
+    pub fn load(
+        ctx: &mut Ctx<'_, GlNode>,
+        p: GlParams,
+        log: GroupLog,
+        followers: Vec<NodeId>,
+    ) -> Self {
+        let mut c = Coordinator::new(p);
+        if let Some(r) = &log.record {
+            for (id, node) in &r.members {
+                c.seq += 1;
+                c.table.insert();
+                c.members.insert(
+                    id.clone(),
+                    MemberMeta {
+                        node: *node,
+                        seq: c.seq,
+                        awaiting_join: false,
+                        awaiting_sync: false,
+                        pending_sync: false,
+                    },
+                );
+                ctx.set_timer(c.p.session_timeout, Timer::Coord(CoordTimer::Expire(c.seq)));
+            }
+            c.generation = r.generation;
+            c.stored = r.generation;
+            c.leader_id = (!r.members.is_empty()).then(|| r.leader_id.clone());
+            c.state = if r.members.is_empty() {
+                GroupState::Empty
+            } else {
+                GroupState::Stable
+            };
+        }
+        c.log = log;
+        c.followers = followers;
+        c
+    }
+
+    /// The record `storeGroup` appends: the generation, its leader and the
+    /// members in map iteration order.
+    fn record(&self) -> GroupRecord {
+        GroupRecord {
+            generation: self.generation,
+            leader_id: self
+                .leader_id
+                .clone()
+                .expect("a stored generation has a leader"),
+            members: self
+                .iteration_order()
+                .into_iter()
+                .map(|id| {
+                    let node = self.members[&id].node;
+                    (id, node)
+                })
+                .collect(),
+        }
+    }
+
+    /// A follower replica left the ISR (its broker was fenced): acks=-1
+    /// no longer waits for it.
+    pub fn drop_follower(&mut self, ctx: &mut Ctx<'_, GlNode>, node: NodeId) {
+        self.followers.retain(|&f| f != node);
+        if let Some(s) = &mut self.storing {
+            s.acks.retain(|&f| f != node);
+        }
+        self.finish_store(ctx);
+    }
+
+    /// A follower replica is back in the ISR.
+    pub fn add_follower(&mut self, node: NodeId) {
+        if !self.followers.contains(&node) {
+            self.followers.push(node);
+        }
+    }
+
+    /// A follower has the record of `generation`.
+    pub fn on_replicate_ack(&mut self, ctx: &mut Ctx<'_, GlNode>, from: NodeId, generation: u32) {
+        if let Some(s) = &mut self.storing {
+            if s.generation == generation {
+                s.acks.retain(|&f| f != from);
+            }
+        }
+        self.finish_store(ctx);
     }
 
     /// The first key of the member map in the real `HashMap`'s iteration
@@ -226,7 +336,7 @@ impl Coordinator {
         }
         ctx.set_timer(
             NEW_MEMBER_JOIN_TIMEOUT,
-            Timer::Coord(CoordTimer::Expire(node)),
+            Timer::Coord(CoordTimer::Expire(self.seq)),
         );
         if self.state == GroupState::PreparingRebalance && self.generation == 0 {
             self.new_member_added = true;
@@ -352,7 +462,7 @@ impl Coordinator {
             scope: crate::engine::Scope::Whole,
         });
         ctx.record(Obs::Note(GlNote::GenerationLeader {
-            coordinator: ctx.incarnation(),
+            coordinator: (ctx.me(), ctx.incarnation()),
             generation: self.generation,
             leader,
             members: self.members.len() as u32,
@@ -363,7 +473,7 @@ impl Coordinator {
             let m = self.members.get_mut(id).expect("listed above");
             m.awaiting_join = false;
             m.pending_sync = true;
-            let node = m.node;
+            let seq = m.seq;
             ctx.record(Obs::ElectionRound {
                 term: u64::from(self.generation),
                 scope: crate::engine::Scope::Whole,
@@ -371,7 +481,7 @@ impl Coordinator {
             self.send_join_response(ctx, id);
             ctx.set_timer(
                 self.p.session_timeout,
-                Timer::Coord(CoordTimer::Expire(node)),
+                Timer::Coord(CoordTimer::Expire(seq)),
             );
         }
         ctx.set_timer(
@@ -387,7 +497,7 @@ impl Coordinator {
         ctx.send(
             m.node,
             Msg::JoinResponse {
-                coordinator: ctx.incarnation(),
+                coordinator: (ctx.me(), ctx.incarnation()),
                 generation: self.generation,
                 member_id: id.to_string(),
                 leader: self.members[&leader_id].node,
@@ -403,7 +513,7 @@ impl Coordinator {
             return;
         };
         self.table.remove();
-        ctx.cancel_timer(&Timer::Coord(CoordTimer::Expire(m.node)));
+        ctx.cancel_timer(&Timer::Coord(CoordTimer::Expire(m.seq)));
         if self.leader_id.as_deref() == Some(id) {
             self.leader_id = self.first_key(|_| true);
             if self.leader_id.is_some() {
@@ -449,9 +559,24 @@ impl Coordinator {
                 if assignments && self.leader_id.as_deref() == Some(member_id.as_str()) {
                     // storeGroup: the assignment is appended to
                     // __consumer_offsets (acks=-1) before anyone hears it.
-                    let w = GroupWrite {
+                    let record = self.record();
+                    let leader = self.leader_node().expect("the leader is a member");
+                    self.storing = Some(Storing {
                         generation: self.generation,
-                    };
+                        leader,
+                        local: false,
+                        acks: self.followers.clone(),
+                    });
+                    for &f in &self.followers {
+                        ctx.send(
+                            f,
+                            Msg::Replicate {
+                                record: record.clone(),
+                            },
+                        );
+                    }
+                    let w = GroupWrite { record };
+                    crate::engine::Durable::apply(&mut self.log, &w);
                     ctx.persist(w);
                 }
             }
@@ -468,8 +593,28 @@ impl Coordinator {
     }
 
     pub fn on_persisted(&mut self, ctx: &mut Ctx<'_, GlNode>, w: GroupWrite) {
-        self.stored = self.stored.max(w.generation);
-        if self.state != GroupState::CompletingRebalance || w.generation != self.generation {
+        if let Some(s) = &mut self.storing {
+            if s.generation == w.record.generation {
+                s.local = true;
+            }
+        }
+        self.finish_store(ctx);
+    }
+
+    /// The append is on the local disk and every in-sync follower has it:
+    /// the group is stored, and SyncGroup answers go out.
+    fn finish_store(&mut self, ctx: &mut Ctx<'_, GlNode>) {
+        let Some(s) = &self.storing else {
+            return;
+        };
+        if !s.local || !s.acks.is_empty() {
+            return;
+        }
+        let (generation, leader) = (s.generation, s.leader);
+        self.storing = None;
+        self.stored = self.stored.max(generation);
+        ctx.record(Obs::Note(GlNote::Stored { generation, leader }));
+        if self.state != GroupState::CompletingRebalance || generation != self.generation {
             return;
         }
         self.state = GroupState::Stable;
@@ -491,7 +636,7 @@ impl Coordinator {
             Some(m) => {
                 ctx.set_timer(
                     self.p.session_timeout,
-                    Timer::Coord(CoordTimer::Expire(m.node)),
+                    Timer::Coord(CoordTimer::Expire(m.seq)),
                 );
                 if self.state == GroupState::PreparingRebalance {
                     ErrorCode::RebalanceInProgress
@@ -500,17 +645,24 @@ impl Coordinator {
                 }
             }
         };
-        ctx.send(from, Msg::HeartbeatResponse { error });
+
+        ctx.send(
+            from,
+            Msg::HeartbeatResponse {
+                error,
+                loading: false,
+            },
+        );
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, GlNode>, t: CoordTimer) {
         match t {
             CoordTimer::Join => self.on_join_timer(ctx),
-            CoordTimer::Expire(node) => {
-                let Some(id) = self.node_member(node) else {
+            CoordTimer::Expire(seq) => {
+                let Some((id, m)) = self.members.iter().find(|(_, m)| m.seq == seq) else {
                     return;
                 };
-                let m = &self.members[&id];
+                let (id, node) = (id.clone(), m.node);
                 // hasSatisfiedHeartbeat: a member parked in JoinGroup or
                 // SyncGroup is kept alive.
                 if m.awaiting_join || m.awaiting_sync {

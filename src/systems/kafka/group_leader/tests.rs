@@ -261,8 +261,8 @@ fn member_crash_is_noticed_after_the_session_timeout_then_rebalances() {
     // A member crash does not change the leader.
     assert_eq!(g[1].1, g[0].1);
     assert!(phase_times(&out, "leader-chosen").is_empty());
-    let cols = columns_of(&out);
-    assert_eq!(cols, vec![Some(4.0), None, Some(1.0)]);
+    let cols = columns_of(&out, 4);
+    assert_eq!(cols, vec![Some(4.0), None, Some(1.0), None]);
 }
 
 #[test]
@@ -470,7 +470,7 @@ fn leader_crash_is_noticed_after_the_session_timeout_and_a_new_leader_leads() {
     let g = generations(&out);
     assert_eq!(g.len(), 2);
     assert_ne!(g[1].1, old);
-    let cols = columns_of(&out);
+    let cols = columns_of(&out, 10);
     assert_eq!(cols[1], Some(43_007.0));
 }
 
@@ -480,4 +480,283 @@ fn same_seed_same_records() {
     let b = run(50, GlParams::default(), 30, vec![]);
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(generations(&a), generations(&b));
+}
+
+// ---------- coordinator failover (3 brokers) ----------
+//
+// 4 members are nodes 0..4, brokers nodes 4, 5, 6. The group's partition is
+// 41 ("electbench".hashCode % 50), so its replicas are brokers 41 % 3 = 2,
+// 0, 1: nodes 6 (the coordinator), 4 and 5. Brokers heartbeat each other at
+// 0, 2000, 4000, .... The group's first record is stored at 6007 (the
+// leader's SyncGroup arrives at 6005, node 4's ack of its copy at 6007), so
+// members are Stable at 6008 and heartbeat at 9008, 12008, ..., answered
+// 2 ms later.
+
+fn run3(members: usize, p: GlParams, secs: u64, faults: Vec<FaultSpec>) -> SimOutput {
+    let mut cfg = SimConfig {
+        seed: 7,
+        duration: SimDuration::from_ms(secs * 1000),
+        faults,
+        load: LoadConfig {
+            clients: 0,
+            ..LoadConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    cfg.net.latency = Latency::Constant { ms: 1.0 };
+    let model = GroupLeader::with_brokers(members, 3, p);
+    assert_eq!(model.replicas(), vec![NodeId(6), NodeId(4), NodeId(5)]);
+    let out = run_trial(&model, &cfg, None);
+    assert!(out.violations.is_empty(), "{:?}", out.violations);
+    out
+}
+
+/// (time ms, node) of every record of phase `name`.
+fn phase_nodes(out: &SimOutput, name: &str) -> Vec<(f64, NodeId)> {
+    out.records
+        .iter()
+        .filter(|r| matches!(r.obs, Obs::Phase { name: n, .. } if n == name))
+        .map(|r| (r.at.as_ms_f64(), r.node))
+        .collect()
+}
+
+fn coordinator_crash(ms: u64, host_alive: bool) -> FaultSpec {
+    fault(
+        ms,
+        Action::Crash { host_alive },
+        Target::Path {
+            word: "coordinator",
+            arg: None,
+        },
+    )
+}
+
+#[test]
+fn partition_for_the_group_and_its_replicas() {
+    let p = GlParams::default();
+    assert_eq!(java_string_hash("electbench"), 708_759_041);
+    let m = GroupLeader::with_brokers(4, 3, p.clone());
+    assert_eq!(m.partition(), 41);
+    let one = GroupLeader::new(4, p.clone());
+    // One broker: replication capped at 1, the coordinator is the node after
+    // the members, as before brokers were modelled.
+    assert_eq!(one.replicas(), vec![NodeId(4)]);
+    let five = GroupLeader::with_brokers(4, 5, p);
+    assert_eq!(five.replicas(), vec![NodeId(5), NodeId(6), NodeId(7)]);
+}
+
+#[test]
+fn coordinator_host_crash_moves_the_group_without_a_rebalance() {
+    // The coordinator's host dies at 20500. Its last broker heartbeat
+    // arrived at 20001, so the other brokers fence it at 29001 and node 4,
+    // next in the assignment, is elected and loads the group until 29051.
+    // Members notice nothing until the heartbeat they sent at 21008 has
+    // been unanswered for request.timeout.ms: at the tick of 51008 they mark
+    // the coordinator unknown, FindCoordinator (1 ms each way) names node
+    // 4, and its NONE to their heartbeat arrives at 51012. The stored
+    // record kept members, generation and leader: no rebalance.
+    let out = run3(
+        4,
+        GlParams::default(),
+        70,
+        vec![coordinator_crash(20_500, false)],
+    );
+    assert_eq!(out.faults[0].node, Some(NodeId(6)));
+    assert_eq!(
+        detections(&out),
+        vec![(29_001.0, Some(NodeId(6))), (29_001.0, Some(NodeId(6)))]
+    );
+    assert_eq!(
+        phase_nodes(&out, "coordinator-elected"),
+        vec![(29_001.0, NodeId(4))]
+    );
+    assert_eq!(
+        phase_nodes(&out, "group-loaded"),
+        vec![(29_051.0, NodeId(4))]
+    );
+    assert_eq!(phase_times(&out, "coordinator-unknown"), vec![51_008.0; 4]);
+    assert_eq!(
+        phase_times(&out, "coordinator-discovered"),
+        vec![51_010.0; 4]
+    );
+    assert_eq!(phase_times(&out, "coordinator-serving"), vec![51_012.0; 4]);
+    // One generation, before the fault: the move bumps nothing.
+    let g = generations(&out);
+    assert_eq!(g.len(), 1);
+    assert!(phase_times(&out, "revoke").is_empty());
+    assert!(phase_times(&out, "heartbeat-expired").is_empty());
+    let cols = columns_of(&out, 4);
+    assert_eq!(cols, vec![None, None, Some(0.0), Some(30_512.0)]);
+}
+
+#[test]
+fn coordinator_process_crash_is_noticed_at_once_and_served_after_the_load() {
+    // Only the process dies: the members' connections are reset at once,
+    // they mark the coordinator unknown and look it up every
+    // retry.backoff.ms; the brokers still name the dead one (connection
+    // refused) until they fence it at 29001. coordinator.load.ms 5000: the
+    // members find node 4 during its load, their heartbeats are answered
+    // NONE blindly (not yet "serving"), and only a heartbeat after
+    // group-loaded (34001) counts.
+    let p = params(|p| p.set("coordinator.load.ms", 5000.0).unwrap());
+    let out = run3(4, p, 50, vec![coordinator_crash(20_500, true)]);
+    assert_eq!(phase_times(&out, "coordinator-unknown"), vec![20_501.0; 4]);
+    assert_eq!(
+        phase_nodes(&out, "group-loaded"),
+        vec![(34_001.0, NodeId(4))]
+    );
+    let found = phase_times(&out, "coordinator-discovered");
+    assert_eq!(found.len(), 4);
+    assert!(
+        found.iter().all(|&t| t > 29_001.0 && t < 29_200.0),
+        "{found:?}"
+    );
+    let served = phase_times(&out, "coordinator-serving");
+    assert_eq!(served.len(), 4);
+    // Heartbeats every 3000 from discovery: two blind answers during the
+    // load, the third after it.
+    for (f, s) in found.iter().zip(&served) {
+        assert_eq!(*s, f + 6002.0);
+    }
+    assert!(served.iter().all(|&t| t > 34_001.0));
+    assert_eq!(generations(&out).len(), 1);
+}
+
+#[test]
+fn join_during_the_load_gets_load_in_progress_and_retries() {
+    // The coordinator's host dies at 20500; member 0's process is killed at
+    // 25000 and restarts at 30000, as a new consumer: it looks the
+    // coordinator up (node 4, loading until 34001 with coordinator.load.ms
+    // 5000) and its JoinGroup is answered COORDINATOR_LOAD_IN_PROGRESS
+    // every retry.backoff.ms until the group is loaded.
+    let p = params(|p| p.set("coordinator.load.ms", 5000.0).unwrap());
+    let faults = vec![
+        coordinator_crash(20_500, false),
+        FaultSpec::at(
+            25_000,
+            Action::Crash { host_alive: false },
+            Target::Node(0),
+            Some(5000),
+        ),
+    ];
+    let model = GroupLeader::with_brokers(4, 3, p);
+    let mut cfg = SimConfig {
+        seed: 7,
+        duration: SimDuration::from_ms(100_000),
+        faults,
+        load: LoadConfig {
+            clients: 0,
+            ..LoadConfig::default()
+        },
+        trace: true,
+        ..SimConfig::default()
+    };
+    cfg.net.latency = Latency::Constant { ms: 1.0 };
+    let out = run_trial(&model, &cfg, None);
+    assert!(out.violations.is_empty(), "{:?}", out.violations);
+    let at = |l: &str| -> f64 { l.split("ms ").next().unwrap().parse().unwrap() };
+    let load_errors: Vec<f64> = out
+        .trace
+        .iter()
+        .filter(|l| l.contains("n1 <- n5 JoinError { error: CoordinatorLoadInProgress }"))
+        .map(|l| at(l))
+        .collect();
+    assert!(load_errors.len() > 30, "{load_errors:?}");
+    assert!(load_errors.iter().all(|&t| t > 30_000.0 && t < 34_001.0));
+    let first_id = out
+        .trace
+        .iter()
+        .find(|l| l.contains("n1 <- n5 MemberIdRequired"))
+        .map(|l| at(l))
+        .expect("the restarted member gets an id");
+    assert!(first_id > 34_001.0 && first_id < 34_110.0, "{first_id}");
+    // The new member's join rebalances the group; the old id of member 0
+    // is removed when its heartbeat deadline (reset at the load) passes,
+    // and generation 2 has the 4 live members.
+    let g = generations(&out);
+    assert_eq!(g.last().unwrap().2, 2);
+    let size = out
+        .records
+        .iter()
+        .filter(|r| matches!(r.obs, Obs::ElectionRound { term: 2, .. }))
+        .count();
+    assert_eq!(size, 4);
+    assert_eq!(phase_times(&out, "heartbeat-expired"), vec![79_001.0]);
+}
+
+#[test]
+fn short_session_finds_the_new_coordinator_sooner_and_does_not_rebalance() {
+    // session.timeout.ms 6000: the members' own session check fires at the
+    // tick of 27008 (last answer 18010), before the heartbeat's request
+    // timeout. The brokers have not fenced node 6 yet and name it again;
+    // discovery resets the session timer (27010), the connection attempt to
+    // the dead host would take socket.connection.setup.timeout.ms, but the
+    // session runs out first, at the tick of 33010: by then node 4 leads
+    // and loaded the group at 29051, giving every member until 35051, and
+    // the members' heartbeats reach it at 33013. A shorter session makes
+    // the move shorter (12.5 s here against 30.5 s with the default), and
+    // the load's fresh deadlines keep it free of a rebalance.
+    let p = params(|p| p.set("session.timeout.ms", 6000.0).unwrap());
+    let out = run3(4, p, 60, vec![coordinator_crash(20_500, false)]);
+    let mut unknown = vec![27_008.0; 4];
+    unknown.extend([33_010.0; 4]);
+    assert_eq!(phase_times(&out, "coordinator-unknown"), unknown);
+    let mut found = vec![27_010.0; 4];
+    found.extend([33_012.0; 4]);
+    assert_eq!(phase_times(&out, "coordinator-discovered"), found);
+    assert_eq!(phase_times(&out, "coordinator-serving"), vec![33_014.0; 4]);
+    assert!(phase_times(&out, "heartbeat-expired").is_empty());
+    assert_eq!(generations(&out).len(), 1);
+    let cols = columns_of(&out, 4);
+    assert_eq!(cols, vec![None, None, Some(0.0), Some(12_514.0)]);
+}
+
+#[test]
+fn store_group_waits_for_an_in_sync_follower_until_it_is_fenced() {
+    // Follower node 5 dies at 1000, before the first SyncGroup. The leader's
+    // SyncGroup (6004) is stored locally at once but acks=-1 waits for node
+    // 5 until the coordinator fences it (its last heartbeat arrived at 1:
+    // 9001); then every member gets its assignment, at 9002.
+    let out = run3(
+        4,
+        GlParams::default(),
+        12,
+        vec![fault(
+            1000,
+            Action::Crash { host_alive: false },
+            Target::Node(5),
+        )],
+    );
+    let serving: Vec<f64> = out
+        .records
+        .iter()
+        .filter(|r| matches!(r.obs, Obs::Serving { term: 1, .. }))
+        .map(|r| r.at.as_ms_f64())
+        .collect();
+    assert_eq!(serving, vec![9002.0; 4]);
+}
+
+#[test]
+fn same_seed_same_records_with_a_coordinator_move() {
+    let model = GroupLeader::with_brokers(20, 3, GlParams::default());
+    let cfg = SimConfig {
+        seed: 3,
+        duration: SimDuration::from_ms(80_000),
+        faults: vec![coordinator_crash(20_500, true)],
+        load: LoadConfig {
+            clients: 0,
+            ..LoadConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let a = run_trial(&model, &cfg, None);
+    let b = run_trial(&model, &cfg, None);
+    assert!(a.violations.is_empty(), "{:?}", a.violations);
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.events, b.events);
+    assert_eq!(
+        phase_times(&a, "coordinator-serving"),
+        phase_times(&b, "coordinator-serving")
+    );
+    assert_eq!(phase_times(&a, "coordinator-serving").len(), 20);
 }
