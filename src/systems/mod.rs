@@ -378,7 +378,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 11] = [
+static PATHS: [PathInfo; 12] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -390,6 +390,7 @@ static PATHS: [PathInfo; 11] = [
     kafka::group_leader::PATH,
     eureka::peer_replication::PATH,
     rocketmq::nameserver::PATH,
+    rocketmq::dledger::PATH,
 ];
 
 /// The path named `path` (`system/path`).

@@ -43,6 +43,7 @@
 pub mod checker;
 pub mod client;
 pub mod core;
+pub mod dledger;
 pub mod etcd;
 pub mod kraft;
 pub mod paper;
@@ -131,6 +132,35 @@ pub enum Msg {
         epoch: u64,
         successors: Vec<NodeId>,
     },
+    /// DLedger: the answer to a VoteRequest (`VoteResponse.RESULT`).
+    DlVoteResp {
+        term: u64,
+        result: dledger::VoteResult,
+    },
+    /// DLedger: the answer to a HeartBeatRequest (`DLedgerResponseCode`).
+    DlHeartbeatResp {
+        term: u64,
+        code: dledger::HeartbeatCode,
+    },
+    /// DLedger: the leader of `term` asks the transferee to take leadership
+    /// once its ledger reaches `ledger_index` (LeadershipTransferRequest).
+    TakeLeadership {
+        term: u64,
+        ledger_index: u64,
+    },
+    /// DLedger: the transferee's answer (`SUCCESS` or not).
+    TakeLeadershipResp {
+        term: u64,
+        ok: bool,
+    },
+    /// A RocketMQ producer's route lookup (the NameServer's view of the
+    /// broker group: which broker registered as master last).
+    RouteQuery,
+    /// `master`: the answering broker is master, elected in `term`.
+    RouteResp {
+        master: bool,
+        term: u64,
+    },
     ClientReq {
         op: ClientOp,
     },
@@ -157,7 +187,14 @@ impl Msg {
             | Msg::FetchResp { epoch, .. }
             | Msg::BeginEpoch { epoch }
             | Msg::EndEpoch { epoch, .. } => Some(*epoch),
-            Msg::ClientReq { .. } | Msg::ClientResp { .. } => None,
+            Msg::DlVoteResp { term, .. }
+            | Msg::DlHeartbeatResp { term, .. }
+            | Msg::TakeLeadership { term, .. }
+            | Msg::TakeLeadershipResp { term, .. } => Some(*term),
+            Msg::ClientReq { .. }
+            | Msg::ClientResp { .. }
+            | Msg::RouteQuery
+            | Msg::RouteResp { .. } => None,
         }
     }
 }
@@ -186,6 +223,10 @@ pub enum Timer {
     BeginEpoch,
     /// KRaft: the metadata image has been loaded (controller activation).
     ImageLoaded,
+    /// DLedger's own timers.
+    Dl(dledger::DlTimer),
+    /// A RocketMQ producer's route refresh (`pollNameServerInterval`).
+    RouteRefresh,
 }
 
 /// Facts for [`RaftChecker`].
@@ -267,6 +308,14 @@ impl Node for RaftNode {
     fn on_client(&mut self, ctx: &mut Ctx<'_, Self>, op: ClientOp) {
         if let RaftNode::Client(c) = self {
             c.on_client(ctx, op);
+        }
+    }
+
+    fn on_link_reset(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        if let RaftNode::Server(s) = self {
+            if s.cfg.dledger.is_some() {
+                s.dledger_link_reset(ctx, peer);
+            }
         }
     }
 

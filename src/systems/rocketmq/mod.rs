@@ -1,4 +1,5 @@
 //! Apache RocketMQ: NameServers that hold soft-state routes and never talk to
-//! each other.
+//! each other, and broker groups whose commit log is DLedger (Raft).
 
+pub mod dledger;
 pub mod nameserver;
