@@ -11,7 +11,10 @@
 //! continuous timers, so that a path is a configuration, not a copy;
 //! [`Config::kraft`] switches on KRaft's pull-based variant
 //! (`super::kraft`), which shares this server's durable state, disk
-//! ordering, commit rule, client and checker.
+//! ordering, commit rule, client and checker; [`Config::dledger`] switches
+//! on DLedger's (`super::dledger`), which shares the durable state, disk
+//! ordering, append and consistency check, quorum water mark (without the
+//! current-term condition, as DLedger), client and checker.
 
 use std::collections::{BTreeMap, VecDeque};
 

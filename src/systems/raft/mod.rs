@@ -1,9 +1,11 @@
 //! Raft: one server state machine ([`core`]) shared by every Raft-based
 //! path, with its messages, client, checker and model. A path (`raft/etcd`,
-//! `raft/paper`, later DLedger) is a [`Flavor`]: its parameters under the
-//! real system's names, read into a [`core::Config`]. KRaft
-//! (`kafka/controller-kraft`) is a configuration of the same core with
-//! [`kraft`] switched on and a model of its own (two node groups).
+//! `raft/paper`) is a [`Flavor`]: its parameters under the real system's
+//! names, read into a [`core::Config`]. KRaft (`kafka/controller-kraft`) is
+//! a configuration of the same core with [`kraft`] switched on and a model
+//! of its own (two node groups); DLedger (`rocketmq/dledger`) likewise with
+//! [`dledger`] switched on, its clients RocketMQ producers
+//! ([`Client::producer`]).
 //!
 //! Modelled from the Raft paper (Ongaro & Ousterhout, USENIX ATC 2014,
 //! Figure 2, §5, §9.3) and etcd's `raft/raft.go` (`tickElection`,
