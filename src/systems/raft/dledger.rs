@@ -47,8 +47,8 @@
 //!   written to disk first.
 //! * **Parse** (`maintainAsCandidate`), first match wins: a larger term
 //!   reported -> WAIT_TO_VOTE_NEXT, candidate at that term, next vote
-//!   300..999 ms later; someone has a leader -> WAIT_TO_REVOTE, 300..999 ms
-//!   + 6000; fewer than a quorum answered -> WAIT_TO_REVOTE, 300..999 ms;
+//!   300..999 ms later; someone has a leader -> WAIT_TO_REVOTE, 6300..6999
+//!   ms; fewer than a quorum answered -> WAIT_TO_REVOTE, 300..999 ms;
 //!   fewer than a quorum answered without a bigger ledger -> WAIT_TO_REVOTE,
 //!   300..999 + 1000 ms; a quorum accepted -> leader; accepted + not-ready a
 //!   quorum -> REVOTE_IMMEDIATELY (same term, next pass); else
@@ -105,8 +105,12 @@
 //! offline (`peersLiveTable`) when it did not answer a heartbeat round by the
 //! parse, where DLedger waits for the RPC to fail; pending appends of a
 //! leader that steps down fail at once; the old leader's transfer request
-//! is answered only by the transferee's outcome (no RPC timeout); no
-//! snapshots, batch appends or membership changes.
+//! is answered only by the transferee's outcome (no RPC timeout), so a
+//! transferee that dies mid-transfer leaves the leader refusing writes
+//! (LEADER_TRANSFERRING) until it loses leadership; the leader learns a
+//! follower's water mark only from push answers, which it re-sends on
+//! heartbeat answers rather than from DLedger's per-peer dispatcher thread;
+//! no snapshots, batch appends or membership changes.
 
 use std::collections::BTreeSet;
 
@@ -954,24 +958,22 @@ impl Server {
     fn request_failed(&mut self, ctx: &mut Ctx<'_, RaftNode>, peer: NodeId) {
         let n = self.n;
         match &mut self.dl.round {
-            Some(Round::Vote { all, answered, .. }) => {
-                if answered.insert(peer) {
-                    *all += 1;
-                    if *all == n {
-                        self.parse_vote_round(ctx);
-                    }
+            Some(Round::Vote { all, answered, .. }) if !answered.contains(&peer) => {
+                answered.insert(peer);
+                *all += 1;
+                if *all == n {
+                    self.parse_vote_round(ctx);
                 }
             }
-            Some(Round::Beat { all, answered, .. }) => {
-                if answered.insert(peer) {
-                    *all += 1;
-                    self.dl.live.remove(&peer);
-                    if *all == n {
-                        self.latch_beat(ctx);
-                    }
+            Some(Round::Beat { all, answered, .. }) if !answered.contains(&peer) => {
+                answered.insert(peer);
+                *all += 1;
+                self.dl.live.remove(&peer);
+                if *all == n {
+                    self.latch_beat(ctx);
                 }
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -1014,18 +1016,18 @@ impl Server {
                 ctx.send(from, Msg::DlHeartbeatResp { term: t, code });
             }
             Msg::DlHeartbeatResp { term, code } => self.on_heartbeat_answer(ctx, from, term, code),
+            // handlePush: only from the leader known in this term.
             Msg::App {
                 term,
                 prev_index,
                 prev_term,
                 entries,
                 commit,
-            } => {
-                // handlePush: only from the leader known in this term.
-                if term == self.d.term && self.leader == Some(from) && self.state == State::Follower
-                {
-                    self.on_append(ctx, from, prev_index, prev_term, entries, commit);
-                }
+            } if term == self.d.term
+                && self.leader == Some(from)
+                && self.state == State::Follower =>
+            {
+                self.on_append(ctx, from, prev_index, prev_term, entries, commit);
             }
             Msg::AppResp {
                 term,
@@ -1041,12 +1043,12 @@ impl Server {
                 self.dl.catching_up = Some((from, term, ledger_index, ctx.now()));
                 self.poll_catch_up(ctx);
             }
-            Msg::TakeLeadershipResp { term, ok } => {
-                if self.state == State::Leader && self.dl.transfer_pending {
-                    self.dl.transfer_pending = false;
-                    if !ok || term == self.d.term {
-                        self.transferee = None;
-                    }
+            Msg::TakeLeadershipResp { term, ok }
+                if self.state == State::Leader && self.dl.transfer_pending =>
+            {
+                self.dl.transfer_pending = false;
+                if !ok || term == self.d.term {
+                    self.transferee = None;
                 }
             }
             Msg::RouteQuery => {

@@ -183,8 +183,8 @@ pub fn dledger_columns(out: &SimOutput) -> Vec<Option<f64>> {
                 .records
                 .iter()
                 .filter(|r| r.at >= t0 && r.at <= m)
-                .filter_map(transfer_at)
-                .last()?;
+                .rev()
+                .find_map(transfer_at)?;
             Some(m.since(start).as_ms_f64())
         });
     vec![master, transfer]
