@@ -943,6 +943,7 @@ impl Server {
             | Msg::FetchResp { .. }
             | Msg::BeginEpoch { .. }
             | Msg::EndEpoch { .. }
+            | Msg::DlVote { .. }
             | Msg::DlVoteResp { .. }
             | Msg::DlHeartbeatResp { .. }
             | Msg::TakeLeadership { .. }

@@ -350,6 +350,9 @@ pub struct DledgerState {
     known_max_term: u64,
     /// The round the maintenance loop is blocked in.
     round: Option<Round>,
+    /// Vote rounds started by this process: answers of an earlier round
+    /// are not counted in a later one.
+    round_seq: u64,
     /// `MemberState.termToTakeLeadership`.
     term_to_take: Option<u64>,
     /// Transferee: the transfer request it will answer (leader, term).
@@ -656,6 +659,8 @@ impl Server {
         let term = self.d.term;
         ctx.record(Obs::phase("vote"));
         ctx.record(Obs::round(term));
+        self.dl.round_seq += 1;
+        let round = self.dl.round_seq;
         self.dl.round = Some(Round::Vote {
             term,
             all: 0,
@@ -672,12 +677,11 @@ impl Server {
             self.send_after_disk(
                 ctx,
                 p,
-                Msg::Vote {
+                Msg::DlVote {
                     term,
-                    pre: false,
                     last_index: end_index,
                     last_term: end_term,
-                    force: false,
+                    round,
                 },
             );
         }
@@ -994,18 +998,31 @@ impl Server {
             self.dl.refused.remove(&from);
         }
         match msg {
-            Msg::Vote {
+            Msg::DlVote {
                 term,
                 last_index,
                 last_term,
-                ..
+                round,
             } => {
                 let (t, result) = self.handle_vote(ctx, from, term, last_term, last_index, false);
-                self.send_after_disk(ctx, from, Msg::DlVoteResp { term: t, result });
+                self.send_after_disk(
+                    ctx,
+                    from,
+                    Msg::DlVoteResp {
+                        term: t,
+                        result,
+                        round,
+                    },
+                );
             }
-            Msg::DlVoteResp { term, result } => {
+            Msg::DlVoteResp {
+                term,
+                result,
+                round,
+            } => {
+                // Only an answer to the round under way counts.
                 let round_term = match &self.dl.round {
-                    Some(Round::Vote { term, .. }) => *term,
+                    Some(Round::Vote { term, .. }) if round == self.dl.round_seq => *term,
                     _ => return,
                 };
                 self.on_vote_answer(ctx, from, round_term, (term, result));

@@ -134,10 +134,19 @@ pub enum Msg {
         epoch: u64,
         successors: Vec<NodeId>,
     },
+    /// DLedger: a VoteRequest of the sender's vote round `round` (each
+    /// round has its own response futures).
+    DlVote {
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        round: u64,
+    },
     /// DLedger: the answer to a VoteRequest (`VoteResponse.RESULT`).
     DlVoteResp {
         term: u64,
         result: dledger::VoteResult,
+        round: u64,
     },
     /// DLedger: the answer to a HeartBeatRequest (`DLedgerResponseCode`).
     DlHeartbeatResp {
@@ -189,7 +198,8 @@ impl Msg {
             | Msg::FetchResp { epoch, .. }
             | Msg::BeginEpoch { epoch }
             | Msg::EndEpoch { epoch, .. } => Some(*epoch),
-            Msg::DlVoteResp { term, .. }
+            Msg::DlVote { term, .. }
+            | Msg::DlVoteResp { term, .. }
             | Msg::DlHeartbeatResp { term, .. }
             | Msg::TakeLeadership { term, .. }
             | Msg::TakeLeadershipResp { term, .. } => Some(*term),

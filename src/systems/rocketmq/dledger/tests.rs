@@ -267,8 +267,8 @@ proptest! {
         let (term, v, knows) = (s.term(), s.durable().vote, s.view().leader.is_some());
         let mine = (s.durable().last_term(), s.durable().last_index());
         let req = term - 1 + dreq;
-        let out = at(&mut s, ms(6100), |s, ctx| s.on_message(ctx, NodeId(cand), Msg::Vote {
-            term: req, pre: false, last_index, last_term, force: false,
+        let out = at(&mut s, ms(6100), |s, ctx| s.on_message(ctx, NodeId(cand), Msg::DlVote {
+            term: req, last_index, last_term, round: 1,
         }));
         let got = vote_answer(&out, NodeId(cand)).expect("an answer");
         let want = naive_answer(term, v, knows, mine, NodeId(cand), req, (last_term, last_index));
@@ -307,14 +307,14 @@ fn a_higher_term_is_adopted_on_the_next_pass_and_the_vote_comes_300_to_999_ms_la
     assert!(!early
         .sends
         .iter()
-        .any(|(_, m)| matches!(m, Msg::Vote { .. })));
+        .any(|(_, m)| matches!(m, Msg::DlVote { .. })));
     let out = at(&mut s, next, |s, ctx| {
         s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
     });
     let votes: Vec<_> = out
         .sends
         .iter()
-        .filter(|(_, m)| matches!(m, Msg::Vote { term: 9, .. }))
+        .filter(|(_, m)| matches!(m, Msg::DlVote { term: 9, .. }))
         .collect();
     assert_eq!(votes.len(), 2, "{:?}", out.sends);
 }
@@ -501,4 +501,40 @@ fn same_seed_same_trace() {
     assert_eq!(dledger_columns(&a), dledger_columns(&b));
     let c = run_trial(&model(5, 2), &cfg(43, 40, 3, faults()), None);
     assert_ne!(a.trace_hash, c.trace_hash);
+}
+
+#[test]
+fn an_accept_from_an_earlier_vote_round_is_not_counted() {
+    // Regression (tests/invariants.rs, 5 servers, seed 33): an ACCEPT that
+    // answered an earlier round arrived during a later round in a higher
+    // term and was counted, electing a second leader in that term. Each
+    // DLedger round has its own response futures.
+    let mut s = follower(None, &[]);
+    at(&mut s, ms(6011), |s, ctx| {
+        s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
+    });
+    let out = at(&mut s, ms(6021), |s, ctx| {
+        s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
+    });
+    let round = out
+        .sends
+        .iter()
+        .find_map(|(_, m)| match m {
+            Msg::DlVote { round, .. } => Some(*round),
+            _ => None,
+        })
+        .expect("a vote round");
+    let accept = |round| Msg::DlVoteResp {
+        term: 5,
+        result: VoteResult::Accept,
+        round,
+    };
+    at(&mut s, ms(6022), |s, ctx| {
+        s.on_message(ctx, NodeId(1), accept(round - 1))
+    });
+    assert_eq!(s.state(), State::Candidate, "a stale answer elected it");
+    at(&mut s, ms(6023), |s, ctx| {
+        s.on_message(ctx, NodeId(1), accept(round))
+    });
+    assert_eq!(s.state(), State::Leader);
 }
