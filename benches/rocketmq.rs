@@ -8,6 +8,12 @@
 //!   `brokers` brokers for 120 s, no clients: every broker registers with
 //!   both NameServers every 30 s. Throughput is the registrations the
 //!   NameServers processed.
+//! * `dledger_election/<brokers>`: one simulated trial of `rocketmq/dledger`
+//!   with DLedger's defaults on 3, 5, 7 brokers and no producers: the first
+//!   election, heartbeats every 2 s, then the master's host dies at 5 s and
+//!   the survivors elect a new master (6 s heartbeat loss, DLedger's vote
+//!   rounds); 20 s simulated. Throughput is simulator events per trial; the
+//!   scenario runs once first and must give a new master with no violation.
 //!
 //! * `controller_elect/<brokers>`: `rocketmq/controller`'s election policy
 //!   over a SyncStateSet of 3, 16 and 256 replicas.
@@ -19,8 +25,10 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use electbench::engine::fault::{Action, FaultSpec, Target};
 use electbench::engine::sim::{run_trial, SimConfig};
 use electbench::engine::{Obs, SimDuration, SimTime};
+use electbench::systems::rocketmq::dledger::{self, DledgerModel};
 use electbench::systems::rocketmq::nameserver::{expired, NsParams, RocketNameServer, PATH};
 
 fn scan(c: &mut Criterion) {
@@ -100,5 +108,28 @@ fn controller_elect(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan, registrations, controller_elect);
+fn dledger_election(c: &mut Criterion) {
+    let crash = FaultSpec::at(
+        5000,
+        Action::Crash { host_alive: false },
+        Target::Leader,
+        None,
+    );
+    let cfg = SimConfig::without_clients(1, 20_000, vec![crash]);
+    let mut group = c.benchmark_group("dledger_election");
+    for brokers in [3usize, 5, 7] {
+        let m = DledgerModel::new(brokers, &dledger::PATH.default_params(&[brokers]));
+        let out = run_trial(&m, &cfg, None);
+        let master_ms = dledger::dledger_columns(&out)[0];
+        assert!(master_ms.is_some(), "{brokers} brokers: no new master");
+        assert!(out.violations.is_empty(), "{:?}", out.violations);
+        group.throughput(Throughput::Elements(out.events));
+        group.bench_function(BenchmarkId::from_parameter(brokers), |b| {
+            b.iter(|| black_box(run_trial(&m, &cfg, None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scan, registrations, dledger_election, controller_elect);
 criterion_main!(benches);

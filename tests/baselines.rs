@@ -51,10 +51,28 @@ const ENGINE_COLUMNS_BY_SCHEMA: &[(u32, &[&str])] = &[
 
 /// Shipped workloads that may have no baseline, each with the reason. Any
 /// other workload without a baseline fails the test by name.
-const NO_BASELINE_ALLOWED: &[(&str, &str)] = &[(
-    "zk-fle-heartbeat",
-    "speed workload, 1 h simulated per trial; too slow for the test suite",
-)];
+const NO_BASELINE_ALLOWED: &[(&str, &str)] = &[
+    (
+        "zk-fle-heartbeat",
+        "speed workload, 1 h simulated per trial; too slow for the test suite",
+    ),
+    (
+        "rocketmq-dledger-quickstart",
+        "new with rocketmq/dledger (branch dl): first baseline after the merge",
+    ),
+    (
+        "rocketmq-dledger-sweep",
+        "new with rocketmq/dledger (branch dl): first baseline after the merge",
+    ),
+    (
+        "rocketmq-dledger-transfer",
+        "new with rocketmq/dledger (branch dl): first baseline after the merge",
+    ),
+    (
+        "side-by-side-rocketmq-dledger",
+        "new with rocketmq/dledger (branch dl): first baseline after the merge",
+    ),
+];
 
 /// Mismatching cells listed per compared file; the rest are only counted, so a
 /// model change that moves every row still gives a readable message.

@@ -378,7 +378,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 12] = [
+static PATHS: [PathInfo; 13] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -391,6 +391,7 @@ static PATHS: [PathInfo; 12] = [
     eureka::peer_replication::PATH,
     rocketmq::nameserver::PATH,
     rocketmq::controller::PATH,
+    rocketmq::dledger::PATH,
 ];
 
 /// The path named `path` (`system/path`).

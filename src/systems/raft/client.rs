@@ -3,6 +3,13 @@
 //! refuses it, naming the leader it knows, and the client retries there (or
 //! at the next server) until the write is acknowledged or its deadline
 //! passes.
+//!
+//! [`Client::producer`] is a RocketMQ producer instead (`rocketmq/dledger`):
+//! it sends only to the master its route names, learns the route by asking
+//! the brokers every `pollNameServerInterval` (the NameServer's route, which
+//! the broker that turns master overwrites at once by registering), and
+//! retries a refused send `retryTimesWhenSendFailed` times at that same
+//! master; it never follows a redirect.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +28,19 @@ pub struct Client {
     /// Writes in flight: op id -> (op, attempts so far, deadline).
     pending: BTreeMap<u64, (ClientOp, u32, SimTime)>,
     timeout: crate::engine::SimDuration,
+    /// `Some`: a RocketMQ producer (see the module doc).
+    producer: Option<Producer>,
+}
+
+/// A RocketMQ producer's route and retry settings.
+#[derive(Clone, Debug)]
+struct Producer {
+    /// `pollNameServerInterval`.
+    refresh: crate::engine::SimDuration,
+    /// `retryTimesWhenSendFailed`: extra attempts after a refused send.
+    retries: u32,
+    /// The master the route names, with the term it was elected in.
+    route: Option<(u64, NodeId)>,
 }
 
 impl Client {
@@ -30,7 +50,34 @@ impl Client {
             target: NodeId(0),
             pending: BTreeMap::new(),
             timeout,
+            producer: None,
         }
+    }
+
+    /// A RocketMQ producer of a broker group of `n` brokers: `timeout` is
+    /// `sendMsgTimeout`, `refresh` `pollNameServerInterval`, `retries`
+    /// `retryTimesWhenSendFailed`.
+    pub fn producer(
+        n: usize,
+        timeout: crate::engine::SimDuration,
+        refresh: crate::engine::SimDuration,
+        retries: u32,
+    ) -> Self {
+        let mut c = Client::new(n, timeout);
+        c.producer = Some(Producer {
+            refresh,
+            retries,
+            route: None,
+        });
+        c
+    }
+
+    fn refresh_route(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        for b in 0..self.n as u32 {
+            ctx.send(NodeId(b), Msg::RouteQuery);
+        }
+        let every = self.producer.as_ref().expect("a producer").refresh;
+        ctx.set_timer(every, Timer::RouteRefresh);
     }
 
     pub fn view(&self) -> View {
@@ -44,6 +91,14 @@ impl Client {
 
     pub fn on_start(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         self.target = NodeId(rng::index(ctx.rng(), self.n) as u32);
+        if self.producer.is_some() {
+            // MQClientInstance starts its route task at once; the period's
+            // phase differs per producer.
+            self.refresh_route(ctx);
+            let every = self.producer.as_ref().expect("a producer").refresh;
+            let phase = rng::range_inclusive(ctx.rng(), 0, every.0.saturating_sub(1));
+            ctx.set_timer(crate::engine::SimDuration(phase), Timer::RouteRefresh);
+        }
     }
 
     fn next_server(&mut self) {
@@ -57,6 +112,16 @@ impl Client {
             ctx.record(Obs::OpDone { op, ok: false });
             return;
         }
+        if let Some(p) = &self.producer {
+            match p.route {
+                Some((_, m)) => self.target = m,
+                None => {
+                    // No route to the topic yet: the send fails at once.
+                    ctx.record(Obs::OpDone { op, ok: false });
+                    return;
+                }
+            }
+        }
         let deadline = ctx.now() + self.timeout;
         self.pending.insert(op.id, (op, 1, deadline));
         ctx.send(self.target, Msg::ClientReq { op });
@@ -64,6 +129,12 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<'_, RaftNode>, from: NodeId, msg: Msg) {
+        if let (Msg::RouteResp { master, term }, Some(p)) = (&msg, &mut self.producer) {
+            if *master && p.route.is_none_or(|(t, _)| *term >= t) {
+                p.route = Some((*term, from));
+            }
+            return;
+        }
         let Msg::ClientResp { op, ok, leader } = msg else {
             return;
         };
@@ -77,11 +148,18 @@ impl Client {
             ctx.record(Obs::OpDone { op: o, ok: true });
             return;
         }
-        match leader {
-            Some(l) if l != from => self.target = l,
-            _ => self.next_server(),
-        }
-        if attempts >= MAX_ATTEMPTS || ctx.now() >= deadline {
+        let max = match &self.producer {
+            // A producer retries at the same master (its only route).
+            Some(p) => 1 + p.retries,
+            None => {
+                match leader {
+                    Some(l) if l != from => self.target = l,
+                    _ => self.next_server(),
+                }
+                MAX_ATTEMPTS
+            }
+        };
+        if attempts >= max || ctx.now() >= deadline {
             self.pending.remove(&op);
             ctx.cancel_timer(&Timer::ClientOp(op));
             ctx.record(Obs::OpDone { op: o, ok: false });
@@ -92,6 +170,9 @@ impl Client {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftNode>, timer: Timer) {
+        if timer == Timer::RouteRefresh && self.producer.is_some() {
+            return self.refresh_route(ctx);
+        }
         if let Timer::ClientOp(id) = timer {
             if let Some((op, _, _)) = self.pending.remove(&id) {
                 // No answer: the server is gone or partitioned; try another next time.

@@ -11,7 +11,10 @@
 //! continuous timers, so that a path is a configuration, not a copy;
 //! [`Config::kraft`] switches on KRaft's pull-based variant
 //! (`super::kraft`), which shares this server's durable state, disk
-//! ordering, commit rule, client and checker.
+//! ordering, commit rule, client and checker; [`Config::dledger`] switches
+//! on DLedger's (`super::dledger`), which shares the durable state, disk
+//! ordering, append and consistency check, quorum water mark (without the
+//! current-term condition, as DLedger), client and checker.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -55,6 +58,11 @@ pub struct Config {
     /// BeginQuorumEpoch/EndQuorumEpoch, observers (see [`super::kraft`]).
     /// `None` for every other flavour, whose behaviour it leaves untouched.
     pub kraft: Option<super::kraft::KraftConfig>,
+    /// `Some`: DLedger's variant (`rocketmq/dledger`): the elector's 10 ms
+    /// maintenance loop, heartbeat-loss detection, vote results and term
+    /// rules, preferred-leader transfer, and the broker's master role (see
+    /// [`super::dledger`]). `None` for every other flavour.
+    pub dledger: Option<super::dledger::DledgerConfig>,
 }
 
 /// One log entry: its term and, for a client write, the client and the
@@ -212,11 +220,13 @@ pub struct Server {
     /// lease check.
     last_heard: Option<crate::engine::SimTime>,
     /// Leader transfer in progress to this node.
-    transferee: Option<NodeId>,
+    pub(super) transferee: Option<NodeId>,
     /// Campaign at once when the process starts (a bootstrap leader).
     campaign_on_start: bool,
     /// KRaft's own state (unused by the other flavours).
     pub(super) kr: super::kraft::KraftState,
+    /// DLedger's own state (unused by the other flavours).
+    pub(super) dl: super::dledger::DledgerState,
 }
 
 impl Server {
@@ -245,6 +255,7 @@ impl Server {
             transferee: None,
             campaign_on_start,
             kr: super::kraft::KraftState::default(),
+            dl: super::dledger::DledgerState::default(),
         }
     }
 
@@ -275,6 +286,9 @@ impl Server {
     pub fn view(&self) -> View {
         if self.cfg.kraft.is_some() {
             return self.kraft_view();
+        }
+        if self.cfg.dledger.is_some() {
+            return self.dledger_view();
         }
         View {
             role: match self.state {
@@ -314,7 +328,7 @@ impl Server {
         ctx.persist(w);
     }
 
-    fn save_hard_state(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+    pub(super) fn save_hard_state(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         let what = WriteKind::HardState {
             term: self.d.term,
             vote: self.d.vote,
@@ -406,6 +420,9 @@ impl Server {
         if self.cfg.kraft.is_some() {
             return self.kraft_start(ctx);
         }
+        if self.cfg.dledger.is_some() {
+            return self.dledger_start(ctx);
+        }
         if let Some(t) = self.cfg.tick {
             ctx.set_timer(t, Timer::Tick);
         }
@@ -418,6 +435,9 @@ impl Server {
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftNode>, timer: Timer) {
         if self.cfg.kraft.is_some() {
             return self.kraft_on_timer(ctx, timer);
+        }
+        if self.cfg.dledger.is_some() {
+            return self.dledger_on_timer(ctx, timer);
         }
         match timer {
             Timer::Tick => {
@@ -444,7 +464,9 @@ impl Server {
             | Timer::Retry
             | Timer::Parked(_)
             | Timer::BeginEpoch
-            | Timer::ImageLoaded => {}
+            | Timer::ImageLoaded
+            | Timer::Dl(_)
+            | Timer::RouteRefresh => {}
         }
     }
 
@@ -658,7 +680,7 @@ impl Server {
 
     /// Send `to` what it lacks from its `next` index on (optimistically: the
     /// next index moves past what was sent).
-    fn send_append(&mut self, ctx: &mut Ctx<'_, RaftNode>, to: NodeId) {
+    pub(super) fn send_append(&mut self, ctx: &mut Ctx<'_, RaftNode>, to: NodeId) {
         let last = self.d.last_index();
         let pr = &self.progress[to.index()];
         let next = pr.next.clamp(1, last + 1);
@@ -706,7 +728,10 @@ impl Server {
             })
             .collect();
         let n = quorum_offset(m);
-        if n <= self.commit || self.d.term_at(n) != self.d.term {
+        // DLedger commits the quorum water mark whatever the entry's term
+        // (see `super::dledger`); every other flavour follows §5.4.2.
+        let any_term = self.cfg.dledger.is_some();
+        if n <= self.commit || (!any_term && self.d.term_at(n) != self.d.term) {
             return;
         }
         let from = self.commit + 1;
@@ -719,6 +744,8 @@ impl Server {
         }));
         if self.cfg.kraft.is_some() {
             self.kraft_on_commit(ctx);
+        } else if self.cfg.dledger.is_some() {
+            // The broker turns master by polling (DLedgerRoleChangeHandler).
         } else if !self.serving {
             self.serving = true;
             ctx.record(Obs::serving(self.id, self.d.term));
@@ -751,6 +778,9 @@ impl Server {
         }
         if self.cfg.kraft.is_some() {
             return self.kraft_on_message(ctx, from, msg);
+        }
+        if self.cfg.dledger.is_some() {
+            return self.dledger_on_message(ctx, from, msg);
         }
         let Some(term) = msg.term() else { return };
         // etcd `Step`: term handling first.
@@ -912,7 +942,14 @@ impl Server {
             | Msg::Fetch { .. }
             | Msg::FetchResp { .. }
             | Msg::BeginEpoch { .. }
-            | Msg::EndEpoch { .. } => {}
+            | Msg::EndEpoch { .. }
+            | Msg::DlVote { .. }
+            | Msg::DlVoteResp { .. }
+            | Msg::DlHeartbeatResp { .. }
+            | Msg::TakeLeadership { .. }
+            | Msg::TakeLeadershipResp { .. }
+            | Msg::RouteQuery
+            | Msg::RouteResp { .. } => {}
         }
     }
 
@@ -926,7 +963,7 @@ impl Server {
         self.heard_from_leader(ctx);
     }
 
-    fn on_append(
+    pub(super) fn on_append(
         &mut self,
         ctx: &mut Ctx<'_, RaftNode>,
         from: NodeId,
@@ -1041,8 +1078,9 @@ impl Server {
     // ----- clients -----
 
     fn on_client_request(&mut self, ctx: &mut Ctx<'_, RaftNode>, from: NodeId, op: ClientOp) {
-        // A KRaft controller takes writes only once activated.
-        let inactive = self.cfg.kraft.is_some() && !self.serving;
+        // A KRaft controller takes writes only once activated, a DLedger
+        // broker only once it is master.
+        let inactive = (self.cfg.kraft.is_some() || self.cfg.dledger.is_some()) && !self.serving;
         if self.state != State::Leader
             || !self.cfg.replicate
             || self.transferee.is_some()
@@ -1071,6 +1109,13 @@ impl Server {
             },
         );
         self.waiting.insert(i, (from, op));
+        if let Some(dl) = self.cfg.dledger {
+            // DLedgerEntryPusher `waitAck`: fail after maxWaitAckTimeMs.
+            ctx.set_timer(
+                SimDuration::from_ms(dl.max_wait_ack_time_ms),
+                Timer::Dl(super::dledger::DlTimer::AckTimeout(op.id)),
+            );
+        }
     }
 
     /// Campaign now, skipping pre-vote (what TimeoutNow does), for unit tests.

@@ -1,9 +1,11 @@
 //! Raft: one server state machine ([`core`]) shared by every Raft-based
 //! path, with its messages, client, checker and model. A path (`raft/etcd`,
-//! `raft/paper`, later DLedger) is a [`Flavor`]: its parameters under the
-//! real system's names, read into a [`core::Config`]. KRaft
-//! (`kafka/controller-kraft`) is a configuration of the same core with
-//! [`kraft`] switched on and a model of its own (two node groups).
+//! `raft/paper`) is a [`Flavor`]: its parameters under the real system's
+//! names, read into a [`core::Config`]. KRaft (`kafka/controller-kraft`) is
+//! a configuration of the same core with [`kraft`] switched on and a model
+//! of its own (two node groups); DLedger (`rocketmq/dledger`) likewise with
+//! [`dledger`] switched on, its clients RocketMQ producers
+//! ([`Client::producer`]).
 //!
 //! Modelled from the Raft paper (Ongaro & Ousterhout, USENIX ATC 2014,
 //! Figure 2, §5, §9.3) and etcd's `raft/raft.go` (`tickElection`,
@@ -43,6 +45,7 @@
 pub mod checker;
 pub mod client;
 pub mod core;
+pub mod dledger;
 pub mod etcd;
 pub mod kraft;
 pub mod paper;
@@ -131,6 +134,44 @@ pub enum Msg {
         epoch: u64,
         successors: Vec<NodeId>,
     },
+    /// DLedger: a VoteRequest of the sender's vote round `round` (each
+    /// round has its own response futures).
+    DlVote {
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        round: u64,
+    },
+    /// DLedger: the answer to a VoteRequest (`VoteResponse.RESULT`).
+    DlVoteResp {
+        term: u64,
+        result: dledger::VoteResult,
+        round: u64,
+    },
+    /// DLedger: the answer to a HeartBeatRequest (`DLedgerResponseCode`).
+    DlHeartbeatResp {
+        term: u64,
+        code: dledger::HeartbeatCode,
+    },
+    /// DLedger: the leader of `term` asks the transferee to take leadership
+    /// once its ledger reaches `ledger_index` (LeadershipTransferRequest).
+    TakeLeadership {
+        term: u64,
+        ledger_index: u64,
+    },
+    /// DLedger: the transferee's answer (`SUCCESS` or not).
+    TakeLeadershipResp {
+        term: u64,
+        ok: bool,
+    },
+    /// A RocketMQ producer's route lookup (the NameServer's view of the
+    /// broker group: which broker registered as master last).
+    RouteQuery,
+    /// `master`: the answering broker is master, elected in `term`.
+    RouteResp {
+        master: bool,
+        term: u64,
+    },
     ClientReq {
         op: ClientOp,
     },
@@ -157,7 +198,15 @@ impl Msg {
             | Msg::FetchResp { epoch, .. }
             | Msg::BeginEpoch { epoch }
             | Msg::EndEpoch { epoch, .. } => Some(*epoch),
-            Msg::ClientReq { .. } | Msg::ClientResp { .. } => None,
+            Msg::DlVote { term, .. }
+            | Msg::DlVoteResp { term, .. }
+            | Msg::DlHeartbeatResp { term, .. }
+            | Msg::TakeLeadership { term, .. }
+            | Msg::TakeLeadershipResp { term, .. } => Some(*term),
+            Msg::ClientReq { .. }
+            | Msg::ClientResp { .. }
+            | Msg::RouteQuery
+            | Msg::RouteResp { .. } => None,
         }
     }
 }
@@ -186,6 +235,10 @@ pub enum Timer {
     BeginEpoch,
     /// KRaft: the metadata image has been loaded (controller activation).
     ImageLoaded,
+    /// DLedger's own timers.
+    Dl(dledger::DlTimer),
+    /// A RocketMQ producer's route refresh (`pollNameServerInterval`).
+    RouteRefresh,
 }
 
 /// Facts for [`RaftChecker`].
@@ -267,6 +320,14 @@ impl Node for RaftNode {
     fn on_client(&mut self, ctx: &mut Ctx<'_, Self>, op: ClientOp) {
         if let RaftNode::Client(c) = self {
             c.on_client(ctx, op);
+        }
+    }
+
+    fn on_link_reset(&mut self, ctx: &mut Ctx<'_, Self>, peer: NodeId) {
+        if let RaftNode::Server(s) = self {
+            if s.cfg.dledger.is_some() {
+                s.dledger_link_reset(ctx, peer);
+            }
         }
     }
 

@@ -141,6 +141,7 @@ pub fn config(p: &Params) -> Config {
             max_fetch_wait: SimDuration::from_ms(MAX_FETCH_WAIT_MS),
             image_load,
         }),
+        dledger: None,
     }
 }
 

@@ -85,6 +85,7 @@ pub fn config(p: &crate::systems::Params) -> Config {
         max_batch: 64,
         client_timeout: SimDuration::from_ms(p.get_u64("command-timeout")),
         kraft: None,
+        dledger: None,
     }
 }
 

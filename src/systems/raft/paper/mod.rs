@@ -86,6 +86,7 @@ pub fn setup(n: usize, min_ms: u64, max_ms: u64) -> Setup {
             max_batch: 64,
             client_timeout: SimDuration::from_ms(5000),
             kraft: None,
+            dledger: None,
         },
         preset_logs: (0..n)
             .map(|i| {
