@@ -9,6 +9,12 @@
 //! / `maybeFenceOneStaleBroker`); a fenced broker leaves the ISR and, if it
 //! led the partition, the next unfenced replica in assignment order leads it
 //! with the leader epoch one higher (`PartitionChangeBuilder.electLeader`).
+//! Only a broker that still hears at least half of the brokers acts on a
+//! fencing (the controller is taken to be on the majority side of a
+//! partition; an isolated coordinator keeps waiting for its followers'
+//! acks, as a real leader that cannot reach the controller to shrink its
+//! ISR does). With an even number of brokers split in halves, both halves
+//! act: that case is not safe in the model.
 //! All brokers apply the same rule to the same heartbeats, so they agree up
 //! to a network delay: this stands for the controller's decision and the
 //! metadata record that carries it, whose own commit and fetch (a few network
@@ -180,6 +186,14 @@ impl Broker {
             scope: crate::engine::Scope::Whole,
         });
         ctx.record(Obs::phase("broker-fenced"));
+        // The controller sits with the majority: a broker that hears fewer
+        // than half the brokers (itself included) stands for the minority
+        // side of a partition, which cannot reach the controller, so it
+        // neither shrinks its ISR nor elects.
+        let live = self.brokers.len() - self.fenced.len();
+        if live * 2 < self.brokers.len() {
+            return;
+        }
         if let BrokerRole::Coordinator(c) = &mut self.role {
             c.drop_follower(ctx, peer);
         }
