@@ -220,7 +220,7 @@ const COLUMNS: &[ColumnSpec] = &[
 ];
 
 /// The path's columns from a trial's records (see [`COLUMNS`]).
-fn columns_of(out: &SimOutput) -> Vec<Option<f64>> {
+fn columns_of(layout: &Layout, out: &SimOutput) -> Vec<Option<f64>> {
     let mut cols = vec![None; COLUMNS.len()];
     let unclean = out
         .records
@@ -282,12 +282,13 @@ fn columns_of(out: &SimOutput) -> Vec<Option<f64>> {
     }
     let mut times = Vec::with_capacity(per.len());
     let mut all_back = true;
-    for b in per.values() {
-        // The producer-known time where the partition has traffic.
-        let back = match (b.serving, b.producer) {
-            (Some(s), Some(p)) => Some(s.max(p)),
-            (Some(s), None) => Some(s),
-            (None, p) => p,
+    for (&p, b) in &per {
+        // A partition with traffic is back once a producer knows its new
+        // leader too.
+        let back = if layout.active_index(p).is_some() {
+            b.producer.map(|t| b.serving.map_or(t, |s| s.max(t)))
+        } else {
+            b.serving
         };
         match back {
             Some(t) => times.push(t.since(t0).0),
@@ -502,7 +503,7 @@ impl crate::runner::FromWorkload for PartitionLeader {
     }
 
     fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
-        columns_of(out)
+        columns_of(&self.sh.layout, out)
     }
 }
 

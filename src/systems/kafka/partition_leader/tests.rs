@@ -210,7 +210,7 @@ fn unclean_election_after_the_isr_shrank_to_the_leader_loses_writes_and_is_flagg
         "{}",
         out.findings.lost_acked_writes
     );
-    let cols = super::columns_of(&out);
+    let cols = super::columns_of(&m.sh.layout, &out);
     assert_eq!(cols[5], Some(1.0));
 
     // Clean: partition 0 stays offline while broker 0 is down; nothing the
@@ -425,7 +425,7 @@ fn a_million_partitions_on_a_hundred_brokers_fail_over_in_one_trial() {
     let m = model(100, &[("partitions", "1000000")]);
     let (out, nodes) = run(&m, 1, 30, vec![crash(10_000, 0)], 200.0);
     assert!(out.violations.is_empty());
-    let cols = super::columns_of(&out);
+    let cols = super::columns_of(&m.sh.layout, &out);
     // Broker 0 led one residue class of 100: 10 000 partitions.
     assert_eq!(cols[0], Some(10_000.0));
     let c = ctrl(&nodes, 100);
