@@ -308,7 +308,7 @@ impl Broker {
             let Some(s) = l.slot(c.p, self.me) else {
                 continue;
             };
-            if c.part_epoch + 1 <= self.slot_pepoch[s] {
+            if c.part_epoch < self.slot_pepoch[s] {
                 continue;
             }
             let (old_leader, old_epoch) = (self.slot_leader[s], self.slot_epoch[s]);

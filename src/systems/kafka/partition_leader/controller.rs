@@ -163,11 +163,7 @@ impl Controller {
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, PlNode>, t: Timer) {
         match t {
-            Timer::Expire(b) => {
-                if self.live[b as usize] {
-                    self.fail(ctx, b, Why::Failure);
-                }
-            }
+            Timer::Expire(b) if self.live[b as usize] => self.fail(ctx, b, Why::Failure),
             Timer::Publish(id) => {
                 if let Some(batch) = self.batches.remove(&id) {
                     self.publish(ctx, batch);

@@ -30,7 +30,7 @@ impl Layout {
         // Evenly spaced, shifted by i within each gap so that they do not
         // all fall in one residue class (one leader) when the gap is a
         // multiple of the broker count.
-        let stride = if a == 0 { 1 } else { (n / a).max(1) };
+        let stride = n.checked_div(a).unwrap_or(1).max(1);
         let active = (0..a).map(|i| (i * n / a + i % stride) as u32).collect();
         Layout {
             brokers,

@@ -356,10 +356,13 @@ pub enum Note {
     IsrShrink { p: u32 },
 }
 
-/// A broker's logs of the partitions with traffic (log, epoch cache).
+/// One replica's log and its leader epoch cache ((epoch, start offset)).
+pub type ReplicaLog = (Vec<Entry>, Vec<(u32, u64)>);
+
+/// A broker's logs of the partitions with traffic.
 #[derive(Clone, Debug, Default)]
 pub struct BrokerLogs {
-    pub logs: Vec<Option<(Vec<Entry>, Vec<(u32, u64)>)>>,
+    pub logs: Vec<Option<ReplicaLog>>,
 }
 
 impl Durable for BrokerLogs {
