@@ -378,7 +378,7 @@ pub fn paths() -> &'static [PathInfo] {
 }
 
 /// The registry: one line per path.
-static PATHS: [PathInfo; 13] = [
+static PATHS: [PathInfo; 14] = [
     zookeeper::fle::PATH,
     zookeeper::ephemeral::PATH,
     redis::sentinel::PATH,
@@ -388,6 +388,7 @@ static PATHS: [PathInfo; 13] = [
     kafka::controller_kraft::PATH,
     kafka::controller_zk::PATH,
     kafka::group_leader::PATH,
+    kafka::partition_leader::PATH,
     eureka::peer_replication::PATH,
     rocketmq::nameserver::PATH,
     rocketmq::controller::PATH,
