@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::engine::live::{leader_selection_ns, run_live, LiveConfig, LiveStats};
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
-use crate::engine::live::{leader_selection_ns, run_live, LiveConfig, LiveStats};
 use crate::engine::{Model, Node, SimDuration, SimTime, WriteOf};
 use crate::metrics::{self, TimelineEvent, TrialMetrics};
 use crate::workload::{Plan, Runtime, Workload};
@@ -206,15 +206,15 @@ where
 /// The engine configuration of a sweep point (seed 0: each trial sets its own).
 fn sim_config(w: &Workload) -> SimConfig {
     SimConfig {
-            seed: 0,
-            duration: w.duration,
-            net: w.net.clone(),
-            disk: w.disk.clone(),
-            faults: w.faults.clone(),
-            load: w.load.clone(),
-            trace: false,
-            record_ops: false,
-            timeline: false,
+        seed: 0,
+        duration: w.duration,
+        net: w.net.clone(),
+        disk: w.disk.clone(),
+        faults: w.faults.clone(),
+        load: w.load.clone(),
+        trace: false,
+        record_ops: false,
+        timeline: false,
     }
 }
 

@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::engine::disk::DiskConfig;
-use crate::engine::live::LiveConfig;
 use crate::engine::fault::FaultSpec;
+use crate::engine::live::LiveConfig;
 use crate::engine::net::NetConfig;
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};

@@ -27,11 +27,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use toml_edit::{ImDocument, InlineTable, Item, Key, Table, Value};
 
-use crate::engine::live::mailbox::MailboxKind;
-use crate::engine::live::LiveConfig;
 use super::{Axis, AxisValue, Plan, Point, Runtime, Workload, WorkloadError};
 use crate::engine::disk::DiskConfig;
 use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::live::mailbox::MailboxKind;
+use crate::engine::live::LiveConfig;
 use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};

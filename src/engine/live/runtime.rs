@@ -1215,9 +1215,7 @@ where
         }
     }
     let (aborted, sinks) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| s.spawn(|| shared.worker()))
-            .collect();
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.worker())).collect();
         let aborted = shared.clock(&mut st, stop);
         shared.finished.store(true, Ordering::Release);
         let sinks: Vec<_> = handles

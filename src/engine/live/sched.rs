@@ -132,7 +132,11 @@ mod tests {
                     s.spawn(|| loop {
                         if let Some(id) = actors.next(Duration::from_millis(1)) {
                             actors.run(id, 3, |e| {
-                                assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two workers ran the node");
+                                assert_eq!(
+                                    running.fetch_add(1, Ordering::SeqCst),
+                                    0,
+                                    "two workers ran the node"
+                                );
                                 seen[e as usize].fetch_add(1, Ordering::Relaxed);
                                 handled.fetch_add(1, Ordering::SeqCst);
                                 running.fetch_sub(1, Ordering::SeqCst);
@@ -170,7 +174,10 @@ mod tests {
                 }
                 done.store(true, Ordering::SeqCst);
             });
-            assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1), "{kind:?}");
+            assert!(
+                seen.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+                "{kind:?}"
+            );
             assert_eq!(actors.full_count(), refused, "{kind:?}");
             assert_eq!(actors.queued(), 0);
         }
