@@ -310,7 +310,7 @@ fn unknown_top_level_key_lists_allowed_keys() {
     let e = refused(
         &with("netwrok = 1\n"),
         4,
-        "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
+        "netwrok: unknown key; allowed keys here: name, description, path, runtime, workers, mailbox, mailbox_capacity, seed, \
          trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
