@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::engine::live::{leader_selection_ns, run_live, LiveConfig, LiveStats};
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
-use crate::engine::Model;
-use crate::engine::SimTime;
+use crate::engine::{Model, Node, SimDuration, SimTime, WriteOf};
 use crate::metrics::{self, TimelineEvent, TrialMetrics};
-use crate::workload::{Plan, Workload};
+use crate::workload::{Plan, Runtime, Workload};
 
 /// What to run of a plan, and how.
 #[derive(Clone, Debug)]
@@ -82,6 +82,13 @@ pub trait FromWorkload: Model + Send + Sync + 'static {
         let _ = out;
         Vec::new()
     }
+
+    /// The protocol's configured wait inside an election (FLE's
+    /// `finalizeWait`), which `leader_selection_ns` leaves out and
+    /// `election_wait_ns` reports; none unless the path says.
+    fn election_wait(&self) -> SimDuration {
+        SimDuration::ZERO
+    }
 }
 
 /// A finished trial, before it becomes a row.
@@ -123,23 +130,92 @@ impl<M: FromWorkload> Trials for SimPoint<M> {
     }
 }
 
+struct LivePoint<M> {
+    model: M,
+    cfg: SimConfig,
+    live: LiveConfig,
+}
+
+impl<M: FromWorkload> Trials for LivePoint<M>
+where
+    M::Node: Send,
+    <M::Node as Node>::Msg: Send,
+    <M::Node as Node>::Timer: Send,
+    <M::Node as Node>::Note: Send,
+    <M::Node as Node>::Durable: Send,
+    WriteOf<M::Node>: Send,
+    M::Checker: Send,
+{
+    fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial {
+        let cfg = SimConfig {
+            seed,
+            trace: false,
+            timeline: opts.timeline,
+            ..self.cfg.clone()
+        };
+        let (out, stats) = run_live(&self.model, &cfg, &self.live, Some(stop));
+        let wait = self.model.election_wait();
+        let mut columns = self.model.columns(&out);
+        columns.extend(live_columns(&out, &stats, wait));
+        Trial {
+            columns,
+            out,
+            load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
+        }
+    }
+}
+
+/// The live-only columns ([`crate::results::LIVE_COLUMNS`], in that order).
+pub fn live_columns(out: &SimOutput, stats: &LiveStats, wait: SimDuration) -> Vec<Option<f64>> {
+    let wall_s = stats.wall_ns as f64 / 1e9;
+    vec![
+        Some(stats.workers as f64),
+        leader_selection_ns(out, wait).map(|ns| ns as f64),
+        Some(wait.0 as f64),
+        Some(stats.mailbox_full as f64),
+        Some(stats.cpu_ns as f64 / 1e6),
+        (wall_s > 0.0).then(|| stats.events as f64 / wall_s),
+    ]
+}
+
 /// The [`PrepareFn`] of a path whose model is `M`: the registry names
-/// `prepare::<M>`.
-pub fn prepare<M: FromWorkload>(w: &Workload) -> Box<dyn Trials> {
+/// `prepare::<M>`. A live workload gets the live runtime.
+pub fn prepare<M: FromWorkload>(w: &Workload) -> Box<dyn Trials>
+where
+    M::Node: Send,
+    <M::Node as Node>::Msg: Send,
+    <M::Node as Node>::Timer: Send,
+    <M::Node as Node>::Note: Send,
+    <M::Node as Node>::Durable: Send,
+    WriteOf<M::Node>: Send,
+    M::Checker: Send,
+{
+    if w.runtime == Runtime::Live {
+        return Box::new(LivePoint {
+            model: M::from_workload(w),
+            cfg: sim_config(w),
+            live: w.live.clone(),
+        });
+    }
     Box::new(SimPoint {
         model: M::from_workload(w),
-        cfg: SimConfig {
-            seed: 0,
-            duration: w.duration,
-            net: w.net.clone(),
-            disk: w.disk.clone(),
-            faults: w.faults.clone(),
-            load: w.load.clone(),
-            trace: false,
-            record_ops: false,
-            timeline: false,
-        },
+        cfg: sim_config(w),
     })
+}
+
+/// The engine configuration of a sweep point (seed 0: each trial sets its own).
+fn sim_config(w: &Workload) -> SimConfig {
+    SimConfig {
+        seed: 0,
+        duration: w.duration,
+        net: w.net.clone(),
+        disk: w.disk.clone(),
+        faults: w.faults.clone(),
+        load: w.load.clone(),
+        trace: false,
+        record_ops: false,
+        timeline: false,
+    }
 }
 
 /// The (point, trial) pairs `opts` selects from `plan`, in output order.

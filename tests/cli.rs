@@ -113,10 +113,10 @@ fn toml_syntax_error_names_its_line() {
 }
 
 #[test]
-fn live_runtime_is_refused_until_it_exists() {
+fn an_unknown_runtime_is_refused_with_the_allowed_ones() {
     bad(
-        |s| format!("runtime = \"live\"\n{s}"),
-        &["w.toml:1:", "runtime", "sim"],
+        |s| format!("runtime = \"real\"\n{s}"),
+        &["w.toml:1:", "runtime", "allowed: sim, live"],
     );
 }
 

@@ -109,9 +109,13 @@ struct RunArgs {
     /// Override the workload's trial count.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     trials: Option<u64>,
-    /// Worker threads (default: the number of CPUs).
+    /// Worker threads (default: the number of CPUs). A live run always runs
+    /// one trial at a time (its nodes run on the workload's `workers`).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
+    /// Run on this runtime whatever the workload says: `sim` or `live`.
+    #[arg(long, value_parser = ["sim", "live"])]
+    runtime: Option<String>,
     /// Run only this sweep point (0-based, as in the `point` column).
     #[arg(long)]
     point: Option<usize>,
@@ -348,6 +352,11 @@ fn hist(args: &HistArgs) -> Result<i32, String> {
 
 fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> Result<(), String> {
     for p in &mut plan.points {
+        match args.runtime.as_deref() {
+            Some("live") => p.workload.runtime = workload::Runtime::Live,
+            Some("sim") => p.workload.runtime = workload::Runtime::Sim,
+            _ => {}
+        }
         if let Some(s) = args.seed {
             p.workload.seed = s;
         }
@@ -395,7 +404,16 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
     }
     apply_overrides(&mut plan, &args)?;
     print_warnings(&plan);
-    let threads = args.threads.map_or_else(default_threads, |t| t as usize);
+    let live = plan
+        .points
+        .iter()
+        .any(|p| p.workload.runtime == workload::Runtime::Live);
+    // Live trials measure the machine: never two at once.
+    let threads = if live {
+        1
+    } else {
+        args.threads.map_or_else(default_threads, |t| t as usize)
+    };
     let opts = RunOptions {
         threads,
         only_point: args.point,

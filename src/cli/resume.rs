@@ -89,6 +89,7 @@ pub fn prepare(dir: &Path, args: &mut RunArgs) -> Result<Resumed, String> {
     args.point = o["point"].as_u64().map(|p| p as usize);
     args.trial = o["trial"].as_u64();
     args.timeline = o["timeline"].as_bool().unwrap_or(false);
+    args.runtime = o["runtime"].as_str().map(String::from);
     Ok(Resumed {
         dir: dir.to_path_buf(),
         meta,
@@ -164,10 +165,15 @@ pub fn meta_start(
             "point": args.point,
             "trial": args.trial,
             "timeline": args.timeline,
+            "runtime": args.runtime,
         },
         "host": provenance::host_name(),
         "cpu": provenance::cpu_model(),
         "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "load_average": provenance::load_average(),
+        "runtime": plan.points[0].workload.runtime.name(),
+        "workers": (plan.points[0].workload.runtime == crate::workload::Runtime::Live)
+            .then(|| plan.points[0].workload.live.workers),
         "os": std::env::consts::OS,
         "threads": threads,
         "started_utc": started_utc,

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use crate::metrics::summary::Stats;
 use crate::metrics::TrialMetrics;
 use crate::runner::TrialRow;
-use crate::systems::{fmt_num, ColumnSpec};
-use crate::workload::Plan;
+use crate::systems::{fmt_num, Better, ColumnSpec};
+use crate::workload::{Plan, Runtime};
 
 pub use provenance::Provenance;
 pub use stream::{PointSummary, RunWriter, ViolationNote};
@@ -222,10 +222,60 @@ pub fn raw_header(plan: &Plan) -> String {
     join(cols)
 }
 
-/// The columns the plan's path adds after the common ones.
-pub fn path_columns(plan: &Plan) -> &'static [ColumnSpec] {
-    plan.points[0].workload.path.columns
+/// The columns the plan's path adds after the common ones, then, for a
+/// live plan, [`LIVE_COLUMNS`].
+pub fn path_columns(plan: &Plan) -> Vec<&'static ColumnSpec> {
+    let w = &plan.points[0].workload;
+    let live: &'static [ColumnSpec] = if w.runtime == Runtime::Live {
+        LIVE_COLUMNS
+    } else {
+        &[]
+    };
+    w.path.columns.iter().chain(live).collect()
 }
+
+/// Columns only a live run has, after the path's own (`results/README.md`).
+pub const LIVE_COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec {
+        name: "workers",
+        unit: "count",
+        better: Better::Higher,
+        doc: "Worker threads that ran the nodes (the clock thread comes on top).",
+    },
+    ColumnSpec {
+        name: "leader_selection_ns",
+        unit: "ns",
+        better: Better::Lower,
+        doc: "Wall clock from the first election round after the fault (or the start) to the \
+              first Elected of the fault's scope, minus election_wait_ns.",
+    },
+    ColumnSpec {
+        name: "election_wait_ns",
+        unit: "ns",
+        better: Better::Lower,
+        doc: "The protocol's configured wait inside an election that leader_selection_ns \
+              leaves out (FLE's finalizeWait; 0 for paths without one).",
+    },
+    ColumnSpec {
+        name: "mailbox_full",
+        unit: "count",
+        better: Better::Lower,
+        doc: "Pushes refused by a full mailbox (kept and retried, never dropped; each retry \
+              counts).",
+    },
+    ColumnSpec {
+        name: "cpu_ms",
+        unit: "ms",
+        better: Better::Lower,
+        doc: "Process CPU time (user + system) during the trial.",
+    },
+    ColumnSpec {
+        name: "events_per_s",
+        unit: "1/s",
+        better: Better::Higher,
+        doc: "Envelopes the nodes handled per second of wall time.",
+    },
+];
 
 /// One `raw.csv` row (with its newline).
 pub fn raw_row(plan: &Plan, p: &Provenance, r: &TrialRow) -> String {
@@ -249,7 +299,7 @@ pub fn summary_header(plan: &Plan) -> String {
 /// Statistics of every summary metric at one sweep point.
 pub fn point_stats(
     point: &PointSummary,
-    columns: &'static [ColumnSpec],
+    columns: &[&'static ColumnSpec],
 ) -> Vec<(&'static str, &'static str, Option<Stats>)> {
     let mut out = Vec::new();
     for ((name, unit, _, _), acc) in SUMMARY_METRICS.iter().zip(&point.metrics) {
@@ -322,7 +372,7 @@ pub fn summary_csv(plan: &Plan, points: &[PointSummary], p: &Provenance) -> Stri
         if sum.trials == 0 {
             continue;
         }
-        for (metric, unit, st) in point_stats(sum, path_columns(plan)) {
+        for (metric, unit, st) in point_stats(sum, &path_columns(plan)) {
             let mut cells = provenance_cells(p, plan, point);
             cells.push(point.to_string());
             cells.extend(axis_cells(plan, point));
@@ -454,7 +504,7 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
             "  {:<20} {:>6} {:>12} {:>12} {:>12}",
             "metric", "count", "p50", "p99", "max"
         );
-        for (metric, unit, st) in point_stats(t, path_columns(plan)) {
+        for (metric, unit, st) in point_stats(t, &path_columns(plan)) {
             if !SHOWN.contains(&metric) {
                 continue;
             }

@@ -51,6 +51,14 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// The 1, 5 and 15 minute load averages, from /proc/loadavg where there is
+/// one (a live run's figures depend on what else the machine ran).
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = s.split_whitespace().map(|x| x.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
 /// Seconds since the Unix epoch, now.
 #[allow(clippy::disallowed_methods)] // run metadata: the one place that reads the date
 pub fn unix_now() -> u64 {

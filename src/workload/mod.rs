@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::engine::disk::DiskConfig;
 use crate::engine::fault::FaultSpec;
+use crate::engine::live::LiveConfig;
 use crate::engine::net::NetConfig;
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};
@@ -21,12 +22,16 @@ pub use parse::{load, parse};
 pub enum Runtime {
     /// Deterministic virtual-time simulator.
     Sim,
+    /// The same nodes on worker threads with the monotonic clock
+    /// ([`crate::engine::live`]); not deterministic.
+    Live,
 }
 
 impl Runtime {
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Sim => "sim",
+            Runtime::Live => "live",
         }
     }
 }
@@ -50,6 +55,9 @@ pub struct Workload {
     pub load: LoadConfig,
     pub faults: Vec<FaultSpec>,
     pub params: Params,
+    /// How the live runtime runs (`workers`, `mailbox`, `mailbox_capacity`);
+    /// read only when `runtime` is [`Runtime::Live`].
+    pub live: LiveConfig,
 }
 
 /// A swept field: its CSV column name and its values, in file order.

@@ -30,6 +30,8 @@ use toml_edit::{ImDocument, InlineTable, Item, Key, Table, Value};
 use super::{Axis, AxisValue, Plan, Point, Runtime, Workload, WorkloadError};
 use crate::engine::disk::DiskConfig;
 use crate::engine::fault::{Action, FaultSpec, Target, When};
+use crate::engine::live::mailbox::MailboxKind;
+use crate::engine::live::LiveConfig;
 use crate::engine::net::{Latency, LinkLatency, LossMode, NetConfig};
 use crate::engine::sim::LoadConfig;
 use crate::engine::{SimDuration, Topology};
@@ -58,6 +60,9 @@ const TOP_KEYS: &[&str] = &[
     "description",
     "path",
     "runtime",
+    "workers",
+    "mailbox",
+    "mailbox_capacity",
     "seed",
     "trials",
     "nodes",
@@ -783,18 +788,30 @@ impl<'a> Reader<'a> {
         let runtime = match self.string(root, "runtime")? {
             None => Runtime::Sim,
             Some((r, _)) if r == "sim" => Runtime::Sim,
-            Some((r, at)) if r == "live" => {
-                return Err(self.err(
-                    at.line,
-                    "runtime",
-                    format!(
-                        "{}: the live runtime is not available yet; allowed: sim",
-                        at.raw
-                    ),
-                ))
-            }
-            Some((_, at)) => return Err(self.refuse(&at, "runtime", "allowed: sim")),
+            Some((r, _)) if r == "live" => Runtime::Live,
+            Some((_, at)) => return Err(self.refuse(&at, "runtime", "allowed: sim, live")),
         };
+        let mut live = LiveConfig::default();
+        if let Some((w, at)) = self.int(root, "workers")? {
+            if !(1..=1024).contains(&w) {
+                return Err(self.refuse(&at, "workers", "must be in 1..=1024"));
+            }
+            live.workers = w as usize;
+        }
+        match self.string(root, "mailbox")? {
+            None => {}
+            Some((m, _)) if m == "lock-free" => live.mailbox = MailboxKind::LockFree,
+            Some((m, _)) if m == "mutex" => live.mailbox = MailboxKind::Mutex,
+            Some((_, at)) => {
+                return Err(self.refuse(&at, "mailbox", "allowed: \"lock-free\", \"mutex\""))
+            }
+        }
+        if let Some((c, at)) = self.int(root, "mailbox_capacity")? {
+            if !(1..=1 << 24).contains(&c) {
+                return Err(self.refuse(&at, "mailbox_capacity", "must be in 1..=16777216"));
+            }
+            live.capacity = c as usize;
+        }
 
         let seed = match self.int(root, "seed")? {
             None => 1,
@@ -890,6 +907,7 @@ impl<'a> Reader<'a> {
             load,
             faults,
             params,
+            live,
         };
         Ok((workload, description))
     }

@@ -310,7 +310,7 @@ fn unknown_top_level_key_lists_allowed_keys() {
     let e = refused(
         &with("netwrok = 1\n"),
         4,
-        "netwrok: unknown key; allowed keys here: name, description, path, runtime, seed, \
+        "netwrok: unknown key; allowed keys here: name, description, path, runtime, workers, mailbox, mailbox_capacity, seed, \
          trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
@@ -416,17 +416,31 @@ fn sweep_element_errors_name_the_element_line() {
 }
 
 #[test]
-fn live_runtime_is_not_available_yet() {
-    refused(
-        &with("runtime = \"live\"\n"),
-        4,
-        "runtime: \"live\": the live runtime is not available yet; allowed: sim",
+fn the_live_runtime_and_its_settings_are_read() {
+    let plan = parse(
+        "w.toml",
+        &with("runtime = \"live\"\nworkers = 3\nmailbox = \"mutex\"\nmailbox_capacity = 16\n"),
+    )
+    .unwrap();
+    let w = &plan.points[0].workload;
+    assert_eq!(w.runtime, Runtime::Live);
+    assert_eq!(w.live.workers, 3);
+    assert_eq!(
+        w.live.mailbox,
+        crate::engine::live::mailbox::MailboxKind::Mutex
     );
+    assert_eq!(w.live.capacity, 16);
     refused(
         &with("runtime = \"real\"\n"),
         4,
-        "\"real\" is not allowed: allowed: sim",
+        "\"real\" is not allowed: allowed: sim, live",
     );
+    refused(
+        &with("mailbox = \"spsc\"\n"),
+        4,
+        "\"spsc\" is not allowed: allowed: \"lock-free\", \"mutex\"",
+    );
+    refused(&with("workers = 0\n"), 4, "workers: 0 is not allowed");
 }
 
 #[test]

@@ -1,5 +1,107 @@
 //! The `live` runtime: the same sans-IO nodes on real threads with a real
-//! clock (issue 13). Work in progress: only the mailbox is here so far.
+//! clock (issue 13). `sim` answers "what does the protocol do, reproducibly";
+//! `live` answers "what does this in-memory implementation cost on this CPU,
+//! under real concurrency".
+//!
+//! # Design
+//!
+//! * **Actors.** Every node is an actor with a bounded [`mailbox::Mailbox`]
+//!   of envelopes (a message, a timer firing, a client operation, a
+//!   connection reset, a write made durable). Worker threads
+//!   (`workers`, default one per core) take runnable nodes from one run
+//!   queue; the per-node "scheduled" flag of [`sched::Actors`] makes sure
+//!   that at most one worker runs a node at a time and that no envelope is
+//!   left behind (the lost wake-up; see that module). Handlers run through
+//!   the same `Ctx` and `Outbox` as in `sim`, so a node cannot tell the
+//!   runtimes apart. 1,000 nodes on 2 cores are 1,000 mailboxes, not 1,000
+//!   threads.
+//! * **The clock thread.** One more thread owns every deadline in one heap
+//!   ordered by `(deadline, sequence)`: message deliveries (the sender draws
+//!   the workload's latency from the same [`crate::engine::net`] model, the
+//!   envelope is held until its deadline, never before what the same sender
+//!   sent earlier on the link), timers (keyed by the same tokens `Ctx` hands
+//!   out, so a replaced or cancelled timer is dropped as in `sim`), disk
+//!   completions (the disk model's delay as a deadline, then
+//!   `on_persisted`; an instant disk calls `on_persisted` as the handler
+//!   returns, as `sim` does), client operations and faults. It sleeps on a
+//!   condition variable until the earliest deadline. It is the only thread
+//!   that pushes into mailboxes: a refused push is never dropped, the
+//!   envelope is kept (in order, behind any kept earlier for that node) and
+//!   retried every 50 µs; every refusal is counted (`mailbox_full`).
+//! * **Faults** are applied by the clock thread at their real time. It takes
+//!   the world lock exclusively (workers hold it shared while running a
+//!   node), so it waits for the handlers under way to return and then sees
+//!   every node at rest: `Model::resolve` runs on that consistent snapshot,
+//!   and crash / restart / pause / resume / isolate / partition / heal change
+//!   the nodes and the reachability exactly as `sim` does. A paused node's
+//!   envelopes are stashed and re-queued on resume.
+//! * **Leader words.** Every `Obs::Elected`/`Obs::Serving` publishes
+//!   `(term, leader)` in its scope's [`word::LeaderWord`] (the whole
+//!   system and the first 1,023 parts); the fault thread resolves the
+//!   `leader` target from the word, without a lock, when the path's leader
+//!   is the engine's and the word names a live server that still leads in
+//!   that term (otherwise through `Model::resolve`).
+//! * **Load.** Each client's operations are due at the workload's open-loop
+//!   rate (the same arrival process and streams as `sim`); an operation's
+//!   `issued` is its intended send time, so a stall of the clock thread or
+//!   of the node shows in its latency (no coordinated omission).
+//! * **Observations** are recorded per thread with their time (nanoseconds
+//!   since the trial's start, as a `SimTime`) and a global sequence number,
+//!   and merged in that order at the end into the same `SimOutput` the
+//!   simulator produces, so the same metrics code computes the same columns.
+//!
+//! # The checker
+//!
+//! A checker's `on_record` takes `&[N]`, an oracle no real node has. In live
+//! the checker runs **online with the world stopped**: when a handler has
+//! recorded observations, its worker (still owning the node) lets go of the
+//! world lock, takes it exclusively — so every other handler under way
+//! returns first and none starts — and shows the checker those records with
+//! every node at rest, *before* the handler's messages, timers and writes
+//! leave the node. So nothing this handler caused has reached another node
+//! yet, as in `sim`; what differs is that other nodes may have handled
+//! unrelated envelopes between the record and the check (in `sim` the check
+//! is at the same instant). Each check stops the world once: it costs
+//! throughput, counted in every live figure (a check per client operation
+//! on the paths that note each acknowledgement).
+//!
+//! The alternative, `LiveConfig::check_online = false`, feeds the checker
+//! after the run: every record in time order with the nodes in their final
+//! state. It gives false positives wherever `on_record` reads `nodes`, so it
+//! is not what workloads use. Which checkers read `nodes` in `on_record`:
+//!
+//! * `ZkChecker` (`zookeeper/fle`, `zookeeper/ephemeral`,
+//!   `kafka/controller-zk`): `Decided` reads the voters and the leader's
+//!   logical clock, `EpochAcked` the quorum members' epochs and logs,
+//!   `UpToDate` the leader's committed zxid, and the ephemeral checks read
+//!   a server's tree. Measured: after the run, a crashed and rebuilt leader
+//!   looks `LOOKING` in its old round and followers have moved to the next
+//!   epoch, so `Decided` and `EpochAcked` fire falsely.
+//! * `RaftChecker` (`raft/*`, `kafka/controller-kraft`): `Elected` reads the
+//!   new leader's log.
+//! * `redis/*`, `kafka/group-leader`, `eureka/*`, `rocketmq/*`: their
+//!   `on_record` does not read `nodes`; exact either way.
+//!
+//! `finish` runs on the final state in both runtimes: exact.
+
+//! # Differences from `sim`
+//!
+//! * Not deterministic: the same seed gives the same random draws per
+//!   stream, but the interleaving of threads decides the order; `trace_hash`
+//!   is 0 and baselines never include live runs.
+//! * A client operation due while its client node is down or paused is
+//!   dropped when the node handles it (in `sim`: when it is due).
+//! * Messages a healed link releases get a fresh latency draw on top of the
+//!   sender's TCP retransmission time, and are not ordered behind later
+//!   messages of the same link (in `sim` they are).
+//! * A message's latency is drawn from the sender's network stream (in
+//!   `sim`: one network stream for all senders).
+//! * The clock's resolution is the OS's: a sleep overshoots by tens of
+//!   microseconds, a deadline in the past fires at once.
 
 pub mod mailbox;
+pub mod runtime;
+pub mod sched;
 pub mod word;
+
+pub use runtime::{leader_selection_ns, run_live, LiveConfig, LiveStats};

@@ -496,6 +496,10 @@ impl crate::runner::FromWorkload for Fle {
     fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
         zab_phases(out, self.servers)
     }
+
+    fn election_wait(&self) -> SimDuration {
+        self.params.finalize_wait
+    }
 }
 
 impl Model for Fle {
