@@ -56,22 +56,6 @@ const NO_BASELINE_ALLOWED: &[(&str, &str)] = &[
         "zk-fle-heartbeat",
         "speed workload, 1 h simulated per trial; too slow for the test suite",
     ),
-    (
-        "rocketmq-dledger-quickstart",
-        "new with rocketmq/dledger (branch dl): first baseline after the merge",
-    ),
-    (
-        "rocketmq-dledger-sweep",
-        "new with rocketmq/dledger (branch dl): first baseline after the merge",
-    ),
-    (
-        "rocketmq-dledger-transfer",
-        "new with rocketmq/dledger (branch dl): first baseline after the merge",
-    ),
-    (
-        "side-by-side-rocketmq-dledger",
-        "new with rocketmq/dledger (branch dl): first baseline after the merge",
-    ),
 ];
 
 /// Mismatching cells listed per compared file; the rest are only counted, so a
