@@ -131,5 +131,11 @@ fn dledger_election(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan, registrations, dledger_election, controller_elect);
+criterion_group!(
+    benches,
+    scan,
+    registrations,
+    dledger_election,
+    controller_elect
+);
 criterion_main!(benches);

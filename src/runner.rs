@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::live::{leader_selection_ns, run_live, LiveConfig, LiveStats};
+use crate::engine::live::{leader_selection_ns, run_live, LiveConfig, LiveModel, LiveStats};
 use crate::engine::rng;
 use crate::engine::sim::{run_trial, SimConfig, SimOutput, Violation};
-use crate::engine::{Model, Node, SimDuration, SimTime, WriteOf};
+use crate::engine::{Model, SimDuration, SimTime};
 use crate::metrics::{self, TimelineEvent, TrialMetrics};
 use crate::workload::{Plan, Runtime, Workload};
 
@@ -136,16 +136,7 @@ struct LivePoint<M> {
     live: LiveConfig,
 }
 
-impl<M: FromWorkload> Trials for LivePoint<M>
-where
-    M::Node: Send,
-    <M::Node as Node>::Msg: Send,
-    <M::Node as Node>::Timer: Send,
-    <M::Node as Node>::Note: Send,
-    <M::Node as Node>::Durable: Send,
-    WriteOf<M::Node>: Send,
-    M::Checker: Send,
-{
+impl<M: FromWorkload + LiveModel> Trials for LivePoint<M> {
     fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial {
         let cfg = SimConfig {
             seed,
@@ -180,16 +171,7 @@ pub fn live_columns(out: &SimOutput, stats: &LiveStats, wait: SimDuration) -> Ve
 
 /// The [`PrepareFn`] of a path whose model is `M`: the registry names
 /// `prepare::<M>`. A live workload gets the live runtime.
-pub fn prepare<M: FromWorkload>(w: &Workload) -> Box<dyn Trials>
-where
-    M::Node: Send,
-    <M::Node as Node>::Msg: Send,
-    <M::Node as Node>::Timer: Send,
-    <M::Node as Node>::Note: Send,
-    <M::Node as Node>::Durable: Send,
-    WriteOf<M::Node>: Send,
-    M::Checker: Send,
-{
+pub fn prepare<M: FromWorkload + LiveModel>(w: &Workload) -> Box<dyn Trials> {
     if w.runtime == Runtime::Live {
         return Box::new(LivePoint {
             model: M::from_workload(w),

@@ -51,12 +51,10 @@ const ENGINE_COLUMNS_BY_SCHEMA: &[(u32, &[&str])] = &[
 
 /// Shipped workloads that may have no baseline, each with the reason. Any
 /// other workload without a baseline fails the test by name.
-const NO_BASELINE_ALLOWED: &[(&str, &str)] = &[
-    (
-        "zk-fle-heartbeat",
-        "speed workload, 1 h simulated per trial; too slow for the test suite",
-    ),
-];
+const NO_BASELINE_ALLOWED: &[(&str, &str)] = &[(
+    "zk-fle-heartbeat",
+    "speed workload, 1 h simulated per trial; too slow for the test suite",
+)];
 
 /// Mismatching cells listed per compared file; the rest are only counted, so a
 /// model change that moves every row still gives a readable message.

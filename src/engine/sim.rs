@@ -49,6 +49,28 @@ pub struct LoadConfig {
     pub poisson: bool,
 }
 
+impl LoadConfig {
+    /// One client's next operation: the time until the one after it (a fixed
+    /// interval, or an exponential draw for Poisson arrivals) and its kind,
+    /// drawn from the client's load stream `r` in that order. The `sim` and
+    /// `live` runtimes both draw through here, so a client's operations are
+    /// the same in both.
+    pub(crate) fn next_op(&self, r: &mut Rng) -> (SimDuration, OpKind) {
+        let interval = 1e9 / self.rate_per_s;
+        let next = if self.poisson {
+            rng::exponential(r, interval)
+        } else {
+            interval
+        };
+        let kind = if self.read_ratio > 0.0 && rng::unit(r) < self.read_ratio {
+            OpKind::Read
+        } else {
+            OpKind::Write
+        };
+        (SimDuration(next.max(1.0) as u64), kind)
+    }
+}
+
 impl Default for LoadConfig {
     fn default() -> Self {
         LoadConfig {
@@ -1038,23 +1060,8 @@ impl<'m, M: Model> Sim<'m, M> {
 
     fn client_tick(&mut self, client: NodeId) {
         let c = client.index();
-        let load = &self.cfg.load;
-        let interval = 1e9 / load.rate_per_s;
-        let r = &mut self.load_rngs[c];
-        let next = if load.poisson {
-            rng::exponential(r, interval)
-        } else {
-            interval
-        };
-        let kind = if load.read_ratio > 0.0 && rng::unit(r) < load.read_ratio {
-            OpKind::Read
-        } else {
-            OpKind::Write
-        };
-        self.queue.push(
-            self.now + SimDuration(next.max(1.0) as u64),
-            Ev::ClientTick(client),
-        );
+        let (next, kind) = self.cfg.load.next_op(&mut self.load_rngs[c]);
+        self.queue.push(self.now + next, Ev::ClientTick(client));
         if !self.up[c] || self.paused[c] {
             return;
         }

@@ -104,4 +104,4 @@ pub mod runtime;
 pub mod sched;
 pub mod word;
 
-pub use runtime::{leader_selection_ns, run_live, LiveConfig, LiveStats};
+pub use runtime::{leader_selection_ns, run_live, LiveConfig, LiveModel, LiveStats};

@@ -20,9 +20,30 @@ use crate::engine::rng::{self, Rng};
 use crate::engine::sim::{AppliedFault, Record, SimConfig, SimOutput, Violation};
 use crate::engine::stats::ClientStats;
 use crate::engine::{
-    Checker, ClientOp, Ctx, Durable, Findings, Model, Node, NodeId, Obs, OpKind, Outbox, Role,
-    Scope, SimDuration, SimTime, Targeting, Topology, WriteOf,
+    Checker, ClientOp, Ctx, Durable, Findings, Model, Node, NodeId, Obs, Outbox, Role, Scope,
+    SimDuration, SimTime, Targeting, Topology, WriteOf,
 };
+
+/// A model whose nodes, and everything they send, set, record and write, can
+/// move between threads: what the live runtime needs of a path. Every path
+/// is one (its types are plain data); the bounds are implied wherever a
+/// `M: LiveModel` is.
+pub trait LiveModel:
+    Model<
+        Node: Send + Node<Msg: Send, Timer: Send, Note: Send, Durable: Send + Durable<Write: Send>>,
+        Checker: Send,
+    > + Sync
+{
+}
+
+impl<M> LiveModel for M where
+    M: Model<
+            Node: Send
+                      + Node<Msg: Send, Timer: Send, Note: Send, Durable: Send + Durable<Write: Send>>,
+            Checker: Send,
+        > + Sync
+{
+}
 
 /// How the live runtime runs a trial (`workers`, `mailbox` in a workload).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,16 +261,7 @@ struct ClockState<N: Node> {
     sink: Sink<N>,
 }
 
-impl<'a, M: Model + Sync> Shared<'a, M>
-where
-    M::Node: Send,
-    <M::Node as Node>::Msg: Send,
-    <M::Node as Node>::Timer: Send,
-    <M::Node as Node>::Note: Send,
-    <M::Node as Node>::Durable: Send,
-    WriteOf<M::Node>: Send,
-    M::Checker: Send,
-{
+impl<'a, M: LiveModel> Shared<'a, M> {
     /// Time since the trial started.
     fn now(&self) -> SimTime {
         SimTime(self.start.elapsed().as_nanos() as u64)
@@ -777,23 +789,8 @@ where
     /// One client operation at its intended send time `at` (open loop: the
     /// next one is due one interval after `at`, whatever happened).
     fn client_tick(&self, at: SimTime, c: usize, st: &mut ClockState<M::Node>) {
-        let load = &self.cfg.load;
-        let interval = 1e9 / load.rate_per_s;
-        let r = &mut st.load_rngs[c];
-        let next = if load.poisson {
-            rng::exponential(r, interval)
-        } else {
-            interval
-        };
-        let kind = if load.read_ratio > 0.0 && rng::unit(r) < load.read_ratio {
-            OpKind::Read
-        } else {
-            OpKind::Write
-        };
-        self.schedule(
-            at + SimDuration(next.max(1.0) as u64),
-            Due::ClientTick(c as u32),
-        );
+        let (next, kind) = self.cfg.load.next_op(&mut st.load_rngs[c]);
+        self.schedule(at + next, Due::ClientTick(c as u32));
         st.op_seq[c] += 1;
         let op = ClientOp {
             id: (c as u64) << 40 | st.op_seq[c],
@@ -1097,14 +1094,7 @@ pub fn run_live<M>(
     stop: Option<&AtomicBool>,
 ) -> (SimOutput, LiveStats)
 where
-    M: Model + Sync,
-    M::Node: Send,
-    <M::Node as Node>::Msg: Send,
-    <M::Node as Node>::Timer: Send,
-    <M::Node as Node>::Note: Send,
-    <M::Node as Node>::Durable: Send,
-    WriteOf<M::Node>: Send,
-    M::Checker: Send,
+    M: LiveModel,
 {
     let (nodes, checker) = model.build(cfg.load.clients);
     let n = nodes.len();
