@@ -111,6 +111,9 @@ pub enum LossMode {
 /// Linux's `TCP_RTO_MIN`: the smallest retransmission timeout, 200 ms.
 pub const TCP_RTO_MIN: SimDuration = SimDuration::from_ms(200);
 
+/// Linux's `TCP_RTO_MAX`: the retransmission timeout stops doubling here.
+pub const TCP_RTO_MAX: SimDuration = SimDuration::from_ms(120_000);
+
 /// The network of one trial.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetConfig {
@@ -127,6 +130,60 @@ pub struct NetConfig {
     /// are reset (before the network hop): the kernel tears the process down
     /// (unmaps its memory) before it closes its sockets.
     pub reset_after: SimDuration,
+}
+
+impl NetConfig {
+    /// What loss does to one message: `None` when it vanishes
+    /// ([`LossMode::Drop`]), otherwise how late its retransmissions make it
+    /// ([`LossMode::Retransmit`]: one timeout per lost transmission, doubling
+    /// up to [`TCP_RTO_MAX`], at most 15). Draws nothing when there is no
+    /// loss, and then one number per transmission looked at. Both runtimes
+    /// draw through here.
+    #[inline]
+    pub fn loss_delay(&self, r: &mut Rng) -> Option<SimDuration> {
+        let mut delay = SimDuration::ZERO;
+        if self.loss > 0.0 {
+            match self.loss_mode {
+                LossMode::Drop => {
+                    if rng::unit(r) < self.loss {
+                        return None;
+                    }
+                }
+                LossMode::Retransmit => {
+                    let mut rto = self.rto;
+                    for _ in 0..15 {
+                        if rng::unit(r) >= self.loss {
+                            break;
+                        }
+                        delay = delay + rto;
+                        rto = (rto + rto).min(TCP_RTO_MAX);
+                    }
+                }
+            }
+        }
+        Some(delay)
+    }
+
+    /// Whether a message is delivered twice (one draw, none when
+    /// duplication is off).
+    #[inline]
+    pub fn duplicated(&self, r: &mut Rng) -> bool {
+        self.duplicate > 0.0 && rng::unit(r) < self.duplicate
+    }
+
+    /// The first retransmission at or after `now` of a message first sent
+    /// at `first_sent` and held by a cut link since: TCP resends at
+    /// `first_sent + rto`, `+ 2 rto`, `+ 4 rto` … (capped at
+    /// [`TCP_RTO_MAX`]).
+    pub fn retransmission_at(&self, first_sent: SimTime, now: SimTime) -> SimTime {
+        let mut rto = self.rto;
+        let mut at = first_sent + rto;
+        while at < now {
+            rto = (rto + rto).min(TCP_RTO_MAX);
+            at = at + rto;
+        }
+        at
+    }
 }
 
 impl Default for NetConfig {

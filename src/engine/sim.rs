@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use super::disk::{DiskConfig, DiskQueue};
 use super::fault::{Action, FaultSpec, When};
-use super::net::{CutId, Links, LossMode, NetConfig, Reachability};
+use super::net::{CutId, Links, NetConfig, Reachability};
 use super::rng::{self, Rng};
 use super::stats::ClientStats;
 use super::{
@@ -199,9 +199,6 @@ struct Held<M> {
     first_sent: SimTime,
     msg: M,
 }
-
-/// Linux's `TCP_RTO_MAX`.
-const RTO_MAX: SimDuration = SimDuration::from_ms(120_000);
 
 enum Undo {
     Restart(NodeId),
@@ -948,41 +945,23 @@ impl<'m, M: Model> Sim<'m, M> {
             return;
         }
         let net = &self.cfg.net;
-        let mut delay = SimDuration::ZERO;
-        if net.loss > 0.0 {
-            match net.loss_mode {
-                LossMode::Drop => {
-                    if rng::unit(&mut self.net_rng) < net.loss {
-                        // Traced after the draw, so tracing changes nothing.
-                        if self.cfg.trace {
-                            self.out
-                                .trace
-                                .push(format!("{} {to} <- {from} dropped {msg:?}", self.now));
-                        }
-                        return;
-                    }
-                }
-                LossMode::Retransmit => {
-                    // Each lost transmission costs one (doubling) timeout.
-                    let mut rto = net.rto;
-                    for _ in 0..15 {
-                        if rng::unit(&mut self.net_rng) >= net.loss {
-                            break;
-                        }
-                        delay = delay + rto;
-                        rto = (rto + rto).min(RTO_MAX);
-                    }
-                    if self.cfg.trace && delay > SimDuration::ZERO {
-                        self.out.trace.push(format!(
-                            "{} {to} <- {from} lost, retransmitted after {:.3}ms {msg:?}",
-                            self.now,
-                            delay.as_ms_f64()
-                        ));
-                    }
-                }
+        let Some(delay) = net.loss_delay(&mut self.net_rng) else {
+            // Traced after the draw, so tracing changes nothing.
+            if self.cfg.trace {
+                self.out
+                    .trace
+                    .push(format!("{} {to} <- {from} dropped {msg:?}", self.now));
             }
+            return;
+        };
+        if self.cfg.trace && delay > SimDuration::ZERO {
+            self.out.trace.push(format!(
+                "{} {to} <- {from} lost, retransmitted after {:.3}ms {msg:?}",
+                self.now,
+                delay.as_ms_f64()
+            ));
         }
-        if net.duplicate > 0.0 && rng::unit(&mut self.net_rng) < net.duplicate {
+        if net.duplicated(&mut self.net_rng) {
             if self.cfg.trace {
                 self.out
                     .trace
@@ -1264,14 +1243,11 @@ impl<'m, M: Model> Sim<'m, M> {
                 self.held.push(h);
                 continue;
             }
-            // Retransmissions at first_sent + rto, + 2 rto, + 4 rto, ...
-            let mut rto = self.cfg.net.rto;
-            let mut at = h.first_sent + rto;
-            while at < self.now {
-                rto = (rto + rto).min(RTO_MAX);
-                at = at + rto;
-            }
-            let extra = at.since(self.now);
+            let extra = self
+                .cfg
+                .net
+                .retransmission_at(h.first_sent, self.now)
+                .since(self.now);
             self.deliver_later(h.from, h.to, h.to_incarnation, h.first_sent, extra, h.msg);
         }
     }

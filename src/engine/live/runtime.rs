@@ -15,7 +15,7 @@ use super::sched::Actors;
 use super::word::LeaderWord;
 use crate::engine::disk::DiskQueue;
 use crate::engine::fault::{Action, Target, When};
-use crate::engine::net::{CutId, Links, LossMode, Reachability};
+use crate::engine::net::{CutId, Links, Reachability};
 use crate::engine::rng::{self, Rng};
 use crate::engine::sim::{AppliedFault, Record, SimConfig, SimOutput, Violation};
 use crate::engine::stats::ClientStats;
@@ -169,9 +169,6 @@ struct Held<M> {
     first_sent: SimTime,
     msg: M,
 }
-
-/// Linux's `TCP_RTO_MAX`.
-const RTO_MAX: SimDuration = SimDuration::from_ms(120_000);
 
 /// Everything of one node but the node itself.
 struct Slot<N: Node> {
@@ -490,27 +487,10 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             return;
         }
         let net = &self.cfg.net;
-        let mut extra = SimDuration::ZERO;
-        if net.loss > 0.0 {
-            match net.loss_mode {
-                LossMode::Drop => {
-                    if rng::unit(&mut slot.net_rng) < net.loss {
-                        return;
-                    }
-                }
-                LossMode::Retransmit => {
-                    let mut rto = net.rto;
-                    for _ in 0..15 {
-                        if rng::unit(&mut slot.net_rng) >= net.loss {
-                            break;
-                        }
-                        extra = extra + rto;
-                        rto = (rto + rto).min(RTO_MAX);
-                    }
-                }
-            }
-        }
-        if net.duplicate > 0.0 && rng::unit(&mut slot.net_rng) < net.duplicate {
+        let Some(extra) = net.loss_delay(&mut slot.net_rng) else {
+            return;
+        };
+        if net.duplicated(&mut slot.net_rng) {
             self.deliver_later(f, slot, t, to_incarnation, now, extra, msg.clone());
         }
         self.deliver_later(f, slot, t, to_incarnation, now, extra, msg);
@@ -1041,13 +1021,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 keep.push(h);
                 continue;
             }
-            let mut rto = self.cfg.net.rto;
-            let mut at = h.first_sent + rto;
-            while at < now {
-                rto = (rto + rto).min(RTO_MAX);
-                at = at + rto;
-            }
-            let at = at
+            let at = self.cfg.net.retransmission_at(h.first_sent, now)
                 + self
                     .cfg
                     .net
