@@ -511,15 +511,8 @@ impl Broker {
             {
                 let proposed = isr | 1 << k;
                 r.pending_isr = Some(proposed);
-                ctx.send(
-                    NodeId(l.brokers),
-                    Msg::AlterPartition {
-                        p: r.p,
-                        leader_epoch: self.slot_epoch[s],
-                        part_epoch: self.slot_pepoch[s] - 1,
-                        isr: proposed,
-                    },
-                );
+                let p = r.p;
+                ctx.send(NodeId(l.brokers), self.alter_partition(s, p, proposed));
             }
             self.maybe_increment_hw(ctx, ai);
         }
@@ -580,6 +573,17 @@ impl Broker {
 
     /// `maybeIncrementLeaderHW`: the minimum log end over the maximal ISR;
     /// not while the ISR is below `min.insync.replicas` (3.7+).
+    /// AlterPartition for partition `p` in slot `s`: the ISR `isr`
+    /// proposed under the leader epoch and partition epoch this leader knows.
+    fn alter_partition(&self, s: usize, p: u32, isr: Mask) -> Msg {
+        Msg::AlterPartition {
+            p,
+            leader_epoch: self.slot_epoch[s],
+            part_epoch: self.slot_pepoch[s] - 1,
+            isr,
+        }
+    }
+
     fn maybe_increment_hw(&mut self, ctx: &mut Ctx<'_, PlNode>, ai: usize) {
         let l = &self.sh.layout;
         let Some(r) = self.reps[ai].as_mut() else {
@@ -649,15 +653,8 @@ impl Broker {
                 let proposed = isr & !out;
                 r.pending_isr = Some(proposed);
                 ctx.record(Obs::Note(Note::IsrShrink { p: r.p }));
-                ctx.send(
-                    NodeId(l.brokers),
-                    Msg::AlterPartition {
-                        p: r.p,
-                        leader_epoch: self.slot_epoch[s],
-                        part_epoch: self.slot_pepoch[s] - 1,
-                        isr: proposed,
-                    },
-                );
+                let p = r.p;
+                ctx.send(NodeId(l.brokers), self.alter_partition(s, p, proposed));
             }
         }
     }
