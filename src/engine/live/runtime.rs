@@ -232,6 +232,9 @@ struct Shared<'a, M: Model> {
     /// it exclusively to apply a fault to a quiet world.
     world: RwLock<()>,
     reach: RwLock<Reachability>,
+    /// Some link is cut (a copy of `!reach.is_clear()`, changed only with
+    /// the world stopped), so a send on an uncut network takes no lock.
+    cut: AtomicBool,
     held: Mutex<Vec<Held<<M::Node as Node>::Msg>>>,
     links: Links,
     messages: AtomicU64,
@@ -293,6 +296,19 @@ impl<'a, M: LiveModel> Shared<'a, M> {
     unsafe fn all_nodes(&self) -> &[M::Node] {
         // `UnsafeCell<T>` has the layout of `T`.
         std::slice::from_raw_parts(self.nodes.0.as_ptr().cast::<M::Node>(), self.n)
+    }
+
+    /// Whether the link `f` → `t` is cut now.
+    fn blocked(&self, f: usize, t: usize) -> bool {
+        self.cut.load(Ordering::Relaxed) && self.reach.read().blocked(f, t)
+    }
+
+    /// Change which links are cut (the caller has stopped the world).
+    fn cut_links<R>(&self, f: impl FnOnce(&mut Reachability) -> R) -> R {
+        let mut reach = self.reach.write();
+        let r = f(&mut reach);
+        self.cut.store(!reach.is_clear(), Ordering::Relaxed);
+        r
     }
 
     fn schedule(&self, at: SimTime, due: Due<M::Node>) {
@@ -469,7 +485,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             self.post(f, t, now, now, to_incarnation, msg);
             return;
         }
-        if self.reach.read().blocked(f, t) {
+        if self.blocked(f, t) {
             self.held.lock().push(Held {
                 from,
                 to,
@@ -599,7 +615,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     });
                     return;
                 }
-                if from.index() != i && self.reach.read().blocked(from.index(), i) {
+                if from.index() != i && self.blocked(from.index(), i) {
                     // In flight when the cut came: TCP retransmits it.
                     self.held.lock().push(Held {
                         from,
@@ -947,7 +963,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 self.log_fault(st, "isolate", t.map(|x| x.0), scope_of(t), t.is_some());
                 if let Some((i, _)) = t {
                     st.last_faulted = Some(NodeId(i as u32));
-                    self.reach.write().isolate(i, true);
+                    self.cut_links(|r| r.isolate(i, true));
                     if let Some(d) = duration {
                         self.schedule(now + d, Due::Undo(Undo::Unisolate(i)));
                     }
@@ -955,14 +971,14 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
             Action::Partition { groups, one_way } => {
                 self.log_fault(st, "partition", None, Scope::Whole, true);
-                let id = self.reach.write().partition(&groups, one_way);
+                let id = self.cut_links(|r| r.partition(&groups, one_way));
                 if let Some(d) = duration {
                     self.schedule(now + d, Due::Undo(Undo::Heal(id)));
                 }
             }
             Action::Heal => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().heal_all();
+                self.cut_links(Reachability::heal_all);
                 self.release_held(st);
             }
         }
@@ -987,12 +1003,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
             Undo::Unisolate(i) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().isolate(i, false);
+                self.cut_links(|r| r.isolate(i, false));
                 self.release_held(st);
             }
             Undo::Heal(cut) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().remove(cut);
+                self.cut_links(|r| r.remove(cut));
                 self.release_held(st);
             }
         }
@@ -1183,6 +1199,7 @@ where
         wake: Condvar::new(),
         world: RwLock::new(()),
         reach: RwLock::new(Reachability::new(n)),
+        cut: AtomicBool::new(false),
         held: Mutex::new(Vec::new()),
         links,
         messages: AtomicU64::new(0),
