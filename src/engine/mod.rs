@@ -593,4 +593,13 @@ pub trait Checker<N: Node> {
     ) -> Option<String>;
     /// Final checks when the trial ends.
     fn finish(&mut self, nodes: &[N], up: &[bool]) -> Findings;
+    /// Whether [`Checker::on_record`] reads `nodes` for `obs`. When it does
+    /// not, both runtimes pass an empty slice (so a wrong answer panics on
+    /// the index instead of going unnoticed), and the live runtime checks
+    /// the record without stopping the world. The default, `true`, is
+    /// always safe.
+    fn reads_nodes(&self, obs: &Obs<N::Note>) -> bool {
+        let _ = obs;
+        true
+    }
 }

@@ -360,6 +360,11 @@ impl Reachability {
         })
     }
 
+    /// Nothing is cut.
+    pub fn is_clear(&self) -> bool {
+        self.none
+    }
+
     fn refresh(&mut self) {
         self.none = self.cuts.is_empty() && self.isolated.iter().all(|&k| k == 0);
     }

@@ -881,7 +881,13 @@ impl<'m, M: Model> Sim<'m, M> {
         }
         let mut records = std::mem::take(&mut self.outbox.records);
         for obs in records.drain(..) {
-            if let Some(what) = self.checker.on_record(self.now, id, &obs, &self.nodes) {
+            // What the checker says it does not read, it does not get.
+            let nodes: &[M::Node] = if self.checker.reads_nodes(&obs) {
+                &self.nodes
+            } else {
+                &[]
+            };
+            if let Some(what) = self.checker.on_record(self.now, id, &obs, nodes) {
                 self.out.violations.push(Violation {
                     at: self.now,
                     node: id,

@@ -24,10 +24,17 @@
 //!   completions (the disk model's delay as a deadline, then
 //!   `on_persisted`; an instant disk calls `on_persisted` as the handler
 //!   returns, as `sim` does), client operations and faults. It sleeps on a
-//!   condition variable until the earliest deadline. It is the only thread
-//!   that pushes into mailboxes: a refused push is never dropped, the
-//!   envelope is kept (in order, behind any kept earlier for that node) and
-//!   retried every 50 µs; every refusal is counted (`mailbox_full`).
+//!   condition variable until the earliest deadline. A refused push is never
+//!   dropped: the clock thread keeps the envelope (in order, behind any kept
+//!   earlier for that node) and retries every 50 µs; every refusal is
+//!   counted (`mailbox_full`).
+//! * **Direct delivery.** A message due at once (zero latency, no loss
+//!   delay) skips the clock thread: the sending worker pushes it straight
+//!   into the receiver's mailbox, unless the clock thread still holds an
+//!   earlier message of the same sender (a per-sender count, raised when a
+//!   message goes to the clock, lowered when the clock thread has pushed it
+//!   into a mailbox), so no link ever reorders. A refused direct push is
+//!   counted and handed to the clock thread like any other.
 //! * **Faults** are applied by the clock thread at their real time. It takes
 //!   the world lock exclusively (workers hold it shared while running a
 //!   node), so it waits for the handlers under way to return and then sees
@@ -61,9 +68,14 @@
 //! leave the node. So nothing this handler caused has reached another node
 //! yet, as in `sim`; what differs is that other nodes may have handled
 //! unrelated envelopes between the record and the check (in `sim` the check
-//! is at the same instant). Each check stops the world once: it costs
-//! throughput, counted in every live figure (a check per client operation
-//! on the paths that note each acknowledgement).
+//! is at the same instant). Each such check stops the world once and costs
+//! throughput, counted in every live figure. Only the records a checker
+//! says it reads the nodes for (`Checker::reads_nodes`: a ZooKeeper vote,
+//! epoch or UPTODATE, a Raft leader's log) stop the world; the rest (every
+//! client acknowledgement among them) are checked under the checker's lock
+//! alone, still before the handler's messages leave, with an empty `nodes`
+//! (in `sim` too, so a checker that read the nodes after saying it does not
+//! would panic in every test that runs it).
 //!
 //! The alternative, `LiveConfig::check_online = false`, feeds the checker
 //! after the run: every record in time order with the nodes in their final

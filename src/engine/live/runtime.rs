@@ -232,10 +232,17 @@ struct Shared<'a, M: Model> {
     /// it exclusively to apply a fault to a quiet world.
     world: RwLock<()>,
     reach: RwLock<Reachability>,
+    /// Some link is cut (a copy of `!reach.is_clear()`, changed only with
+    /// the world stopped), so a send on an uncut network takes no lock.
+    cut: AtomicBool,
     held: Mutex<Vec<Held<<M::Node as Node>::Msg>>>,
     links: Links,
     messages: AtomicU64,
     protocol_msgs: AtomicU64,
+    /// Per sender: its messages the clock thread holds (in the heap or kept
+    /// for a full mailbox). While any is held, the sender's later messages
+    /// go through the clock too, so a link stays FIFO.
+    clocked: Vec<AtomicU32>,
     events: AtomicU64,
     seq: AtomicU64,
     words: Vec<LeaderWord>,
@@ -289,6 +296,19 @@ impl<'a, M: LiveModel> Shared<'a, M> {
     unsafe fn all_nodes(&self) -> &[M::Node] {
         // `UnsafeCell<T>` has the layout of `T`.
         std::slice::from_raw_parts(self.nodes.0.as_ptr().cast::<M::Node>(), self.n)
+    }
+
+    /// Whether the link `f` → `t` is cut now.
+    fn blocked(&self, f: usize, t: usize) -> bool {
+        self.cut.load(Ordering::Relaxed) && self.reach.read().blocked(f, t)
+    }
+
+    /// Change which links are cut (the caller has stopped the world).
+    fn cut_links<R>(&self, f: impl FnOnce(&mut Reachability) -> R) -> R {
+        let mut reach = self.reach.write();
+        let r = f(&mut reach);
+        self.cut.store(!reach.is_clear(), Ordering::Relaxed);
+        r
     }
 
     fn schedule(&self, at: SimTime, due: Due<M::Node>) {
@@ -462,21 +482,10 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         }
         let to_incarnation = self.incarnation[t].load(Ordering::Relaxed);
         if f == t {
-            self.schedule(
-                now,
-                Due::Env(
-                    t as u32,
-                    Env::Deliver {
-                        from,
-                        to_incarnation,
-                        sent: now,
-                        msg,
-                    },
-                ),
-            );
+            self.post(f, t, now, now, to_incarnation, msg);
             return;
         }
-        if self.reach.read().blocked(f, t) {
+        if self.blocked(f, t) {
             self.held.lock().push(Held {
                 from,
                 to,
@@ -520,18 +529,58 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         let last = slot.last_at.entry(t as u32).or_default();
         let at = (now + latency).max(*last);
         *last = at;
-        self.schedule(
-            at,
-            Due::Env(
-                t as u32,
-                Env::Deliver {
-                    from: NodeId(f as u32),
-                    to_incarnation,
-                    sent: now,
-                    msg,
-                },
-            ),
-        );
+        self.post(f, t, at, now, to_incarnation, msg);
+    }
+
+    /// Deliver `msg` from `f` to `t` at `at`: straight into `t`'s mailbox
+    /// when it is due now and the clock thread holds none of `f`'s messages
+    /// (so it cannot overtake one), else through the clock thread.
+    fn post(
+        &self,
+        f: usize,
+        t: usize,
+        at: SimTime,
+        now: SimTime,
+        to_incarnation: u32,
+        msg: <M::Node as Node>::Msg,
+    ) {
+        let env = Env::Deliver {
+            from: NodeId(f as u32),
+            to_incarnation,
+            sent: now,
+            msg,
+        };
+        let env = if at <= now && self.clocked[f].load(Ordering::Acquire) == 0 {
+            match self.actors.push(t, env) {
+                Ok(()) => return,
+                Err(env) => env,
+            }
+        } else {
+            env
+        };
+        self.clocked[f].fetch_add(1, Ordering::Relaxed);
+        self.schedule(at, Due::Env(t as u32, env));
+    }
+
+    /// The clock thread's push of `env` into `to`'s mailbox; a message it
+    /// delivers no longer holds back its sender's direct pushes.
+    fn push_clocked(&self, to: usize, env: Env<M::Node>) -> Result<(), Env<M::Node>> {
+        let from = match &env {
+            Env::Deliver { from, .. } => Some(from.index()),
+            _ => None,
+        };
+        self.actors.push(to, env)?;
+        if let Some(f) = from {
+            self.clocked[f].fetch_sub(1, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The clock thread takes `env` (a stashed or held envelope) back.
+    fn reclock(&self, env: &Env<M::Node>) {
+        if let Env::Deliver { from, .. } = env {
+            self.clocked[from.index()].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Handle one envelope of node `i` (owned by the calling worker).
@@ -542,7 +591,6 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         sink: &mut Sink<M::Node>,
         hook: &mut Hook<'_, M::Node>,
     ) {
-        self.events.fetch_add(1, Ordering::Relaxed);
         let up = self.up[i].load(Ordering::Relaxed);
         let inc = self.incarnation[i].load(Ordering::Relaxed);
         // SAFETY: the calling worker owns node `i`; `slot` is not used after
@@ -567,7 +615,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     });
                     return;
                 }
-                if from.index() != i && self.reach.read().blocked(from.index(), i) {
+                if from.index() != i && self.blocked(from.index(), i) {
                     // In flight when the cut came: TCP retransmits it.
                     self.held.lock().push(Held {
                         from,
@@ -644,6 +692,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
 
     fn worker(&self) -> Sink<M::Node> {
         let mut sink = Vec::new();
+        let mut events = 0u64;
         while !self.finished.load(Ordering::Acquire) {
             let Some(i) = self.actors.next(Duration::from_millis(2)) else {
                 continue;
@@ -652,27 +701,53 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             // Stop the world to show the checker every node at rest; this
             // worker still owns node `i`.
             let mut hook = |recs: &[Rec<<M::Node as Node>::Note>]| {
-                if self.live.check_online {
+                if !self.live.check_online {
+                } else if self.reads_nodes(recs) {
                     RwLockReadGuard::unlocked(&mut world, || {
                         let _all = self.world.write();
                         self.check(recs);
                     });
+                } else {
+                    self.check_alone(recs);
                 }
             };
-            self.actors.run(i, self.live.batch, |env| {
+            events += self.actors.run(i, self.live.batch, |env| {
                 self.process(i, env, &mut sink, &mut hook)
-            });
+            }) as u64;
         }
+        self.events.fetch_add(events, Ordering::Relaxed);
         sink
+    }
+
+    /// Whether the checker reads the nodes for any of `recs`.
+    fn reads_nodes(&self, recs: &[Rec<<M::Node as Node>::Note>]) -> bool {
+        let checker = self.checker.lock();
+        recs.iter().any(|r| checker.reads_nodes(&r.obs))
     }
 
     /// Show `recs` to the checker (the caller has stopped the world).
     fn check(&self, recs: &[Rec<<M::Node as Node>::Note>]) {
         // SAFETY: the caller holds the world lock exclusively (or is the
         // only thread).
-        let nodes = unsafe { self.all_nodes() };
+        self.check_with(recs, unsafe { self.all_nodes() });
+    }
+
+    /// Show `recs`, none of which the checker reads the nodes for, to the
+    /// checker without stopping the world (the hook runs before the
+    /// handler's messages leave, so the checker still sees cause before
+    /// effect).
+    fn check_alone(&self, recs: &[Rec<<M::Node as Node>::Note>]) {
+        self.check_with(recs, &[]);
+    }
+
+    fn check_with(&self, recs: &[Rec<<M::Node as Node>::Note>], nodes: &[M::Node]) {
         let mut checker = self.checker.lock();
         for r in recs {
+            let nodes = if checker.reads_nodes(&r.obs) {
+                nodes
+            } else {
+                &[]
+            };
             if let Some(what) = checker.on_record(r.at, r.node, &r.obs, nodes) {
                 self.violations.lock().push(Violation {
                     at: r.at,
@@ -690,7 +765,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             st.overflow[to].push_back(env);
             return;
         }
-        if let Err(env) = self.actors.push(to, env) {
+        if let Err(env) = self.push_clocked(to, env) {
             st.overflow[to].push_back(env);
             st.overflowing.push(to);
         }
@@ -700,7 +775,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         let mut still = Vec::new();
         for to in std::mem::take(&mut st.overflowing) {
             while let Some(env) = st.overflow[to].pop_front() {
-                if let Err(env) = self.actors.push(to, env) {
+                if let Err(env) = self.push_clocked(to, env) {
                     st.overflow[to].push_front(env);
                     still.push(to);
                     break;
@@ -888,7 +963,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 self.log_fault(st, "isolate", t.map(|x| x.0), scope_of(t), t.is_some());
                 if let Some((i, _)) = t {
                     st.last_faulted = Some(NodeId(i as u32));
-                    self.reach.write().isolate(i, true);
+                    self.cut_links(|r| r.isolate(i, true));
                     if let Some(d) = duration {
                         self.schedule(now + d, Due::Undo(Undo::Unisolate(i)));
                     }
@@ -896,14 +971,14 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
             Action::Partition { groups, one_way } => {
                 self.log_fault(st, "partition", None, Scope::Whole, true);
-                let id = self.reach.write().partition(&groups, one_way);
+                let id = self.cut_links(|r| r.partition(&groups, one_way));
                 if let Some(d) = duration {
                     self.schedule(now + d, Due::Undo(Undo::Heal(id)));
                 }
             }
             Action::Heal => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().heal_all();
+                self.cut_links(Reachability::heal_all);
                 self.release_held(st);
             }
         }
@@ -928,12 +1003,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
             Undo::Unisolate(i) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().isolate(i, false);
+                self.cut_links(|r| r.isolate(i, false));
                 self.release_held(st);
             }
             Undo::Heal(cut) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
-                self.reach.write().remove(cut);
+                self.cut_links(|r| r.remove(cut));
                 self.release_held(st);
             }
         }
@@ -1004,6 +1079,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         let slot = unsafe { self.slot_mut(i) };
         slot.paused = false;
         for env in std::mem::take(&mut slot.stash) {
+            self.reclock(&env);
             self.schedule(now, Due::Env(i as u32, env));
         }
     }
@@ -1028,18 +1104,14 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     .latency
                     .sample_with(&mut st.net_rng, &mut st.normals)
                 + self.links.base(h.from.index(), h.to.index());
-            self.schedule(
-                at,
-                Due::Env(
-                    h.to.0,
-                    Env::Deliver {
-                        from: h.from,
-                        to_incarnation: h.to_incarnation,
-                        sent: h.first_sent,
-                        msg: h.msg,
-                    },
-                ),
-            );
+            let env = Env::Deliver {
+                from: h.from,
+                to_incarnation: h.to_incarnation,
+                sent: h.first_sent,
+                msg: h.msg,
+            };
+            self.reclock(&env);
+            self.schedule(at, Due::Env(h.to.0, env));
         }
         drop(reach);
         self.held.lock().extend(keep);
@@ -1127,10 +1199,12 @@ where
         wake: Condvar::new(),
         world: RwLock::new(()),
         reach: RwLock::new(Reachability::new(n)),
+        cut: AtomicBool::new(false),
         held: Mutex::new(Vec::new()),
         links,
         messages: AtomicU64::new(0),
         protocol_msgs: AtomicU64::new(0),
+        clocked: (0..n).map(|_| AtomicU32::new(0)).collect(),
         events: AtomicU64::new(0),
         seq: AtomicU64::new(0),
         words: (0..MAX_WORDS).map(|_| LeaderWord::new()).collect(),

@@ -113,6 +113,11 @@ impl Checker<RaftNode> for RaftChecker {
         }
     }
 
+    /// Only a new leader's check reads its log.
+    fn reads_nodes(&self, obs: &Obs<RaftNote>) -> bool {
+        matches!(obs, Obs::Note(RaftNote::Elected { .. }))
+    }
+
     fn finish(&mut self, nodes: &[RaftNode], up: &[bool]) -> Findings {
         let leader = nodes
             .iter()

@@ -67,6 +67,11 @@ impl Checker<EuNode> for EuChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<EuNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, nodes: &[EuNode], up: &[bool]) -> Findings {
         let mut f = Findings::default();
         let end = self.now;

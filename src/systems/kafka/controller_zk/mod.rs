@@ -276,6 +276,12 @@ impl Checker<ZkNode<Broker>> for KzChecker {
         self.zk.on_record(now, node, obs, nodes)
     }
 
+    /// Kafka's notes never read `nodes`; ZooKeeper's as [`ZkChecker`] says.
+    fn reads_nodes(&self, obs: &Obs<ZkNote<msg::KafkaNote>>) -> bool {
+        !matches!(obs, Obs::Note(ZkNote::App(_)))
+            && <ZkChecker as Checker<ZkNode<Broker>>>::reads_nodes(&self.zk, obs)
+    }
+
     fn finish(&mut self, nodes: &[ZkNode<Broker>], up: &[bool]) -> Findings {
         self.zk.finish(nodes, up)
     }

@@ -104,6 +104,11 @@ impl Checker<GlNode> for GlChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<GlNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, _nodes: &[GlNode], _up: &[bool]) -> Findings {
         Findings::default()
     }

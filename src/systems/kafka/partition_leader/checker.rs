@@ -90,6 +90,11 @@ impl Checker<PlNode> for PlChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<Note>) -> bool {
+        false
+    }
+
     fn finish(&mut self, nodes: &[PlNode], up: &[bool]) -> Findings {
         let l = &self.sh.layout;
         let ctrl = nodes[l.brokers as usize]

@@ -110,6 +110,11 @@ impl Checker<RcNode> for RcChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<RcNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, nodes: &[RcNode], up: &[bool]) -> Findings {
         let mut lost = 0u64;
         for (&shard, acked) in &self.acked {

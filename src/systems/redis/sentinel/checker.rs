@@ -126,6 +126,11 @@ impl Checker<RsNode> for RsChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<RsNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, nodes: &[RsNode], up: &[bool]) -> Findings {
         let holder = final_master(nodes, up);
         let lost = match holder {

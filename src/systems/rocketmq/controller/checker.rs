@@ -101,6 +101,11 @@ impl Checker<RcNode> for RcChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<RcNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, nodes: &[RcNode], up: &[bool]) -> Findings {
         let acked: Vec<u64> = self.acked.iter().copied().collect();
         let holds = |i: usize| -> BTreeSet<u64> {

@@ -56,6 +56,11 @@ impl Checker<NsNode> for NsChecker {
         }
     }
 
+    /// `on_record` never reads `nodes`.
+    fn reads_nodes(&self, _obs: &Obs<NsNote>) -> bool {
+        false
+    }
+
     fn finish(&mut self, _nodes: &[NsNode], _up: &[bool]) -> Findings {
         Findings::default()
     }

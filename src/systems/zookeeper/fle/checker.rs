@@ -200,6 +200,21 @@ impl<A: App> Checker<ZkNode<A>> for ZkChecker {
         }
     }
 
+    /// The notes whose check looks at server state: a decided vote, an
+    /// acknowledged epoch, UPTODATE, an established leader, a closed session.
+    fn reads_nodes(&self, obs: &Obs<ZkNote<A::Note>>) -> bool {
+        matches!(
+            obs,
+            Obs::Note(
+                ZkNote::Decided { .. }
+                    | ZkNote::EpochAcked { .. }
+                    | ZkNote::UpToDate { .. }
+                    | ZkNote::Established { .. }
+                    | ZkNote::SessionClosed { .. }
+            )
+        )
+    }
+
     fn finish(&mut self, nodes: &[ZkNode<A>], up: &[bool]) -> Findings {
         // Against the serving leader of the highest epoch, if there is one;
         // otherwise a write is lost only if no server's durable log (crashed
