@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use super::mailbox::MailboxKind;
 use super::sched::Actors;
-use super::word::LeaderWord;
+use super::word::LeaderWords;
 use crate::engine::disk::DiskQueue;
 use crate::engine::fault::{Action, Target, When};
 use crate::engine::net::{CutId, Links, Reachability};
@@ -89,6 +89,8 @@ pub struct LiveStats {
     pub wall_ns: u64,
     /// Envelopes handled by the nodes.
     pub events: u64,
+    /// Parts (`Scope::Part`) whose leader word holds a leader at the end.
+    pub parts_published: usize,
 }
 
 /// What a node's mailbox carries.
@@ -209,9 +211,6 @@ type Sink<N> = Vec<Rec<<N as Node>::Note>>;
 /// What sees a handler's observations before its effects leave the node.
 type Hook<'h, N> = dyn FnMut(&[Rec<<N as Node>::Note>]) + 'h;
 
-/// Scopes with a leader word: the whole system and parts `0..MAX_WORDS-1`.
-const MAX_WORDS: usize = 1024;
-
 struct Shared<'a, M: Model> {
     model: &'a M,
     cfg: &'a SimConfig,
@@ -238,7 +237,9 @@ struct Shared<'a, M: Model> {
     protocol_msgs: AtomicU64,
     events: AtomicU64,
     seq: AtomicU64,
-    words: Vec<LeaderWord>,
+    /// The whole system's word and one per part: `Model::parts`, or the
+    /// node count if larger (paths that number parts by node id).
+    words: LeaderWords,
     finished: AtomicBool,
     checker: Mutex<M::Checker>,
     violations: Mutex<Vec<Violation>>,
@@ -803,7 +804,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             // The path's leader is the engine's: take it from the leader
             // word, without a lock, when the word names a live server that
             // still leads in the word's epoch.
-            if let Some((epoch, l)) = self.words[0].read() {
+            if let Some((epoch, l)) = self.words.whole().read() {
                 let li = l.index();
                 if li < self.servers && up[li] {
                     let v = nodes[li].view();
@@ -1133,7 +1134,7 @@ where
         protocol_msgs: AtomicU64::new(0),
         events: AtomicU64::new(0),
         seq: AtomicU64::new(0),
-        words: (0..MAX_WORDS).map(|_| LeaderWord::new()).collect(),
+        words: LeaderWords::new(model.parts().max(n)),
         finished: AtomicBool::new(false),
         checker: Mutex::new(checker),
         violations: Mutex::new(Vec::new()),
@@ -1195,6 +1196,7 @@ where
         cpu_ns: process_cpu_ns().saturating_sub(cpu0),
         wall_ns: end_at.0,
         events: shared.events.load(Ordering::Relaxed),
+        parts_published: shared.words.parts_published(),
     };
     let up: Vec<bool> = shared.up_now();
     let messages = shared.messages.load(Ordering::Relaxed);
