@@ -905,7 +905,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             Action::Heal => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.reach.write().heal_all();
-                self.release_held(st);
+                self.release_held();
             }
         }
     }
@@ -930,12 +930,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             Undo::Unisolate(i) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.reach.write().isolate(i, false);
-                self.release_held(st);
+                self.release_held();
             }
             Undo::Heal(cut) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.reach.write().remove(cut);
-                self.release_held(st);
+                self.release_held();
             }
         }
     }
@@ -1010,25 +1010,36 @@ impl<'a, M: LiveModel> Shared<'a, M> {
     }
 
     /// Deliver what healed links held, each at its sender's next TCP
-    /// retransmission after now.
-    fn release_held(&self, st: &mut ClockState<M::Node>) {
+    /// retransmission after now plus a latency draw from the sender's
+    /// network stream, in order on its link: never before what the link
+    /// carries already, and what the sender sends later on the link comes
+    /// after it (the sender's per-link deadline moves up), as in `sim`.
+    /// The caller holds the world lock exclusively (a fault or its undo), so
+    /// every sender's slot is at rest.
+    fn release_held(&self) {
         let now = self.now();
         let mut held = std::mem::take(&mut *self.held.lock());
+        // Send order, which is each link's FIFO order.
         held.sort_by_key(|h| h.first_sent);
         let reach = self.reach.read();
         let mut keep = Vec::new();
         for h in held {
-            if reach.blocked(h.from.index(), h.to.index()) {
+            let (f, t) = (h.from.index(), h.to.index());
+            if reach.blocked(f, t) {
                 keep.push(h);
                 continue;
             }
-            let at = self.cfg.net.retransmission_at(h.first_sent, now)
-                + self
-                    .cfg
-                    .net
-                    .latency
-                    .sample_with(&mut st.net_rng, &mut st.normals)
-                + self.links.base(h.from.index(), h.to.index());
+            // SAFETY: the world lock is held exclusively (see above).
+            let slot = unsafe { self.slot_mut(f) };
+            let latency = self
+                .cfg
+                .net
+                .latency
+                .sample_with(&mut slot.net_rng, &mut slot.normals)
+                + self.links.base(f, t);
+            let last = slot.last_at.entry(t as u32).or_default();
+            let at = (self.cfg.net.retransmission_at(h.first_sent, now) + latency).max(*last);
+            *last = at;
             self.schedule(
                 at,
                 Due::Env(

@@ -32,6 +32,10 @@
 //! The word is aligned to its own cache line (64 bytes), so words of
 //! different groups kept side by side do not share one.
 //!
+//! [`LeaderWords`] holds a trial's words: the whole system's (a
+//! `LeaderWord`) and one plain 8-byte word per part, with the same publish
+//! and read; up to [`MAX_PARTS`] parts, so a million partitions cost 8 MB.
+//!
 //! Tests: a property test against a naive maximum, a stress test with many
 //! publisher and reader threads, and a loom model check of two publishers and
 //! a reader (`RUSTFLAGS="--cfg electbench_loom" CARGO_TARGET_DIR=target/loom
