@@ -446,7 +446,10 @@ fn a_healed_link_delivers_what_it_held_before_what_follows() {
         ..LiveConfig::default()
     };
     let (out, _) = run_live(&Ticker, &cfg, &live, None);
-    assert!(out.faults.iter().any(|f| f.applied && f.what == "partition"));
+    assert!(out
+        .faults
+        .iter()
+        .any(|f| f.applied && f.what == "partition"));
     assert!(out.violations.is_empty(), "{:?}", out.violations);
     assert_eq!(out.messages, TICKS);
 }
