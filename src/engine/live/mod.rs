@@ -91,6 +91,22 @@
 //!
 //! `finish` runs on the final state in both runtimes: exact.
 
+//! # Where a live election's time goes
+//!
+//! Every message, even one of zero latency, goes from the sending worker
+//! to the clock thread's heap and from there into the receiver's mailbox:
+//! two thread hand-offs per hop. Measured on the project's shared 2-core VM
+//! (load average 5-7, `live-kafka-controller-zk-bare.toml`, timestamps in a
+//! scratch build): a hop from send to the receiver's handler took 28 µs at
+//! the median, of which the clock thread's wake-up was 10 µs, the worker's
+//! wake-up from the run queue 11 µs, and the handler 6 µs (the node's own
+//! code 0.4 µs; the rest the checker's stop-the-world, 0.8 µs, and queueing
+//! what it sent). An election is a chain of hops (the ZooKeeper-mode Kafka
+//! controller race, from a broker's election multi to its answer, is about
+//! seven: broker, follower, leader, the followers' proposal and ack, the
+//! commit, the answer), so `leader_selection_ns` is mostly hand-offs, and a
+//! loaded machine lengthens every one of them.
+
 //! # Differences from `sim`
 //!
 //! * Not deterministic: the same seed gives the same random draws per
