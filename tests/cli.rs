@@ -636,3 +636,64 @@ fn a_workload_path_and_out_that_are_not_utf8_work() {
         .iter()
         .any(|a| a.as_str().unwrap().ends_with("w\u{fffd}.toml")));
 }
+
+/// After a live run the table shows the live columns (and the worker count
+/// in the heading); after a sim run of the same workload it shows neither.
+#[test]
+fn the_summary_table_shows_the_live_columns_only_for_live_runs() {
+    const LIVE: &[&str] = &[
+        "leader_selection_ns",
+        "election_wait_ns",
+        "mailbox_full",
+        "cpu_ms",
+        "events_per_s",
+    ];
+    let text = r#"
+name = "small-live"
+path = "zookeeper/fle"
+runtime = "live"
+workers = 2
+seed = 5
+trials = 1
+nodes = 3
+duration_ms = 400
+
+[network]
+latency = { dist = "constant", ms = 0 }
+
+[[faults]]
+kind = "crash"
+target = "leader"
+at_ms = 200
+host_alive = true
+
+[params]
+tickTime = 20
+finalizeWait = 10
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "w.toml", text);
+    let out = dir.path().join("out");
+    let (f, out) = (f.to_str().unwrap(), out.to_str().unwrap());
+    let live = electbench(&["run", f, "-q", "--out", out]);
+    assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
+    let table = stdout(&live);
+    assert!(
+        table.contains("(1 trials, 3 nodes, live on 2 worker(s))"),
+        "{table}"
+    );
+    for col in LIVE {
+        assert!(
+            table.lines().any(|l| l.trim_start().starts_with(col)),
+            "{col} missing:\n{table}"
+        );
+    }
+    let sim = electbench(&["run", f, "-q", "--out", out, "--runtime", "sim"]);
+    assert_eq!(sim.status.code(), Some(0), "{}", stderr(&sim));
+    let table = stdout(&sim);
+    assert!(table.contains("(1 trials, 3 nodes)"), "{table}");
+    assert!(table.contains("failover_ms"), "{table}");
+    for col in LIVE.iter().chain(&["worker"]) {
+        assert!(!table.contains(col), "{col} in a sim table:\n{table}");
+    }
+}

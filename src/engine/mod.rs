@@ -518,6 +518,13 @@ pub trait Model {
     fn topology(&self) -> Topology {
         Topology::single("servers", self.servers())
     }
+    /// How many numbered parts (`Scope::Part(0..parts)`) the model has
+    /// beyond its node ids: partitions, shards, groups. The live runtime
+    /// keeps a leader word for each part below the larger of this and the
+    /// node count (paths that number parts by node id need not say).
+    fn parts(&self) -> usize {
+        0
+    }
     /// Build `servers + clients` nodes, servers first, and a fresh checker.
     fn build(&self, clients: usize) -> (Vec<Self::Node>, Self::Checker);
     /// Node `id` after a crash: a fresh process with only `durable`.

@@ -357,6 +357,16 @@ pub fn timeline_rows(plan: &Plan, p: &Provenance, r: &TrialRow) -> String {
     s
 }
 
+/// A statistic in the terminal table: as in `summary.csv`, but whole
+/// nanoseconds.
+fn term_stat(v: f64, unit: &str) -> String {
+    if unit == "ns" {
+        fmt_num(v.round())
+    } else {
+        stat(v, unit)
+    }
+}
+
 fn stat(v: f64, unit: &str) -> String {
     if unit == "count" || unit == "us" {
         fmt_num(v.round())
@@ -477,21 +487,41 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
         "commit_latency_us",
         "read_latency_us",
     ];
+    // A live run adds its own columns (but `workers`, a constant of the
+    // point, said in its heading); a sim run's table is only `SHOWN`.
+    let live = plan.points[0].workload.runtime == Runtime::Live;
+    let live_shown: Vec<&str> = if live {
+        LIVE_COLUMNS
+            .iter()
+            .map(|c| c.name)
+            .filter(|&n| n != "workers")
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut s = String::new();
     for (point, t) in points.iter().enumerate() {
         if t.trials == 0 {
             continue;
         }
         let pt = &plan.points[point];
+        let stats = point_stats(t, &path_columns(plan));
         let axes: Vec<String> = plan
             .axes
             .iter()
             .zip(&pt.values)
             .map(|(a, v)| format!("{}={v}", a.column))
             .collect();
+        let workers = stats
+            .iter()
+            .find(|(m, _, _)| live && *m == "workers")
+            .and_then(|(_, _, st)| st.as_ref())
+            .map_or(String::new(), |st| {
+                format!(", live on {} worker(s)", fmt_num(st.max))
+            });
         let _ = writeln!(
             s,
-            "\n{} point {} ({} trials, {} nodes){}{}",
+            "\n{} point {} ({} trials, {} nodes{workers}){}{}",
             pt.workload.path.path,
             point,
             t.trials,
@@ -504,10 +534,11 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
             "  {:<20} {:>6} {:>12} {:>12} {:>12}",
             "metric", "count", "p50", "p99", "max"
         );
-        for (metric, unit, st) in point_stats(t, &path_columns(plan)) {
-            if !SHOWN.contains(&metric) {
-                continue;
-            }
+        // The live columns come last in `point_stats`.
+        let rows = stats
+            .iter()
+            .filter(|(m, _, _)| SHOWN.contains(m) || live_shown.contains(m));
+        for (metric, unit, st) in rows {
             match st {
                 Some(st) => {
                     let _ = writeln!(
@@ -515,9 +546,9 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
                         "  {:<20} {:>6} {:>12} {:>12} {:>12}",
                         metric,
                         st.count,
-                        stat(st.p50, unit),
-                        stat(st.p99, unit),
-                        stat(st.max, unit)
+                        term_stat(st.p50, unit),
+                        term_stat(st.p99, unit),
+                        term_stat(st.max, unit)
                     );
                 }
                 None => {

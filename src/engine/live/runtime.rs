@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use super::mailbox::MailboxKind;
 use super::sched::Actors;
-use super::word::LeaderWord;
+use super::word::LeaderWords;
 use crate::engine::disk::DiskQueue;
 use crate::engine::fault::{Action, Target, When};
 use crate::engine::net::{CutId, Links, Reachability};
@@ -89,6 +89,8 @@ pub struct LiveStats {
     pub wall_ns: u64,
     /// Envelopes handled by the nodes.
     pub events: u64,
+    /// Parts (`Scope::Part`) whose leader word holds a leader at the end.
+    pub parts_published: usize,
 }
 
 /// What a node's mailbox carries.
@@ -209,9 +211,6 @@ type Sink<N> = Vec<Rec<<N as Node>::Note>>;
 /// What sees a handler's observations before its effects leave the node.
 type Hook<'h, N> = dyn FnMut(&[Rec<<N as Node>::Note>]) + 'h;
 
-/// Scopes with a leader word: the whole system and parts `0..MAX_WORDS-1`.
-const MAX_WORDS: usize = 1024;
-
 struct Shared<'a, M: Model> {
     model: &'a M,
     cfg: &'a SimConfig,
@@ -245,7 +244,9 @@ struct Shared<'a, M: Model> {
     clocked: Vec<AtomicU32>,
     events: AtomicU64,
     seq: AtomicU64,
-    words: Vec<LeaderWord>,
+    /// The whole system's word and one per part: `Model::parts`, or the
+    /// node count if larger (paths that number parts by node id).
+    words: LeaderWords,
     finished: AtomicBool,
     checker: Mutex<M::Checker>,
     violations: Mutex<Vec<Violation>>,
@@ -878,7 +879,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             // The path's leader is the engine's: take it from the leader
             // word, without a lock, when the word names a live server that
             // still leads in the word's epoch.
-            if let Some((epoch, l)) = self.words[0].read() {
+            if let Some((epoch, l)) = self.words.whole().read() {
                 let li = l.index();
                 if li < self.servers && up[li] {
                     let v = nodes[li].view();
@@ -979,7 +980,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             Action::Heal => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.cut_links(Reachability::heal_all);
-                self.release_held(st);
+                self.release_held();
             }
         }
     }
@@ -1004,12 +1005,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             Undo::Unisolate(i) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.cut_links(|r| r.isolate(i, false));
-                self.release_held(st);
+                self.release_held();
             }
             Undo::Heal(cut) => {
                 self.log_fault(st, "heal", None, Scope::Whole, true);
                 self.cut_links(|r| r.remove(cut));
-                self.release_held(st);
+                self.release_held();
             }
         }
     }
@@ -1085,25 +1086,36 @@ impl<'a, M: LiveModel> Shared<'a, M> {
     }
 
     /// Deliver what healed links held, each at its sender's next TCP
-    /// retransmission after now.
-    fn release_held(&self, st: &mut ClockState<M::Node>) {
+    /// retransmission after now plus a latency draw from the sender's
+    /// network stream, in order on its link: never before what the link
+    /// carries already, and what the sender sends later on the link comes
+    /// after it (the sender's per-link deadline moves up), as in `sim`.
+    /// The caller holds the world lock exclusively (a fault or its undo), so
+    /// every sender's slot is at rest.
+    fn release_held(&self) {
         let now = self.now();
         let mut held = std::mem::take(&mut *self.held.lock());
+        // Send order, which is each link's FIFO order.
         held.sort_by_key(|h| h.first_sent);
         let reach = self.reach.read();
         let mut keep = Vec::new();
         for h in held {
-            if reach.blocked(h.from.index(), h.to.index()) {
+            let (f, t) = (h.from.index(), h.to.index());
+            if reach.blocked(f, t) {
                 keep.push(h);
                 continue;
             }
-            let at = self.cfg.net.retransmission_at(h.first_sent, now)
-                + self
-                    .cfg
-                    .net
-                    .latency
-                    .sample_with(&mut st.net_rng, &mut st.normals)
-                + self.links.base(h.from.index(), h.to.index());
+            // SAFETY: the world lock is held exclusively (see above).
+            let slot = unsafe { self.slot_mut(f) };
+            let latency = self
+                .cfg
+                .net
+                .latency
+                .sample_with(&mut slot.net_rng, &mut slot.normals)
+                + self.links.base(f, t);
+            let last = slot.last_at.entry(t as u32).or_default();
+            let at = (self.cfg.net.retransmission_at(h.first_sent, now) + latency).max(*last);
+            *last = at;
             let env = Env::Deliver {
                 from: h.from,
                 to_incarnation: h.to_incarnation,
@@ -1207,7 +1219,7 @@ where
         clocked: (0..n).map(|_| AtomicU32::new(0)).collect(),
         events: AtomicU64::new(0),
         seq: AtomicU64::new(0),
-        words: (0..MAX_WORDS).map(|_| LeaderWord::new()).collect(),
+        words: LeaderWords::new(model.parts().max(n)),
         finished: AtomicBool::new(false),
         checker: Mutex::new(checker),
         violations: Mutex::new(Vec::new()),
@@ -1269,6 +1281,7 @@ where
         cpu_ns: process_cpu_ns().saturating_sub(cpu0),
         wall_ns: end_at.0,
         events: shared.events.load(Ordering::Relaxed),
+        parts_published: shared.words.parts_published(),
     };
     let up: Vec<bool> = shared.up_now();
     let messages = shared.messages.load(Ordering::Relaxed);

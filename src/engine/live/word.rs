@@ -32,6 +32,10 @@
 //! The word is aligned to its own cache line (64 bytes), so words of
 //! different groups kept side by side do not share one.
 //!
+//! [`LeaderWords`] holds a trial's words: the whole system's (a
+//! `LeaderWord`) and one plain 8-byte word per part, with the same publish
+//! and read; up to [`MAX_PARTS`] parts, so a million partitions cost 8 MB.
+//!
 //! Tests: a property test against a naive maximum, a stress test with many
 //! publisher and reader threads, and a loom model check of two publishers and
 //! a reader (`RUSTFLAGS="--cfg electbench_loom" CARGO_TARGET_DIR=target/loom
@@ -85,33 +89,40 @@ impl LeaderWord {
     /// above [`MAX_EPOCH`], `NodeId(u32::MAX)`), leaves the word unchanged
     /// and returns `false`.
     pub fn publish(&self, epoch: u64, leader: NodeId) -> bool {
-        let Some(new) = pack(epoch, leader) else {
-            if cfg!(debug_assertions) {
-                panic!("epoch {epoch} / leader {leader:?} does not fit a LeaderWord");
-            }
-            return false;
-        };
-        // Relaxed: the value only seeds the compare-and-swap, which checks it.
-        let mut cur = self.0.load(Ordering::Relaxed);
-        while new > cur {
-            // Release on success pairs with the Acquire load in `read`.
-            match self
-                .0
-                .compare_exchange_weak(cur, new, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return true,
-                Err(seen) => cur = seen,
-            }
-        }
-        false
+        publish(&self.0, epoch, leader)
     }
 
     /// The published `(epoch, leader)`, or `None` before the first publish:
     /// one `Acquire` load (pairs with the successful compare-and-swap in
     /// [`LeaderWord::publish`]), no lock.
     pub fn read(&self) -> Option<(u64, NodeId)> {
-        unpack(self.0.load(Ordering::Acquire))
+        read(&self.0)
     }
+}
+
+/// [`LeaderWord::publish`] on any atomic word.
+fn publish(word: &AtomicU64, epoch: u64, leader: NodeId) -> bool {
+    let Some(new) = pack(epoch, leader) else {
+        if cfg!(debug_assertions) {
+            panic!("epoch {epoch} / leader {leader:?} does not fit a LeaderWord");
+        }
+        return false;
+    };
+    // Relaxed: the value only seeds the compare-and-swap, which checks it.
+    let mut cur = word.load(Ordering::Relaxed);
+    while new > cur {
+        // Release on success pairs with the Acquire load in `read`.
+        match word.compare_exchange_weak(cur, new, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(seen) => cur = seen,
+        }
+    }
+    false
+}
+
+/// [`LeaderWord::read`] on any atomic word.
+fn read(word: &AtomicU64) -> Option<(u64, NodeId)> {
+    unpack(word.load(Ordering::Acquire))
 }
 
 impl Default for LeaderWord {
@@ -123,6 +134,76 @@ impl Default for LeaderWord {
 impl std::fmt::Debug for LeaderWord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("LeaderWord").field(&self.read()).finish()
+    }
+}
+
+/// The largest number of parts that get a word: 2^24 (16,777,216), 128 MiB
+/// of words. Every path's part count is far below it (`kafka/partition-leader`
+/// allows 10 million partitions: 80 MB); parts at or above it get no word,
+/// and the live runtime resolves their leaders through the model instead.
+pub const MAX_PARTS: usize = 1 << 24;
+
+/// The leader words of one trial: the whole system's, aligned to its own
+/// cache line, and one plain word per part (`Scope::Part(p)`), 8 bytes each,
+/// side by side. A part's word shares its cache line with seven others: a
+/// publish to one makes the others' readers reload the line, which costs
+/// time, never correctness (each word is its own atomic). Padding every part
+/// to a cache line would cost 64 bytes a part, 640 MB at 10 million.
+pub struct LeaderWords {
+    whole: LeaderWord,
+    parts: Box<[AtomicU64]>,
+}
+
+/// One word of a [`LeaderWords`]: the whole system's or a part's.
+#[derive(Clone, Copy)]
+pub struct WordRef<'a>(&'a AtomicU64);
+
+impl WordRef<'_> {
+    /// [`LeaderWord::publish`].
+    pub fn publish(&self, epoch: u64, leader: NodeId) -> bool {
+        publish(self.0, epoch, leader)
+    }
+
+    /// [`LeaderWord::read`].
+    pub fn read(&self) -> Option<(u64, NodeId)> {
+        read(self.0)
+    }
+}
+
+impl LeaderWords {
+    /// Words for the whole system and parts `0..parts` (at most
+    /// [`MAX_PARTS`]), none published.
+    pub fn new(parts: usize) -> Self {
+        LeaderWords {
+            whole: LeaderWord::new(),
+            parts: (0..parts.min(MAX_PARTS))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    /// Parts that have a word.
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The whole system's word.
+    pub fn whole(&self) -> &LeaderWord {
+        &self.whole
+    }
+
+    /// Word `w`: 0 is the whole system's, `p + 1` part `p`'s; `None` for a
+    /// part without a word.
+    pub fn get(&self, w: usize) -> Option<WordRef<'_>> {
+        match w {
+            0 => Some(WordRef(&self.whole.0)),
+            _ => self.parts.get(w - 1).map(WordRef),
+        }
+    }
+
+    /// Parts whose word holds a leader.
+    pub fn parts_published(&self) -> usize {
+        self.parts.iter().filter(|w| read(w).is_some()).count()
     }
 }
 
@@ -174,6 +255,22 @@ mod tests {
     #[should_panic(expected = "does not fit a LeaderWord")]
     fn an_epoch_past_32_bits_stops_a_debug_build() {
         LeaderWord::new().publish(MAX_EPOCH + 1, NodeId(0));
+    }
+
+    #[test]
+    fn every_part_has_its_own_word_up_to_the_count() {
+        let w = LeaderWords::new(3000);
+        assert_eq!(w.parts(), 3000);
+        assert!(w.get(0).unwrap().publish(5, NodeId(1)));
+        assert_eq!(w.whole().read(), Some((5, NodeId(1))));
+        // Part 2999 is word 3000; the words are independent.
+        assert!(w.get(3000).unwrap().publish(2, NodeId(7)));
+        assert!(w.get(1024).unwrap().publish(1, NodeId(3)));
+        assert_eq!(w.get(3000).unwrap().read(), Some((2, NodeId(7))));
+        assert_eq!(w.get(1).unwrap().read(), None);
+        assert!(w.get(3001).is_none(), "no part 3000");
+        assert_eq!(w.parts_published(), 2);
+        assert!(std::mem::size_of::<LeaderWords>() <= 128);
     }
 
     proptest! {

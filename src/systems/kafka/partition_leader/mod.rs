@@ -524,6 +524,11 @@ impl Model for PartitionLeader {
         }
     }
 
+    /// Every partition: its leader is a `Scope::Part(p)` word in live.
+    fn parts(&self) -> usize {
+        self.sh.p.partitions as usize
+    }
+
     fn build(&self, clients: usize) -> (Vec<PlNode>, PlChecker) {
         let empty = BrokerLogs {
             logs: vec![None; self.sh.layout.active.len()],
