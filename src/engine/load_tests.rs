@@ -243,6 +243,19 @@ fn a_pure_closed_loop_client_that_crashed_sends_again_within_the_fail_pause_of_i
 }
 
 #[test]
+fn a_pure_closed_loop_whose_operations_take_no_time_waits_the_pause_instead_of_spinning() {
+    // No network latency and a server that answers at once: every operation
+    // finishes at the instant it was sent; the next one follows 1 ms later.
+    let mut c = cfg(0.0, Some(2), false);
+    c.net.latency = Latency::Constant { ms: 0.0 };
+    let (out, nodes) = Sim::new(&EchoModel, &c).run_keep(None);
+    assert_eq!(out.clients.writes_ok, 2 * 301);
+    for (k, (at, _)) in nodes[1].sent.iter().enumerate() {
+        assert_eq!(*at, ms(k as u64 / 2));
+    }
+}
+
+#[test]
 fn open_loop_results_are_unchanged_by_the_closed_loop_code() {
     // No concurrency: the same operations at the same times as the open
     // loop always sent (one per 10 ms from the phase draw).

@@ -60,9 +60,11 @@ pub struct LoadConfig {
 }
 
 /// How long a pure closed-loop client waits after an operation failed (or
-/// could not be sent, its node being down) before it sends the next one.
-/// A failure is often immediate (no connection: ConnectionLoss at once), and
-/// a next operation at the same instant would spin forever in virtual time.
+/// could not be sent, its node being down), or finished at the very instant
+/// it was intended, before it sends the next one. A failure is often
+/// immediate (no connection: ConnectionLoss at once), and a model with every
+/// cost at 0 on a network with no latency answers in no virtual time: a next
+/// operation at the same instant would spin forever in virtual time.
 pub const CLOSED_LOOP_FAIL_PAUSE: SimDuration = SimDuration::from_ms(1);
 
 impl LoadConfig {
@@ -258,6 +260,8 @@ enum Ev<M, T, W> {
     /// Closed loop: an operation of the client finished (or a pure
     /// closed-loop client is ready to send): send what may go.
     ClientReady(NodeId),
+    /// Pure closed loop: the client sends its first `concurrency` operations.
+    ClientStart(NodeId),
     Reset {
         to: NodeId,
         peer: NodeId,
@@ -761,6 +765,11 @@ impl<'m, M: Model> Sim<'m, M> {
             }
             Ev::ClientTick(client) => self.client_tick(client),
             Ev::ClientReady(client) => self.client_ready(client),
+            Ev::ClientStart(client) => {
+                for _ in 0..self.cfg.load.concurrency.unwrap_or(0) {
+                    self.client_ready(client);
+                }
+            }
             Ev::Reset { to, peer } => {
                 let i = to.index();
                 if !self.up[i] {
@@ -1077,16 +1086,14 @@ impl<'m, M: Model> Sim<'m, M> {
 
     fn schedule_load(&mut self) {
         let load = &self.cfg.load;
-        if let (true, Some(limit)) = (load.closed(), load.concurrency) {
-            // Pure closed loop: every client sends `limit` operations at the
-            // start, then one per completion.
+        if load.closed() {
+            // Pure closed loop: every client sends `concurrency` operations
+            // at the start, then one per completion.
             for c in self.servers..self.nodes.len() {
-                for _ in 0..limit {
-                    self.queue.push(
-                        SimTime::ZERO + load.start,
-                        Ev::ClientReady(NodeId(c as u32)),
-                    );
-                }
+                self.queue.push(
+                    SimTime::ZERO + load.start,
+                    Ev::ClientStart(NodeId(c as u32)),
+                );
             }
             return;
         }
@@ -1157,7 +1164,7 @@ impl<'m, M: Model> Sim<'m, M> {
             return;
         };
         *o = o.saturating_sub(1);
-        let at = if self.cfg.load.closed() && !ok {
+        let at = if self.cfg.load.closed() && (!ok || self.now == op.issued) {
             self.now + CLOSED_LOOP_FAIL_PAUSE
         } else {
             self.now
@@ -1328,18 +1335,16 @@ impl<'m, M: Model> Sim<'m, M> {
             self.stable[i].clone()
         };
         self.nodes[i] = self.model.recover(NodeId(i as u32), &durable);
-        if let Some(limit) = self.cfg.load.concurrency.filter(|_| i >= self.servers) {
+        if self.cfg.load.concurrency.is_some() && i >= self.servers {
             // A client process died with its operations: its slots are free
             // (a pure closed-loop client sends again once it is back).
             self.outstanding[i] = 0;
             self.waiting[i].clear();
             if self.cfg.load.closed() {
-                for _ in 0..limit {
-                    self.queue.push(
-                        self.now + CLOSED_LOOP_FAIL_PAUSE,
-                        Ev::ClientReady(NodeId(i as u32)),
-                    );
-                }
+                self.queue.push(
+                    self.now + CLOSED_LOOP_FAIL_PAUSE,
+                    Ev::ClientStart(NodeId(i as u32)),
+                );
             }
         }
         self.up[i] = false;

@@ -36,8 +36,9 @@
 //! due at the open-loop schedule; one due while N are outstanding waits (in
 //! order) and is sent when one finishes, its `issued` still its intended
 //! time. Without a rate (pure closed loop) each client sends N at the start
-//! and one per completion, intended at the completion's time (a failed or
-//! refused one: [`CLOSED_LOOP_FAIL_PAUSE`] later, as in `sim`).
+//! and one per completion, intended at the completion's time (after a failed
+//! or refused one, or one that took no time at all:
+//! [`CLOSED_LOOP_FAIL_PAUSE`] later, as in `sim`).
 //!
 //! # Differences from `sim` (besides the clock)
 //!
@@ -257,16 +258,16 @@ impl Load {
         let base = clients.first().map_or(0, |c| c.c / k);
         let limit = cfg.concurrency.unwrap_or(u32::MAX);
         let start_at = (SimTime::ZERO + cfg.start).0;
-        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        // (due, client, operations): the open-loop schedule's next
+        // operation, or (pure closed loop) operations to send.
+        let mut heap: BinaryHeap<Reverse<(u64, u32, u32)>> = BinaryHeap::new();
         for (j, cl) in clients.iter_mut().enumerate() {
             if cfg.open() {
                 let interval = 1e9 / cfg.rate_per_s;
                 let phase = (rng::unit(&mut cl.rng) * interval) as u64;
-                heap.push(Reverse((start_at + phase, j as u32)));
+                heap.push(Reverse((start_at + phase, j as u32, 1)));
             } else if cfg.closed() {
-                for _ in 0..limit {
-                    heap.push(Reverse((start_at, j as u32)));
-                }
+                heap.push(Reverse((start_at, j as u32, limit)));
             }
         }
         let mut overflowing: Vec<usize> = Vec::new();
@@ -316,12 +317,12 @@ impl Load {
                 let cl = &mut clients[j];
                 cl.outstanding = cl.outstanding.saturating_sub(1);
                 if cfg.closed() {
-                    let at = if d.ok && d.taken {
+                    let at = if d.ok && d.taken && d.at != d.op.issued {
                         d.at
                     } else {
                         d.at + CLOSED_LOOP_FAIL_PAUSE
                     };
-                    heap.push(Reverse((at.0, j as u32)));
+                    heap.push(Reverse((at.0, j as u32, 1)));
                 } else {
                     send_waiting(cl, &mut overflowing, j, &mut me.offered);
                 }
@@ -329,7 +330,7 @@ impl Load {
             let now = now_ns();
             // Operations due, up to the trial's end.
             let mut behind = 0;
-            while let Some(&Reverse((at, j))) = heap.peek() {
+            while let Some(&Reverse((at, j, count))) = heap.peek() {
                 if at > now || at >= env.end.0 {
                     break;
                 }
@@ -338,7 +339,7 @@ impl Load {
                 let cl = &mut clients[j];
                 if cfg.open() {
                     let (next, kind) = cfg.next_op(&mut cl.rng);
-                    heap.push(Reverse((at + next.0, j as u32)));
+                    heap.push(Reverse((at + next.0, j as u32, 1)));
                     behind += 1;
                     me.lag_max_ns = me.lag_max_ns.max(now - at);
                     if cfg.concurrency.is_some() {
@@ -347,9 +348,13 @@ impl Load {
                     } else {
                         issue(cl, &mut overflowing, j, SimTime(at), kind, &mut me.offered);
                     }
-                } else if cl.outstanding < limit {
-                    let kind = cfg.next_kind(&mut cl.rng);
-                    issue(cl, &mut overflowing, j, SimTime(at), kind, &mut me.offered);
+                } else {
+                    for _ in 0..count {
+                        if cl.outstanding < limit {
+                            let kind = cfg.next_kind(&mut cl.rng);
+                            issue(cl, &mut overflowing, j, SimTime(at), kind, &mut me.offered);
+                        }
+                    }
                 }
             }
             me.behind_max = me.behind_max.max(behind);
