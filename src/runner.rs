@@ -166,6 +166,11 @@ pub fn live_columns(out: &SimOutput, stats: &LiveStats, wait: SimDuration) -> Ve
         Some(stats.mailbox_full as f64),
         Some(stats.cpu_ns as f64 / 1e6),
         (wall_s > 0.0).then(|| stats.events as f64 / wall_s),
+        Some(stats.load.threads as f64),
+        (stats.load_wall_ns > 0 && stats.load.offered > 0)
+            .then(|| stats.load.offered as f64 / (stats.load_wall_ns as f64 / 1e9)),
+        (stats.load.offered > 0).then_some(stats.load.behind_max as f64),
+        (stats.load.offered > 0).then(|| stats.load.lag_max_ns as f64 / 1e3),
     ]
 }
 

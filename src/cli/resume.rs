@@ -174,6 +174,8 @@ pub fn meta_start(
         "runtime": plan.points[0].workload.runtime.name(),
         "workers": (plan.points[0].workload.runtime == crate::workload::Runtime::Live)
             .then(|| plan.points[0].workload.live.workers),
+        "load_threads": (plan.points[0].workload.runtime == crate::workload::Runtime::Live)
+            .then(|| plan.points[0].workload.live.load_threads),
         "os": std::env::consts::OS,
         "threads": threads,
         "started_utc": started_utc,

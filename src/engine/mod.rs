@@ -11,6 +11,8 @@
 pub mod disk;
 pub mod fault;
 pub mod live;
+#[cfg(test)]
+mod load_tests;
 pub mod net;
 pub mod rng;
 pub mod sim;

@@ -18,6 +18,7 @@
 //! 15 minutes) is not modelled: a partition longer than that would, in a real
 //! system, reset the connection instead.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use super::disk::{DiskConfig, DiskQueue};
@@ -30,8 +31,14 @@ use super::{
     SimDuration, SimTime, Targeting, Topology, WriteOf,
 };
 
-/// Open-loop client load: each client issues operations at a fixed rate,
-/// whatever happened to earlier ones.
+/// Client load. Open loop (the default): each client issues operations at a
+/// fixed rate, whatever happened to earlier ones. With [`LoadConfig::concurrency`]
+/// each client keeps at most that many operations outstanding: an operation
+/// whose intended time comes while the limit is reached waits and is sent
+/// when one of the client's operations finishes, its latency still counted
+/// from its intended time (a stall shows; no coordinated omission). With
+/// `rate_per_s = 0` and a limit it is a pure closed loop: each completion
+/// sends the next operation at once, intended at the completion.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadConfig {
     pub clients: usize,
@@ -47,7 +54,18 @@ pub struct LoadConfig {
     pub warmup: SimDuration,
     /// Poisson arrivals instead of a constant interval.
     pub poisson: bool,
+    /// Most operations a client keeps outstanding (`clients.concurrency`);
+    /// `None`: open loop.
+    pub concurrency: Option<u32>,
 }
+
+/// How long a pure closed-loop client waits after an operation failed (or
+/// could not be sent, its node being down), or finished at the very instant
+/// it was intended, before it sends the next one. A failure is often
+/// immediate (no connection: ConnectionLoss at once), and a model with every
+/// cost at 0 on a network with no latency answers in no virtual time: a next
+/// operation at the same instant would spin forever in virtual time.
+pub const CLOSED_LOOP_FAIL_PAUSE: SimDuration = SimDuration::from_ms(1);
 
 impl LoadConfig {
     /// One client's next operation: the time until the one after it (a fixed
@@ -62,12 +80,27 @@ impl LoadConfig {
         } else {
             interval
         };
-        let kind = if self.read_ratio > 0.0 && rng::unit(r) < self.read_ratio {
+        (SimDuration(next.max(1.0) as u64), self.next_kind(r))
+    }
+
+    /// A client's next operation's kind alone (the pure closed loop, which
+    /// draws no interval).
+    pub(crate) fn next_kind(&self, r: &mut Rng) -> OpKind {
+        if self.read_ratio > 0.0 && rng::unit(r) < self.read_ratio {
             OpKind::Read
         } else {
             OpKind::Write
-        };
-        (SimDuration(next.max(1.0) as u64), kind)
+        }
+    }
+
+    /// Pure closed loop: a concurrency limit and no rate.
+    pub fn closed(&self) -> bool {
+        self.concurrency.is_some() && self.rate_per_s <= 0.0
+    }
+
+    /// The open-loop schedule: a rate.
+    pub fn open(&self) -> bool {
+        self.rate_per_s > 0.0
     }
 }
 
@@ -80,6 +113,7 @@ impl Default for LoadConfig {
             start: SimDuration::ZERO,
             warmup: SimDuration::ZERO,
             poisson: false,
+            concurrency: None,
         }
     }
 }
@@ -223,6 +257,11 @@ enum Ev<M, T, W> {
         timer: T,
     },
     ClientTick(NodeId),
+    /// Closed loop: an operation of the client finished (or a pure
+    /// closed-loop client is ready to send): send what may go.
+    ClientReady(NodeId),
+    /// Pure closed loop: the client sends its first `concurrency` operations.
+    ClientStart(NodeId),
     Reset {
         to: NodeId,
         peer: NodeId,
@@ -496,6 +535,11 @@ pub struct Sim<'m, M: Model> {
     held: Vec<Held<<M::Node as Node>::Msg>>,
     next_timer: u64,
     op_seq: Vec<u64>,
+    /// Closed loop only (`load.concurrency`): each client's operations in
+    /// flight, and the operations (intended time, kind) waiting for one of
+    /// them to finish.
+    outstanding: Vec<u32>,
+    waiting: Vec<VecDeque<(SimTime, OpKind)>>,
     last_faulted: Option<NodeId>,
     outbox: Outbox<M::Node>,
     out: SimOutput,
@@ -557,6 +601,16 @@ impl<'m, M: Model> Sim<'m, M> {
             held: Vec::new(),
             next_timer: 0,
             op_seq: vec![0; n],
+            outstanding: if cfg.load.concurrency.is_some() {
+                vec![0; n]
+            } else {
+                Vec::new()
+            },
+            waiting: if cfg.load.concurrency.is_some() {
+                (0..n).map(|_| VecDeque::new()).collect()
+            } else {
+                Vec::new()
+            },
             last_faulted: None,
             outbox: Outbox::default(),
             out: SimOutput {
@@ -710,6 +764,12 @@ impl<'m, M: Model> Sim<'m, M> {
                 self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
             }
             Ev::ClientTick(client) => self.client_tick(client),
+            Ev::ClientReady(client) => self.client_ready(client),
+            Ev::ClientStart(client) => {
+                for _ in 0..self.cfg.load.concurrency.unwrap_or(0) {
+                    self.client_ready(client);
+                }
+            }
             Ev::Reset { to, peer } => {
                 let i = to.index();
                 if !self.up[i] {
@@ -896,6 +956,9 @@ impl<'m, M: Model> Sim<'m, M> {
             }
             if let Obs::OpDone { op, ok } = &obs {
                 self.out.clients.on_op(self.now, op, *ok);
+                if self.cfg.load.concurrency.is_some() {
+                    self.op_done(op, *ok);
+                }
                 if !self.cfg.record_ops && !self.cfg.trace {
                     continue;
                 }
@@ -1029,6 +1092,17 @@ impl<'m, M: Model> Sim<'m, M> {
 
     fn schedule_load(&mut self) {
         let load = &self.cfg.load;
+        if load.closed() {
+            // Pure closed loop: every client sends `concurrency` operations
+            // at the start, then one per completion.
+            for c in self.servers..self.nodes.len() {
+                self.queue.push(
+                    SimTime::ZERO + load.start,
+                    Ev::ClientStart(NodeId(c as u32)),
+                );
+            }
+            return;
+        }
         if load.rate_per_s <= 0.0 {
             return;
         }
@@ -1050,14 +1124,77 @@ impl<'m, M: Model> Sim<'m, M> {
         if !self.up[c] || self.paused[c] {
             return;
         }
+        if self.cfg.load.concurrency.is_some() {
+            // Intended now; sent now only if a slot is free.
+            self.waiting[c].push_back((self.now, kind));
+            self.send_waiting(client);
+            return;
+        }
+        self.issue(client, self.now, kind);
+    }
+
+    /// Send client `client` operation `kind`, intended at `issued`.
+    fn issue(&mut self, client: NodeId, issued: SimTime, kind: OpKind) {
+        let c = client.index();
         self.op_seq[c] += 1;
         let op = ClientOp {
             id: (c as u64) << 40 | self.op_seq[c],
             kind,
-            issued: self.now,
+            issued,
         };
+        if let Some(o) = self.outstanding.get_mut(c) {
+            *o += 1;
+        }
         self.hash(6, client);
         self.dispatch(client, |n, ctx| n.on_client(ctx, op));
+    }
+
+    /// Closed loop: send the client's waiting operations while it has a
+    /// free slot (oldest first; each keeps its intended time).
+    fn send_waiting(&mut self, client: NodeId) {
+        let c = client.index();
+        let limit = self.cfg.load.concurrency.unwrap_or(u32::MAX);
+        while self.outstanding[c] < limit && self.up[c] && !self.paused[c] {
+            let Some((at, kind)) = self.waiting[c].pop_front() else {
+                return;
+            };
+            self.issue(client, at, kind);
+        }
+    }
+
+    /// Closed loop: operation `op` finished; its client's slot frees at
+    /// this instant, through the event queue.
+    fn op_done(&mut self, op: &ClientOp, ok: bool) {
+        let c = (op.id >> 40) as usize;
+        let Some(o) = self.outstanding.get_mut(c) else {
+            return;
+        };
+        *o = o.saturating_sub(1);
+        let at = if self.cfg.load.closed() && (!ok || self.now == op.issued) {
+            self.now + CLOSED_LOOP_FAIL_PAUSE
+        } else {
+            self.now
+        };
+        self.queue.push(at, Ev::ClientReady(NodeId(c as u32)));
+    }
+
+    fn client_ready(&mut self, client: NodeId) {
+        let c = client.index();
+        if !self.cfg.load.closed() {
+            self.send_waiting(client);
+            return;
+        }
+        if !self.up[c] || self.paused[c] {
+            // Not sent: try again after the pause.
+            self.queue
+                .push(self.now + CLOSED_LOOP_FAIL_PAUSE, Ev::ClientReady(client));
+            return;
+        }
+        if self.outstanding[c] >= self.cfg.load.concurrency.unwrap_or(u32::MAX) {
+            return;
+        }
+        let kind = self.cfg.load.next_kind(&mut self.load_rngs[c]);
+        self.issue(client, self.now, kind);
     }
 
     /// The model resolves the fault's target against the nodes' views.
@@ -1204,6 +1341,18 @@ impl<'m, M: Model> Sim<'m, M> {
             self.stable[i].clone()
         };
         self.nodes[i] = self.model.recover(NodeId(i as u32), &durable);
+        if self.cfg.load.concurrency.is_some() && i >= self.servers {
+            // A client process died with its operations: its slots are free
+            // (a pure closed-loop client sends again once it is back).
+            self.outstanding[i] = 0;
+            self.waiting[i].clear();
+            if self.cfg.load.closed() {
+                self.queue.push(
+                    self.now + CLOSED_LOOP_FAIL_PAUSE,
+                    Ev::ClientStart(NodeId(i as u32)),
+                );
+            }
+        }
         self.up[i] = false;
         self.paused[i] = false;
         self.incarnation[i] += 1;

@@ -275,6 +275,34 @@ pub const LIVE_COLUMNS: &[ColumnSpec] = &[
         better: Better::Higher,
         doc: "Envelopes the nodes handled per second of wall time.",
     },
+    ColumnSpec {
+        name: "client_threads",
+        unit: "count",
+        better: Better::Higher,
+        doc: "Client threads that issued the clients' operations (load_threads).",
+    },
+    ColumnSpec {
+        name: "offered_ops_s",
+        unit: "1/s",
+        better: Better::Higher,
+        doc: "Operations the client threads issued per second of wall time from the clients' \
+              start to the trial's end (all clients).",
+    },
+    ColumnSpec {
+        name: "ops_behind_max",
+        unit: "count",
+        better: Better::Lower,
+        doc: "Most operations one client thread found due at once when it woke (1: it kept up \
+              with the open-loop schedule); empty without operations.",
+    },
+    ColumnSpec {
+        name: "issue_lag_max_us",
+        unit: "us",
+        better: Better::Lower,
+        doc: "Longest time from an operation's intended send time to its client thread \
+              issuing it (a wait for a closed-loop slot is not counted); empty without \
+              operations.",
+    },
 ];
 
 /// One `raw.csv` row (with its newline).

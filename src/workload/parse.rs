@@ -44,6 +44,8 @@ const MAX_DURATION_MS: f64 = 86_400_000.0;
 const MAX_TRIALS: i64 = 1_000_000;
 const MAX_CLIENTS: f64 = 100_000.0;
 const MAX_RATE_PER_S: f64 = 1e6;
+/// Most operations a closed-loop client may keep outstanding.
+const MAX_CONCURRENCY: f64 = 65_536.0;
 /// Longest value excerpt quoted in a message.
 const MAX_SHOWN_CHARS: usize = 60;
 /// Largest workload file read, in bytes (1 MiB). The shipped files are a few
@@ -61,6 +63,7 @@ const TOP_KEYS: &[&str] = &[
     "path",
     "runtime",
     "workers",
+    "load_threads",
     "mailbox",
     "mailbox_capacity",
     "seed",
@@ -95,6 +98,7 @@ const CLIENT_KEYS: &[&str] = &[
     "start_ms",
     "warmup_ms",
     "arrival",
+    "concurrency",
 ];
 const FAULT_KEYS: &[&str] = &[
     "kind",
@@ -798,6 +802,12 @@ impl<'a> Reader<'a> {
             }
             live.workers = w as usize;
         }
+        if let Some((k, at)) = self.int(root, "load_threads")? {
+            if !(1..=1024).contains(&k) {
+                return Err(self.refuse(&at, "load_threads", "must be in 1..=1024"));
+            }
+            live.load_threads = k as usize;
+        }
         match self.string(root, "mailbox")? {
             None => {}
             Some((m, _)) if m == "lock-free" => live.mailbox = MailboxKind::LockFree,
@@ -1287,13 +1297,29 @@ impl<'a> Reader<'a> {
             )?;
             load.clients = n.v as usize;
         }
+        if let Some(n) = self.num(t, "concurrency", Kind::Int)? {
+            self.check(
+                &n,
+                &t.field("concurrency"),
+                (1.0..=MAX_CONCURRENCY).contains(&n.v),
+                format!(
+                    "operations a client keeps outstanding must be in 1..={}",
+                    fmt_num(MAX_CONCURRENCY)
+                ),
+            )?;
+            load.concurrency = Some(n.v as u32);
+            // No rate with a limit: a pure closed loop.
+            load.rate_per_s = 0.0;
+        }
         if let Some(n) = self.num(t, "rate_per_s", Kind::Float)? {
+            let closed = load.concurrency.is_some();
             self.check(
                 &n,
                 &t.field("rate_per_s"),
-                n.v > 0.0 && n.v <= MAX_RATE_PER_S,
+                (n.v > 0.0 || (closed && n.v == 0.0)) && n.v <= MAX_RATE_PER_S,
                 format!(
-                    "operations per second per client must be > 0 and <= {}",
+                    "operations per second per client must be > 0 (or 0 with concurrency, a \
+                     pure closed loop) and <= {}",
                     fmt_num(MAX_RATE_PER_S)
                 ),
             )?;

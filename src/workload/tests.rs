@@ -310,8 +310,8 @@ fn unknown_top_level_key_lists_allowed_keys() {
     let e = refused(
         &with("netwrok = 1\n"),
         4,
-        "netwrok: unknown key; allowed keys here: name, description, path, runtime, workers, mailbox, mailbox_capacity, seed, \
-         trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
+        "netwrok: unknown key; allowed keys here: name, description, path, runtime, workers, load_threads, mailbox, \
+         mailbox_capacity, seed, trials, nodes, topology, duration_ms, network, disk, clients, faults, params",
     );
     assert_eq!(e.field, "netwrok");
 }
@@ -441,6 +441,55 @@ fn the_live_runtime_and_its_settings_are_read() {
         "\"spsc\" is not allowed: allowed: \"lock-free\", \"mutex\"",
     );
     refused(&with("workers = 0\n"), 4, "workers: 0 is not allowed");
+    assert_eq!(w.live.load_threads, 1, "one client thread by default");
+    let plan = parse("w.toml", &with("runtime = \"live\"\nload_threads = 4\n")).unwrap();
+    assert_eq!(plan.points[0].workload.live.load_threads, 4);
+    refused(
+        &with("load_threads = 0\n"),
+        4,
+        "x.toml:4: load_threads: 0 is not allowed: must be in 1..=1024",
+    );
+}
+
+#[test]
+fn concurrency_makes_a_closed_loop_and_allows_a_zero_rate() {
+    let load = |extra: &str| {
+        parse("w.toml", &with(&format!("[clients]\ncount = 2\n{extra}")))
+            .unwrap()
+            .points[0]
+            .workload
+            .load
+            .clone()
+    };
+    // Absent: open loop at the default rate.
+    let open = load("");
+    assert_eq!((open.concurrency, open.rate_per_s), (None, 10.0));
+    // A limit without a rate: a pure closed loop.
+    let closed = load("concurrency = 16\n");
+    assert_eq!((closed.concurrency, closed.rate_per_s), (Some(16), 0.0));
+    assert!(closed.closed() && !closed.open());
+    assert_eq!(load("concurrency = 4\nrate_per_s = 0\n").rate_per_s, 0.0);
+    // A limit and a rate: the open-loop schedule, at most 4 in flight.
+    let both = load("rate_per_s = 500\nconcurrency = 4\n");
+    assert_eq!((both.concurrency, both.rate_per_s), (Some(4), 500.0));
+    assert!(!both.closed() && both.open());
+    refused(
+        &with("[clients]\nconcurrency = 0\n"),
+        5,
+        "x.toml:5: clients.concurrency: 0 is not allowed: operations a client keeps \
+         outstanding must be in 1..=65536",
+    );
+    refused(
+        &with("[clients]\nconcurrency = 2.5\n"),
+        5,
+        "clients.concurrency: expected an integer",
+    );
+    refused(
+        &with("[clients]\nrate_per_s = 0\n"),
+        5,
+        "x.toml:5: clients.rate_per_s: 0 is not allowed: operations per second per client \
+         must be > 0 (or 0 with concurrency, a pure closed loop)",
+    );
 }
 
 #[test]

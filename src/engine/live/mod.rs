@@ -55,10 +55,19 @@
 //!   without a lock, when the path's leader is the engine's and the word
 //!   names a live server that still leads in that term (otherwise through
 //!   `Model::resolve`).
-//! * **Load.** Each client's operations are due at the workload's open-loop
-//!   rate (the same arrival process and streams as `sim`); an operation's
-//!   `issued` is its intended send time, so a stall of the clock thread or
-//!   of the node shows in its latency (no coordinated omission).
+//! * **Load.** Client threads ([`load`], `load_threads`, default 1; client
+//!   `c` belongs to thread `c % load_threads`) issue the clients'
+//!   operations, not the clock thread: each keeps its clients' next intended
+//!   send times in its own heap, sleeps until the earliest, and pushes the
+//!   operation into the client node's mailbox (a refused push is kept in
+//!   order and retried, counted in `mailbox_full`). The operations are
+//!   `sim`'s (same streams, phase draw and draws); an operation's `issued`
+//!   is its intended send time, so a stall of the thread or of the node
+//!   shows in its latency (no coordinated omission). Workers hand each
+//!   `OpDone` to the owning thread through a lock-free queue; each thread
+//!   records its clients' latencies in its own HdrHistogram, merged at the
+//!   end. `clients.concurrency` makes it a closed loop (at most N in flight
+//!   per client; see [`load`]).
 //! * **Observations** are recorded per thread with their time (nanoseconds
 //!   since the trial's start, as a `SimTime`) and a global sequence number,
 //!   and merged in that order at the end into the same `SimOutput` the
@@ -129,14 +138,18 @@
 //!   is 0 and baselines never include live runs.
 //! * A client operation due while its client node is down or paused is
 //!   dropped when the node handles it (in `sim`: when it is due).
+//! * A client node's crash in a closed loop does not give its slots back
+//!   (in `sim` it does); see [`load`].
 //! * A message's latency is drawn from the sender's network stream (in
 //!   `sim`: one network stream for all senders).
 //! * The clock's resolution is the OS's: a sleep overshoots by tens of
 //!   microseconds, a deadline in the past fires at once.
 
+pub mod load;
 pub mod mailbox;
 pub mod runtime;
 pub mod sched;
 pub mod word;
 
+pub use load::LoadStats;
 pub use runtime::{leader_selection_ns, run_live, LiveConfig, LiveModel, LiveStats};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 
+use super::load::{self, ClientThread, Load, LoadStats};
 use super::mailbox::MailboxKind;
 use super::sched::Actors;
 use super::word::LeaderWords;
@@ -50,6 +51,9 @@ impl<M> LiveModel for M where
 pub struct LiveConfig {
     /// Worker threads that run nodes (the clock thread comes on top).
     pub workers: usize,
+    /// Client threads that issue the clients' operations
+    /// ([`super::load`]; client `c` belongs to thread `c % load_threads`).
+    pub load_threads: usize,
     pub mailbox: MailboxKind,
     /// Envelopes a node's mailbox holds before it refuses one.
     pub capacity: usize,
@@ -69,6 +73,7 @@ impl Default for LiveConfig {
     fn default() -> Self {
         LiveConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            load_threads: 1,
             mailbox: MailboxKind::LockFree,
             capacity: DEFAULT_CAPACITY,
             batch: 64,
@@ -91,6 +96,10 @@ pub struct LiveStats {
     pub events: u64,
     /// Parts (`Scope::Part`) whose leader word holds a leader at the end.
     pub parts_published: usize,
+    /// What the client threads measured ([`super::load`]).
+    pub load: LoadStats,
+    /// Wall time from the clients' start to the trial's end.
+    pub load_wall_ns: u64,
 }
 
 /// What a node's mailbox carries.
@@ -127,7 +136,6 @@ enum Undo {
 /// What the clock thread does at a deadline.
 enum Due<N: Node> {
     Env(u32, Env<N>),
-    ClientTick(u32),
     Fault(usize),
     Undo(Undo),
 }
@@ -250,6 +258,8 @@ struct Shared<'a, M: Model> {
     finished: AtomicBool,
     checker: Mutex<M::Checker>,
     violations: Mutex<Vec<Violation>>,
+    /// The client threads' inboxes ([`super::load`]).
+    load: Load,
 }
 
 /// The clock thread's own state.
@@ -257,8 +267,6 @@ struct ClockState<N: Node> {
     fault_rng: Rng,
     net_rng: Rng,
     normals: rng::Normals,
-    load_rngs: Vec<Rng>,
-    op_seq: Vec<u64>,
     last_faulted: Option<NodeId>,
     overflow: Vec<VecDeque<Env<N>>>,
     overflowing: Vec<usize>,
@@ -349,6 +357,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 &mut slot.next_timer,
             );
             f(node, &mut ctx);
+            // Hand each finished client operation to its client thread.
+            for obs in &slot.outbox.records {
+                if let Obs::OpDone { op, ok } = obs {
+                    self.load.done(op, now, *ok);
+                }
+            }
         }
         self.apply(i, now, inc, sink, hook);
     }
@@ -653,6 +667,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
             Env::Client(op) => {
                 if !up || slot.paused {
+                    self.load.refused(op, self.now());
                     return;
                 }
                 self.handle(i, sink, hook, |n, ctx| n.on_client(ctx, op));
@@ -827,10 +842,9 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         }
     }
 
-    fn fire(&self, at: SimTime, due: Due<M::Node>, st: &mut ClockState<M::Node>) {
+    fn fire(&self, _at: SimTime, due: Due<M::Node>, st: &mut ClockState<M::Node>) {
         match due {
             Due::Env(to, env) => self.deliver(to as usize, env, st),
-            Due::ClientTick(c) => self.client_tick(at, c as usize, st),
             Due::Fault(k) => {
                 let _world = self.world.write();
                 self.apply_fault(k, st);
@@ -840,20 +854,6 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 self.undo(u, st);
             }
         }
-    }
-
-    /// One client operation at its intended send time `at` (open loop: the
-    /// next one is due one interval after `at`, whatever happened).
-    fn client_tick(&self, at: SimTime, c: usize, st: &mut ClockState<M::Node>) {
-        let (next, kind) = self.cfg.load.next_op(&mut st.load_rngs[c]);
-        self.schedule(at + next, Due::ClientTick(c as u32));
-        st.op_seq[c] += 1;
-        let op = ClientOp {
-            id: (c as u64) << 40 | st.op_seq[c],
-            kind,
-            issued: at,
-        };
-        self.deliver(c, Env::Client(op), st);
     }
 
     fn up_now(&self) -> Vec<bool> {
@@ -1223,15 +1223,12 @@ where
         finished: AtomicBool::new(false),
         checker: Mutex::new(checker),
         violations: Mutex::new(Vec::new()),
+        load: Load::new(&cfg.load, live.load_threads, servers, n),
     };
     let mut st = ClockState {
         fault_rng: rng::stream(cfg.seed, "faults", 0),
         net_rng: rng::stream(cfg.seed, "network", u64::MAX),
         normals: rng::Normals::default(),
-        load_rngs: (0..n)
-            .map(|i| rng::stream(cfg.seed, "load", i as u64))
-            .collect(),
-        op_seq: vec![0; n],
         last_faulted: None,
         overflow: (0..n).map(|_| VecDeque::new()).collect(),
         overflowing: Vec::new(),
@@ -1254,25 +1251,43 @@ where
         };
         shared.schedule(SimTime::ZERO + at, Due::Fault(k));
     }
-    if cfg.load.rate_per_s > 0.0 {
-        let interval = 1e9 / cfg.load.rate_per_s;
-        for c in servers..n {
-            let phase = (rng::unit(&mut st.load_rngs[c]) * interval) as u64;
-            shared.schedule(
-                SimTime::ZERO + cfg.load.start + SimDuration(phase),
-                Due::ClientTick(c as u32),
-            );
-        }
-    }
-    let (aborted, sinks) = std::thread::scope(|s| {
+    // Client threads issue the clients' operations ([`super::load`]).
+    let measure_from = SimTime::ZERO + cfg.load.start + cfg.load.warmup;
+    let trial = load::Trial {
+        load: &cfg.load,
+        seed: cfg.seed,
+        start: shared.start,
+        end: shared.end,
+        measure_from,
+        finished: &shared.finished,
+    };
+    let (aborted, sinks, clients) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.worker())).collect();
+        let (shared, trial) = (&shared, &trial);
+        let load_handles: Vec<_> = (0..shared.load.threads())
+            .map(|t| {
+                s.spawn(move || {
+                    shared.load.run(t, trial, |c, op| {
+                        shared.actors.push(c, Env::Client(op)).map_err(|e| match e {
+                            Env::Client(op) => op,
+                            _ => unreachable!("pushed a client operation"),
+                        })
+                    })
+                })
+            })
+            .collect();
         let aborted = shared.clock(&mut st, stop);
         shared.finished.store(true, Ordering::Release);
+        shared.load.wake_all();
+        let clients: Vec<ClientThread> = load_handles
+            .into_iter()
+            .map(|h| h.join().expect("a client thread panicked"))
+            .collect();
         let sinks: Vec<_> = handles
             .into_iter()
             .map(|h| h.join().expect("a live worker panicked"))
             .collect();
-        (aborted, sinks)
+        (aborted, sinks, clients)
     });
     let end_at = shared.now();
     let stats = LiveStats {
@@ -1282,6 +1297,8 @@ where
         wall_ns: end_at.0,
         events: shared.events.load(Ordering::Relaxed),
         parts_published: shared.words.parts_published(),
+        load: shared.load.finish(clients, measure_from),
+        load_wall_ns: end_at.0.saturating_sub((SimTime::ZERO + cfg.load.start).0),
     };
     let up: Vec<bool> = shared.up_now();
     let messages = shared.messages.load(Ordering::Relaxed);
@@ -1308,10 +1325,7 @@ where
     };
     let mut out = SimOutput {
         records: Vec::new(),
-        clients: ClientStats::measured_from(
-            cfg.timeline,
-            SimTime::ZERO + cfg.load.start + cfg.load.warmup,
-        ),
+        clients: ClientStats::measured_from(cfg.timeline, measure_from),
         faults: st.faults,
         violations: Vec::new(),
         findings: Findings::default(),
