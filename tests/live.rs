@@ -45,8 +45,8 @@ fn shipped_live() -> Vec<std::path::PathBuf> {
 }
 
 /// Every shipped live workload (every registered path has at least one):
-/// one trial of each fails over (the fault is applied) with no invariant
-/// violated.
+/// one trial of each fails over (the fault, if it has one, is applied) with
+/// no invariant violated.
 #[test]
 fn every_shipped_live_workload_fails_over_and_keeps_its_invariants() {
     let files = shipped_live();
@@ -60,8 +60,9 @@ fn every_shipped_live_workload_fails_over_and_keeps_its_invariants() {
         let trial = (w.path.prepare)(w).run(7, &opts(), &AtomicBool::new(false));
         let out = &trial.out;
         assert!(!out.aborted, "{name}");
+        // A throughput workload has no fault; every other one must hit.
         assert!(
-            out.faults.iter().any(|f| f.applied),
+            w.faults.is_empty() || out.faults.iter().any(|f| f.applied),
             "{name}: the fault hit nothing: {:?}",
             out.faults
         );
