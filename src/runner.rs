@@ -106,6 +106,12 @@ pub struct Trial {
 pub trait Trials: Send + Sync {
     /// Run the trial with seed `seed`.
     fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial;
+
+    /// The protocol's configured wait inside an election that
+    /// `leader_selection_ns` leaves out ([`FromWorkload::election_wait`] of
+    /// the point's model): what the live runtime's rows subtract, and what
+    /// `benches/runtimes.rs` subtracts the same way.
+    fn election_wait(&self) -> SimDuration;
 }
 
 struct SimPoint<M> {
@@ -128,6 +134,10 @@ impl<M: FromWorkload> Trials for SimPoint<M> {
             load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
         }
     }
+
+    fn election_wait(&self) -> SimDuration {
+        self.model.election_wait()
+    }
 }
 
 struct LivePoint<M> {
@@ -145,7 +155,7 @@ impl<M: FromWorkload + LiveModel> Trials for LivePoint<M> {
             ..self.cfg.clone()
         };
         let (out, stats) = run_live(&self.model, &cfg, &self.live, Some(stop));
-        let wait = self.model.election_wait();
+        let wait = self.election_wait();
         let mut columns = self.model.columns(&out);
         columns.extend(live_columns(&out, &stats, wait));
         Trial {
@@ -153,6 +163,10 @@ impl<M: FromWorkload + LiveModel> Trials for LivePoint<M> {
             out,
             load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
         }
+    }
+
+    fn election_wait(&self) -> SimDuration {
+        self.model.election_wait()
     }
 }
 
