@@ -617,4 +617,27 @@ duration_ms = 5000
         assert!(p.events.is_finite() && p.events > 0.0);
         assert!(p.wall > Duration::from_millis(50), "{:?}", p.wall);
     }
+
+    #[test]
+    fn the_wait_left_out_of_leader_selection_is_finalize_wait_on_both_zookeeper_paths_only() {
+        // The same FastLeaderElection runs under zookeeper/fle and
+        // zookeeper/ephemeral, in either runtime; no other path has a
+        // configured wait inside its election.
+        let wait = |path: &str, extra: &str, runtime: &str| {
+            let text = format!(
+                "name = \"w\"\npath = \"{path}\"\nruntime = \"{runtime}\"\nnodes = 3\n\
+                 duration_ms = 100\n{extra}"
+            );
+            let plan = crate::workload::parse("w.toml", &text).unwrap();
+            let w = &plan.points[0].workload;
+            (w.path.prepare)(w).election_wait()
+        };
+        for runtime in ["sim", "live"] {
+            let fw = "[params]\nfinalizeWait = 37\n";
+            assert_eq!(wait("zookeeper/fle", fw, runtime), SimDuration::from_ms(37));
+            assert_eq!(wait("zookeeper/ephemeral", fw, runtime), SimDuration::from_ms(37));
+            assert_eq!(wait("zookeeper/ephemeral", "", runtime), SimDuration::from_ms(200));
+            assert_eq!(wait("raft/etcd", "", runtime), SimDuration::ZERO);
+        }
+    }
 }
