@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam::queue::ArrayQueue;
 use crossbeam::utils::Backoff;
-use queue::{pop_wait, push_retry, CAPACITY};
 use electbench::engine::live::mailbox::{Mailbox, MailboxKind};
 use hdrhistogram::Histogram;
+use queue::{pop_wait, push_retry, CAPACITY};
 
 /// `queue_ceiling/one_way` and the queue helpers, shared with `benches/runtimes.rs`.
 #[path = "common/queue.rs"]

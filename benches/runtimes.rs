@@ -22,8 +22,9 @@
 //!   of the election workload (boot, first election, fault, re-election, to
 //!   `duration_ms`), seed 1, criterion's `iter`.
 //! * `election/<system>-<path>/live/<n>`: `leader_selection_ns` of live
-//!   trials (one trial per iteration, seeds 1, 2, ...), summed by
-//!   `iter_custom`: from the first election round after the fault to the
+//!   trials (one trial per iteration), summed by
+//!   `iter_custom` (trial `i` has seed `rng::trial_seed(1, i)`, as trial `i`
+//!   of `electbench run` with `seed = 1`): from the first election round after the fault to the
 //!   first `Elected` of the fault's scope at or after it, minus the path's
 //!   configured wait inside the election (`Trials::election_wait`, the
 //!   function the `run` command uses for the `election_wait_ns` column). A
@@ -115,6 +116,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use electbench::engine::live::leader_selection_ns;
+use electbench::engine::rng;
 use electbench::runner::{RunOptions, Trials};
 use electbench::systems::{self, ParamKind, PathInfo};
 use electbench::workload;
@@ -344,7 +346,13 @@ fn load_doc(file: &str) -> DocumentMut {
 }
 
 /// Set the runtime, one trial, the size, and every model cost to 0.
-fn common_edits(doc: &mut DocumentMut, info: &PathInfo, runtime: &str, axis: Option<&str>, n: usize) {
+fn common_edits(
+    doc: &mut DocumentMut,
+    info: &PathInfo,
+    runtime: &str,
+    axis: Option<&str>,
+    n: usize,
+) {
     doc["runtime"] = value(runtime);
     doc["trials"] = value(1);
     match axis {
@@ -369,10 +377,8 @@ fn common_edits(doc: &mut DocumentMut, info: &PathInfo, runtime: &str, axis: Opt
 /// Parse the edited document as `electbench run` would and prepare its one point.
 fn prepare(doc: &DocumentMut, label: &str) -> Box<dyn Trials> {
     if let Some(dir) = std::env::var_os("RUNTIMES_DUMP") {
-        let file = std::path::Path::new(&dir).join(format!(
-            "{}.toml",
-            label.replace([' ', '(', ')', ','], "_")
-        ));
+        let file = std::path::Path::new(&dir)
+            .join(format!("{}.toml", label.replace([' ', '(', ')', ','], "_")));
         std::fs::write(&file, doc.to_string())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     }
@@ -437,11 +443,14 @@ fn one_trial_per_sample<M: criterion::measurement::Measurement>(g: &mut Benchmar
         .measurement_time(Duration::from_millis(1));
 }
 
+/// A live replication bench: its label, servers, and (writes/s, failed
+/// writes) of each trial.
+type LiveRates = (String, usize, Vec<(f64, u64)>);
+
 /// Per-call rates (items/s) measured inside the benches, for the ratio table.
 struct Rates {
     ceiling: Vec<f64>,
-    /// (bench label, servers, (writes/s, failed writes) of each live trial).
-    live: Vec<(String, usize, Vec<(f64, u64)>)>,
+    live: Vec<LiveRates>,
 }
 
 static RATES: Mutex<Rates> = Mutex::new(Rates {
@@ -528,12 +537,13 @@ fn election(c: &mut Criterion) {
         for &n in p.live_sizes {
             let trials = election_trials(p, "live", n);
             let wait = trials.election_wait();
-            let mut seed = 0u64;
+            let mut trial = 0u64;
             group.bench_function(BenchmarkId::new(format!("{id}/live"), n), |b| {
                 b.iter_custom(|iters| {
                     let mut ns = 0u64;
                     for _ in 0..iters {
-                        seed += 1;
+                        let seed = rng::trial_seed(1, trial);
+                        trial += 1;
                         let t = trials.run(seed, &opts, &stop);
                         assert!(
                             t.out.faults.iter().any(|f| f.applied),
@@ -581,15 +591,17 @@ fn replication(c: &mut Criterion) {
         }
         for &n in ALL {
             let trials = replication_trials(path, file, "live", n);
-            let window = Duration::from_millis((LIVE_DURATION_MS - LOAD_START_MS - WARMUP_MS) as u64);
-            let mut seed = 0u64;
+            let window =
+                Duration::from_millis((LIVE_DURATION_MS - LOAD_START_MS - WARMUP_MS) as u64);
+            let mut trial = 0u64;
             let mut rates = Vec::new();
             group.throughput(Throughput::Elements(1));
             group.bench_function(BenchmarkId::new(format!("{id}/live"), n), |b| {
                 b.iter_custom(|iters| {
                     let mut per_write = Duration::ZERO;
                     for _ in 0..iters {
-                        seed += 1;
+                        let seed = rng::trial_seed(1, trial);
+                        trial += 1;
                         let t = trials.run(seed, &opts, &stop);
                         let writes = t.out.clients.writes_ok_measured;
                         let failed = t.out.clients.writes_failed;

@@ -635,8 +635,14 @@ duration_ms = 5000
         for runtime in ["sim", "live"] {
             let fw = "[params]\nfinalizeWait = 37\n";
             assert_eq!(wait("zookeeper/fle", fw, runtime), SimDuration::from_ms(37));
-            assert_eq!(wait("zookeeper/ephemeral", fw, runtime), SimDuration::from_ms(37));
-            assert_eq!(wait("zookeeper/ephemeral", "", runtime), SimDuration::from_ms(200));
+            assert_eq!(
+                wait("zookeeper/ephemeral", fw, runtime),
+                SimDuration::from_ms(37)
+            );
+            assert_eq!(
+                wait("zookeeper/ephemeral", "", runtime),
+                SimDuration::from_ms(200)
+            );
             assert_eq!(wait("raft/etcd", "", runtime), SimDuration::ZERO);
         }
     }
