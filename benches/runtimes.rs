@@ -22,13 +22,14 @@
 //!   of the election workload (boot, first election, fault, re-election, to
 //!   `duration_ms`), seed 1, criterion's `iter`.
 //! * `election/<system>-<path>/live/<n>`: `leader_selection_ns` of live
-//!   trials (one trial per iteration), summed by
-//!   `iter_custom` (trial `i` has seed `rng::trial_seed(1, i)`, as trial `i`
-//!   of `electbench run` with `seed = 1`): from the first election round after the fault to the
-//!   first `Elected` of the fault's scope at or after it, minus the path's
-//!   configured wait inside the election (`Trials::election_wait`, the
-//!   function the `run` command uses for the `election_wait_ns` column). A
-//!   trial without an election panics, naming the path, size and seed.
+//!   trials (one trial per iteration), summed by `iter_custom`: from the
+//!   first election round after the fault to the first `Elected` of the
+//!   fault's scope at or after it, minus the path's configured wait inside
+//!   the election (`Trials::election_wait`, the function the `run` command
+//!   uses for the `election_wait_ns` column). Trial `i` has seed
+//!   `rng::trial_seed(1, i)`, as trial `i` of `electbench run` with
+//!   `seed = 1`. A trial whose fault found no target, or without an
+//!   election after it, panics, naming the path, size and seed.
 //! * `replication/<system>-<path>/sim/<n>`: simulated committed writes per
 //!   wall second (throughput = the trial's `writes_ok`, time = the whole
 //!   simulated trial, boot included).
@@ -72,7 +73,9 @@
 //! protocol's and stays in the figure: the randomized election timeouts
 //! and backoffs of a split or failed round (`raft/*`, `kafka/controller-kraft`'s
 //! `controller.quorum.election.backoff.max.ms`, `rocketmq/dledger`'s vote
-//! interval), Sentinel's vote collection and failover start delay. Detection
+//! interval), Sentinel's vote collection and the steps of its failover state
+//! machine, one step per run of `sentinelTimer` (every 1000 / hz ms, hz
+//! re-drawn in 10..=19 after each run). Detection
 //! before the first round (heartbeat and session timeouts) is never in it.
 //!
 //! **Paths without a live election bench**, with the reason (their `sim`
@@ -106,7 +109,8 @@
 //! `RUNTIMES_DUMP=DIR` writes each edited workload to `DIR` as it is built
 //! (`electbench run DIR/FILE --trial 0 --trace` replays one).
 //!
-//! Run: `nice cargo bench --bench runtimes` (about 6 minutes on 2 cores);
+//! Run: `nice cargo bench --bench runtimes` (7 minutes on this project's
+//! 2-core VM at load average 4 to 8);
 //! one path: `cargo bench --bench runtimes -- zookeeper-fle`.
 
 use std::hint::black_box;
