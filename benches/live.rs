@@ -5,7 +5,8 @@
 //!   `ArrayQueue` (capacity [`CAPACITY`]) between one producer thread and one
 //!   consumer thread, nothing else on the path; items/s. Every live
 //!   throughput figure is quoted as a ratio to this one, measured in the same
-//!   `cargo bench --bench live` run.
+//!   run (`benches/runtimes.rs` runs the same code, `benches/common/queue.rs`,
+//!   next to its live throughputs and prints the ratios).
 //! * `queue_ceiling/ping_pong`: the same queue, one item bounced between two
 //!   threads through two queues; round trips/s (the floor of one message's
 //!   hop from one worker to another and back, with no scheduler in between).
@@ -43,57 +44,17 @@ use crossbeam::queue::ArrayQueue;
 use crossbeam::utils::Backoff;
 use electbench::engine::live::mailbox::{Mailbox, MailboxKind};
 use hdrhistogram::Histogram;
+use queue::{pop_wait, push_retry, CAPACITY};
 
-/// Queue and mailbox capacity in every bench (items).
-const CAPACITY: usize = 1024;
-
-/// Push `item`, retrying with backoff while the queue is full.
-fn push_retry<T>(q: &ArrayQueue<T>, mut item: T) {
-    let backoff = Backoff::new();
-    while let Err(back) = q.push(item) {
-        item = back;
-        backoff.snooze();
-    }
-}
-
-/// Pop one item, waiting with backoff while the queue is empty.
-fn pop_wait<T>(q: &ArrayQueue<T>) -> T {
-    let backoff = Backoff::new();
-    loop {
-        if let Some(x) = q.pop() {
-            return x;
-        }
-        backoff.snooze();
-    }
-}
+/// `queue_ceiling/one_way` and the queue helpers, shared with `benches/runtimes.rs`.
+#[path = "common/queue.rs"]
+mod queue;
 
 #[allow(clippy::disallowed_methods)] // a wall-clock bench: Instant::now is the point
 fn queue_ceiling(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue_ceiling");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("one_way", |b| {
-        b.iter_custom(|iters| {
-            let q = ArrayQueue::<u64>::new(CAPACITY);
-            let start = Barrier::new(2);
-            thread::scope(|s| {
-                s.spawn(|| {
-                    start.wait();
-                    for i in 0..iters {
-                        push_retry(&q, i);
-                    }
-                });
-                start.wait();
-                let t0 = Instant::now();
-                let mut sum = 0u64;
-                for _ in 0..iters {
-                    sum = sum.wrapping_add(pop_wait(&q));
-                }
-                let elapsed = t0.elapsed();
-                black_box(sum);
-                elapsed
-            })
-        })
-    });
+    group.bench_function("one_way", |b| b.iter_custom(queue::one_way));
     group.bench_function("ping_pong", |b| {
         b.iter_custom(|iters| {
             let (there, back) = (

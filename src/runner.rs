@@ -106,6 +106,12 @@ pub struct Trial {
 pub trait Trials: Send + Sync {
     /// Run the trial with seed `seed`.
     fn run(&self, seed: u64, opts: &RunOptions, stop: &AtomicBool) -> Trial;
+
+    /// The protocol's configured wait inside an election that
+    /// `leader_selection_ns` leaves out ([`FromWorkload::election_wait`] of
+    /// the point's model): what the live runtime's rows subtract, and what
+    /// `benches/runtimes.rs` subtracts the same way.
+    fn election_wait(&self) -> SimDuration;
 }
 
 struct SimPoint<M> {
@@ -128,6 +134,10 @@ impl<M: FromWorkload> Trials for SimPoint<M> {
             load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
         }
     }
+
+    fn election_wait(&self) -> SimDuration {
+        self.model.election_wait()
+    }
 }
 
 struct LivePoint<M> {
@@ -145,7 +155,7 @@ impl<M: FromWorkload + LiveModel> Trials for LivePoint<M> {
             ..self.cfg.clone()
         };
         let (out, stats) = run_live(&self.model, &cfg, &self.live, Some(stop));
-        let wait = self.model.election_wait();
+        let wait = self.election_wait();
         let mut columns = self.model.columns(&out);
         columns.extend(live_columns(&out, &stats, wait));
         Trial {
@@ -153,6 +163,10 @@ impl<M: FromWorkload + LiveModel> Trials for LivePoint<M> {
             out,
             load_start: SimTime::ZERO + cfg.load.start + cfg.load.warmup,
         }
+    }
+
+    fn election_wait(&self) -> SimDuration {
+        self.model.election_wait()
     }
 }
 
@@ -607,5 +621,34 @@ duration_ms = 5000
         let p = pilot(&plan, &opts(), Duration::from_millis(50));
         assert!(p.events.is_finite() && p.events > 0.0);
         assert!(p.wall > Duration::from_millis(50), "{:?}", p.wall);
+    }
+
+    #[test]
+    fn the_wait_left_out_of_leader_selection_is_finalize_wait_on_both_zookeeper_paths_only() {
+        // The same FastLeaderElection runs under zookeeper/fle and
+        // zookeeper/ephemeral, in either runtime; no other path has a
+        // configured wait inside its election.
+        let wait = |path: &str, extra: &str, runtime: &str| {
+            let text = format!(
+                "name = \"w\"\npath = \"{path}\"\nruntime = \"{runtime}\"\nnodes = 3\n\
+                 duration_ms = 100\n{extra}"
+            );
+            let plan = crate::workload::parse("w.toml", &text).unwrap();
+            let w = &plan.points[0].workload;
+            (w.path.prepare)(w).election_wait()
+        };
+        for runtime in ["sim", "live"] {
+            let fw = "[params]\nfinalizeWait = 37\n";
+            assert_eq!(wait("zookeeper/fle", fw, runtime), SimDuration::from_ms(37));
+            assert_eq!(
+                wait("zookeeper/ephemeral", fw, runtime),
+                SimDuration::from_ms(37)
+            );
+            assert_eq!(
+                wait("zookeeper/ephemeral", "", runtime),
+                SimDuration::from_ms(200)
+            );
+            assert_eq!(wait("raft/etcd", "", runtime), SimDuration::ZERO);
+        }
     }
 }

@@ -389,6 +389,12 @@ impl crate::runner::FromWorkload for Ephemeral {
     fn columns(&self, out: &SimOutput) -> Vec<Option<f64>> {
         columns(out, self.watchers)
     }
+
+    /// The ensemble elects with the same FastLeaderElection as
+    /// `zookeeper/fle`, so the same `finalizeWait` is left out.
+    fn election_wait(&self) -> crate::engine::SimDuration {
+        self.params.finalize_wait
+    }
 }
 
 /// The path's columns of a trial (see [`COLUMNS`]).
