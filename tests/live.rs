@@ -88,31 +88,44 @@ fn every_shipped_live_workload_fails_over_and_keeps_its_invariants() {
     assert!(files.len() > electbench::systems::paths().len());
 }
 
-// A toy path: node 0 sends `COUNT` numbered messages to node 1, the first
-// `BURST` at start and the rest `BURST` at a time from a timer every
+// A toy path: node 0 sends `count` numbered messages to node 1, the first
+// `burst` at start and the rest `burst` at a time from a timer every
 // millisecond (so from a worker, where a message due at once goes straight
 // into the receiver's mailbox unless the clock thread holds an earlier one);
 // node 1 records each as a note; the checker wants them all, in order.
 
-const COUNT: u64 = 2_000;
-const BURST: u64 = 100;
+#[derive(Clone, Copy)]
+struct Toy {
+    count: u64,
+    burst: u64,
+}
 
-struct Toy;
+/// Bursts of 100 into a small mailbox.
+const BURSTS: Toy = Toy {
+    count: 2_000,
+    burst: 100,
+};
 
-#[derive(Default)]
+/// One message a millisecond, for 150 ms.
+const TICKS: Toy = Toy {
+    count: 150,
+    burst: 1,
+};
+
 struct ToyNode {
+    toy: Toy,
     got: u64,
     sent: u64,
 }
 
 impl ToyNode {
     fn burst(&mut self, ctx: &mut Ctx<'_, Self>) {
-        for _ in 0..BURST.min(COUNT - self.sent) {
+        for _ in 0..self.toy.burst.min(self.toy.count - self.sent) {
             ctx.send(NodeId(1), self.sent);
             self.sent += 1;
         }
-        if self.sent < COUNT {
-            ctx.set_timer(electbench::engine::SimDuration::from_ms(1), ());
+        if self.sent < self.toy.count {
+            ctx.set_timer(SimDuration::from_ms(1), ());
         }
     }
 }
@@ -148,8 +161,8 @@ impl Node for ToyNode {
     }
 }
 
-#[derive(Default)]
 struct InOrder {
+    count: u64,
     next: u64,
 }
 
@@ -169,10 +182,10 @@ impl Checker<ToyNode> for InOrder {
 
     fn finish(&mut self, nodes: &[ToyNode], _up: &[bool]) -> Findings {
         let mut f = Findings::default();
-        if self.next != COUNT || nodes[1].got != COUNT {
+        if self.next != self.count || nodes[1].got != self.count {
             f.violations.push(format!(
-                "{} of {COUNT} messages arrived ({} handled)",
-                self.next, nodes[1].got
+                "{} of {} messages arrived ({} handled)",
+                self.next, self.count, nodes[1].got
             ));
         }
         f
@@ -189,13 +202,22 @@ impl Model for Toy {
 
     fn build(&self, clients: usize) -> (Vec<ToyNode>, InOrder) {
         (
-            (0..2 + clients).map(|_| ToyNode::default()).collect(),
-            InOrder::default(),
+            (0..2 + clients)
+                .map(|_| self.recover(NodeId(0), &()))
+                .collect(),
+            InOrder {
+                count: self.count,
+                next: 0,
+            },
         )
     }
 
     fn recover(&self, _id: NodeId, _durable: &()) -> ToyNode {
-        ToyNode::default()
+        ToyNode {
+            toy: *self,
+            got: 0,
+            sent: 0,
+        }
     }
 }
 
@@ -221,7 +243,7 @@ fn a_full_mailbox_is_counted_and_its_envelopes_still_arrive_in_order() {
                 capacity: 4,
                 ..LiveConfig::default()
             };
-            let (out, stats) = run_live(&Toy, &cfg, &live, None);
+            let (out, stats) = run_live(&BURSTS, &cfg, &live, None);
             assert!(
                 out.violations.is_empty(),
                 "{mailbox:?}: {:?}",
@@ -229,9 +251,10 @@ fn a_full_mailbox_is_counted_and_its_envelopes_still_arrive_in_order() {
             );
             assert!(
                 stats.mailbox_full > 0,
-                "{mailbox:?}: a burst of {COUNT} into a mailbox of 4 was never refused"
+                "{mailbox:?}: bursts of {} into a mailbox of 4 were never refused",
+                BURSTS.burst
             );
-            assert_eq!(out.messages, COUNT);
+            assert_eq!(out.messages, BURSTS.count);
         }
     }
 }
@@ -350,105 +373,6 @@ finalizeWait = 10
     assert!(out.clients.writes_ok > 0);
 }
 
-// A ticking sender: node 0 sends message k to node 1 every millisecond, for
-// `TICKS` ticks; node 1 records each as a note; `InOrder`-like checker.
-
-const TICKS: u64 = 150;
-
-struct Ticker;
-
-#[derive(Default)]
-struct TickNode {
-    next: u64,
-    got: u64,
-}
-
-impl Node for TickNode {
-    type Msg = u64;
-    type Timer = ();
-    type Note = u64;
-    type Durable = ();
-
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
-        if ctx.me() == NodeId(0) {
-            ctx.set_timer(SimDuration::from_ms(1), ());
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, _from: NodeId, msg: u64) {
-        self.got += 1;
-        ctx.record(Obs::Note(msg));
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _timer: ()) {
-        ctx.send(NodeId(1), self.next);
-        self.next += 1;
-        if self.next < TICKS {
-            ctx.set_timer(SimDuration::from_ms(1), ());
-        }
-    }
-
-    fn view(&self) -> View {
-        View {
-            role: Role::Follower,
-            term: 0,
-            leader: None,
-            serving: false,
-        }
-    }
-}
-
-#[derive(Default)]
-struct TicksInOrder {
-    next: u64,
-}
-
-impl Checker<TickNode> for TicksInOrder {
-    fn on_record(
-        &mut self,
-        _now: SimTime,
-        _node: NodeId,
-        obs: &Obs<u64>,
-        _nodes: &[TickNode],
-    ) -> Option<String> {
-        let Obs::Note(k) = obs else { return None };
-        let want = self.next;
-        self.next += 1;
-        (*k != want).then(|| format!("got message {k}, expected {want}"))
-    }
-
-    fn finish(&mut self, nodes: &[TickNode], _up: &[bool]) -> Findings {
-        let mut f = Findings::default();
-        if self.next != TICKS || nodes[1].got != TICKS {
-            f.violations.push(format!(
-                "{} of {TICKS} messages arrived ({} handled)",
-                self.next, nodes[1].got
-            ));
-        }
-        f
-    }
-}
-
-impl Model for Ticker {
-    type Node = TickNode;
-    type Checker = TicksInOrder;
-
-    fn servers(&self) -> usize {
-        2
-    }
-
-    fn build(&self, clients: usize) -> (Vec<TickNode>, TicksInOrder) {
-        (
-            (0..2 + clients).map(|_| TickNode::default()).collect(),
-            TicksInOrder::default(),
-        )
-    }
-
-    fn recover(&self, _id: NodeId, _durable: &()) -> TickNode {
-        TickNode::default()
-    }
-}
-
 /// The link 0 -> 1 is cut from 20 ms to 50 ms while node 0 sends one
 /// message a millisecond. What the cut held is released at TCP's first
 /// retransmission (200 ms after each was sent); what node 0 sends after the
@@ -471,13 +395,13 @@ fn a_healed_link_delivers_what_it_held_before_what_follows() {
         workers: 2,
         ..LiveConfig::default()
     };
-    let (out, _) = run_live(&Ticker, &cfg, &live, None);
+    let (out, _) = run_live(&TICKS, &cfg, &live, None);
     assert!(out
         .faults
         .iter()
         .any(|f| f.applied && f.what == "partition"));
     assert!(out.violations.is_empty(), "{:?}", out.violations);
-    assert_eq!(out.messages, TICKS);
+    assert_eq!(out.messages, TICKS.count);
 }
 
 /// `kafka/partition-leader` with 3,000 partitions on 3 brokers, the busiest

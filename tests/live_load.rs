@@ -10,8 +10,8 @@ use electbench::engine::live::{run_live, LiveConfig};
 use electbench::engine::net::Latency;
 use electbench::engine::sim::{run_trial, LoadConfig, SimConfig, SimOutput};
 use electbench::engine::{
-    Checker, ClientOp, Ctx, Findings, Model, Node, NodeId, Obs, Role, Scope, SimDuration, SimTime,
-    Targeting, View,
+    ClientOp, Ctx, Model, NoCheck, Node, NodeId, Obs, Role, Scope, SimDuration, SimTime, Targeting,
+    View,
 };
 use electbench::metrics::nearest_rank;
 
@@ -55,17 +55,6 @@ impl Node for Echo {
             leader: None,
             serving: true,
         }
-    }
-}
-
-struct NoCheck;
-
-impl Checker<Echo> for NoCheck {
-    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[Echo]) -> Option<String> {
-        None
-    }
-    fn finish(&mut self, _: &[Echo], _: &[bool]) -> Findings {
-        Findings::default()
     }
 }
 

@@ -55,17 +55,6 @@ impl Node for Echo {
     }
 }
 
-struct NoCheck;
-
-impl Checker<Echo> for NoCheck {
-    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[Echo]) -> Option<String> {
-        None
-    }
-    fn finish(&mut self, _: &[Echo], _: &[bool]) -> Findings {
-        Findings::default()
-    }
-}
-
 struct EchoModel;
 
 impl Model for EchoModel {

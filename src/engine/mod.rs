@@ -612,3 +612,20 @@ pub trait Checker<N: Node> {
         true
     }
 }
+
+/// A checker that checks nothing, for toy models in tests and benches.
+pub struct NoCheck;
+
+impl<N: Node> Checker<N> for NoCheck {
+    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<N::Note>, _: &[N]) -> Option<String> {
+        None
+    }
+
+    fn finish(&mut self, _: &[N], _: &[bool]) -> Findings {
+        Findings::default()
+    }
+
+    fn reads_nodes(&self, _: &Obs<N::Note>) -> bool {
+        false
+    }
+}

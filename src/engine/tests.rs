@@ -90,17 +90,6 @@ impl Node for Toy {
     }
 }
 
-struct NoCheck;
-
-impl Checker<Toy> for NoCheck {
-    fn on_record(&mut self, _: SimTime, _: NodeId, _: &Obs<()>, _: &[Toy]) -> Option<String> {
-        None
-    }
-    fn finish(&mut self, _: &[Toy], _: &[bool]) -> Findings {
-        Findings::default()
-    }
-}
-
 /// Two toy nodes; the word `second` targets node 2 in scope 9.
 struct Toys;
 
