@@ -453,13 +453,7 @@ fn replication_trials(path: &str, file: &str, runtime: &str, n: usize) -> Box<dy
 }
 
 fn opts() -> RunOptions {
-    RunOptions {
-        threads: 1,
-        only_point: None,
-        only_trial: None,
-        trace: false,
-        timeline: false,
-    }
+    RunOptions::default()
 }
 
 /// One trial per sample: see the module doc.

@@ -32,6 +32,19 @@ pub struct RunOptions {
     pub timeline: bool,
 }
 
+impl Default for RunOptions {
+    /// One thread, every point and trial, no trace, no timeline.
+    fn default() -> Self {
+        RunOptions {
+            threads: 1,
+            only_point: None,
+            only_trial: None,
+            trace: false,
+            timeline: false,
+        }
+    }
+}
+
 /// One finished trial.
 #[derive(Clone, Debug)]
 pub struct TrialRow {
@@ -587,13 +600,7 @@ duration_ms = 5000
 "#;
 
     fn opts() -> RunOptions {
-        RunOptions {
-            threads: 1,
-            only_point: None,
-            only_trial: None,
-            trace: false,
-            timeline: false,
-        }
+        RunOptions::default()
     }
 
     #[test]

@@ -97,11 +97,8 @@ fn trial(path: &PathInfo, servers: usize, seed: u64, trace: bool) -> (String, Tr
         .unwrap_or_else(|e| panic!("the generated workload is valid: {e}\n{text}"));
     let w = &plan.points[0].workload;
     let opts = RunOptions {
-        threads: 1,
-        only_point: None,
-        only_trial: None,
         trace,
-        timeline: false,
+        ..RunOptions::default()
     };
     let t = (w.path.prepare)(w).run(seed, &opts, &AtomicBool::new(false));
     (text, t)

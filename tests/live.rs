@@ -21,13 +21,7 @@ use electbench::systems::kafka::partition_leader::PartitionLeader;
 use electbench::workload::{self, Runtime};
 
 fn opts() -> RunOptions {
-    RunOptions {
-        threads: 1,
-        only_point: None,
-        only_trial: None,
-        trace: false,
-        timeline: false,
-    }
+    RunOptions::default()
 }
 
 fn shipped_live() -> Vec<std::path::PathBuf> {

@@ -718,13 +718,20 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             // worker still owns node `i`.
             let mut hook = |recs: &[Rec<<M::Node as Node>::Note>]| {
                 if !self.live.check_online {
-                } else if self.reads_nodes(recs) {
+                    return;
+                }
+                let mut checker = self.checker.lock();
+                if recs.iter().any(|r| checker.reads_nodes(&r.obs)) {
+                    drop(checker);
                     RwLockReadGuard::unlocked(&mut world, || {
                         let _all = self.world.write();
                         self.check(recs);
                     });
                 } else {
-                    self.check_alone(recs);
+                    // No record needs the nodes: check without stopping the
+                    // world (the hook runs before the handler's messages
+                    // leave, so the checker still sees cause before effect).
+                    self.check_with(&mut checker, recs, &[]);
                 }
             };
             events += self.actors.run(i, self.live.batch, |env| {
@@ -735,29 +742,21 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         sink
     }
 
-    /// Whether the checker reads the nodes for any of `recs`.
-    fn reads_nodes(&self, recs: &[Rec<<M::Node as Node>::Note>]) -> bool {
-        let checker = self.checker.lock();
-        recs.iter().any(|r| checker.reads_nodes(&r.obs))
-    }
-
     /// Show `recs` to the checker (the caller has stopped the world).
     fn check(&self, recs: &[Rec<<M::Node as Node>::Note>]) {
         // SAFETY: the caller holds the world lock exclusively (or is the
         // only thread).
-        self.check_with(recs, unsafe { self.all_nodes() });
+        self.check_with(&mut self.checker.lock(), recs, unsafe { self.all_nodes() });
     }
 
-    /// Show `recs`, none of which the checker reads the nodes for, to the
-    /// checker without stopping the world (the hook runs before the
-    /// handler's messages leave, so the checker still sees cause before
-    /// effect).
-    fn check_alone(&self, recs: &[Rec<<M::Node as Node>::Note>]) {
-        self.check_with(recs, &[]);
-    }
-
-    fn check_with(&self, recs: &[Rec<<M::Node as Node>::Note>], nodes: &[M::Node]) {
-        let mut checker = self.checker.lock();
+    /// Show `recs` to `checker`, with `nodes` for the records it reads them
+    /// for and none for the rest.
+    fn check_with(
+        &self,
+        checker: &mut M::Checker,
+        recs: &[Rec<<M::Node as Node>::Note>],
+        nodes: &[M::Node],
+    ) {
         for r in recs {
             let nodes = if checker.reads_nodes(&r.obs) {
                 nodes

@@ -262,13 +262,7 @@ fn a_stale_candidate_cannot_hold_nine_controllers_off_forever() {
     let text = include_str!("../../../../workloads/kafka-controller-kraft-sweep.toml");
     let plan = crate::workload::parse("kafka-controller-kraft-sweep.toml", text).unwrap();
     let w = &plan.points[3].workload;
-    let opts = crate::runner::RunOptions {
-        threads: 1,
-        only_point: None,
-        only_trial: None,
-        trace: false,
-        timeline: false,
-    };
+    let opts = crate::runner::RunOptions::default();
     let seed = rng::trial_seed(w.seed, 155);
     let t = (w.path.prepare)(w).run(seed, &opts, &std::sync::atomic::AtomicBool::new(false));
     assert_clean(&t.out);
