@@ -1261,11 +1261,19 @@ where
         finished: &shared.finished,
     };
     let (aborted, sinks, clients) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.worker())).collect();
+        // Named threads, so `perf`, `top -H` and a debugger tell them apart.
+        let named = |name: String| std::thread::Builder::new().name(name);
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                named(format!("live-worker-{w}"))
+                    .spawn_scoped(s, || shared.worker())
+                    .expect("cannot start a live worker thread")
+            })
+            .collect();
         let (shared, trial) = (&shared, &trial);
         let load_handles: Vec<_> = (0..shared.load.threads())
             .map(|t| {
-                s.spawn(move || {
+                named(format!("live-load-{t}")).spawn_scoped(s, move || {
                     shared.load.run(t, trial, |c, op| {
                         shared.actors.push(c, Env::Client(op)).map_err(|e| match e {
                             Env::Client(op) => op,
@@ -1273,6 +1281,7 @@ where
                         })
                     })
                 })
+                .expect("cannot start a live client thread")
             })
             .collect();
         let aborted = shared.clock(&mut st, stop);
