@@ -38,6 +38,9 @@ pub struct Server {
     pending: BTreeMap<u64, (NodeId, u64)>,
     /// Highest committed zxid this server has applied.
     last_processed: Zxid,
+    /// Where the last commit stopped in the log: a hint for the next one,
+    /// used only when the log around it still says so ([`Server::log_end`]).
+    processed_end: usize,
     next_conn: u64,
     /// Notifications waiting for the election threads (WorkerReceiver,
     /// lookForLeader), each with when its processing ends.
@@ -390,6 +393,7 @@ impl Server {
             clients: BTreeMap::new(),
             pending: BTreeMap::new(),
             last_processed: Zxid(0),
+            processed_end: 0,
             next_conn: 0,
             fle_queue: VecDeque::new(),
             pipe: Stage::default(),
@@ -433,6 +437,21 @@ impl Server {
     /// restart, TRUNC or SNAP).
     fn rebuild_tree(&mut self) {
         self.tree = DataTree::replay(&self.d.log, self.last_processed);
+    }
+
+    /// The index of the first log entry above `zxid`. `hint` is tried first
+    /// (a commit usually starts where the previous one stopped), so the
+    /// common case reads two entries instead of searching a log of a million.
+    fn log_end(&self, hint: usize, zxid: Zxid) -> usize {
+        let log = &self.d.log;
+        let fits = hint <= log.len()
+            && (hint == 0 || log[hint - 1].zxid <= zxid)
+            && (hint == log.len() || log[hint].zxid > zxid);
+        if fits {
+            hint
+        } else {
+            log.partition_point(|t| t.zxid <= zxid)
+        }
     }
 
     /// Apply, without client effects, what `last_processed` moved past.
@@ -1183,11 +1202,10 @@ impl Server {
         if zxid <= self.last_processed {
             return;
         }
-        let start = self
-            .d
-            .log
-            .partition_point(|t| t.zxid <= self.last_processed);
-        let end = self.d.log.partition_point(|t| t.zxid <= zxid);
+        let start = self.log_end(self.processed_end, self.last_processed);
+        let log = &self.d.log;
+        let end = start + log[start..].partition_point(|t| t.zxid <= zxid);
+        self.processed_end = end;
         for i in start..end {
             let t = &self.d.log[i];
             if let Some(b) = &t.body {
