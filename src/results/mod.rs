@@ -515,13 +515,13 @@ pub fn terminal_table(plan: &Plan, points: &[PointSummary]) -> String {
         "commit_latency_us",
         "read_latency_us",
     ];
-    // A live run adds its own columns (but `workers`, a constant of the
-    // point, said in its heading); a sim run's table is only `SHOWN`.
+    // A live run adds its throughput and its own columns (but `workers`, a
+    // constant of the point, said in its heading); a sim run's table is
+    // only `SHOWN`.
     let live = plan.points[0].workload.runtime == Runtime::Live;
     let live_shown: Vec<&str> = if live {
-        LIVE_COLUMNS
-            .iter()
-            .map(|c| c.name)
+        std::iter::once("throughput_ops_s")
+            .chain(LIVE_COLUMNS.iter().map(|c| c.name))
             .filter(|&n| n != "workers")
             .collect()
     } else {
