@@ -341,7 +341,19 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         hook: &mut Hook<'_, M::Node>,
         f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>),
     ) {
-        let now = self.now();
+        self.handle_at(self.now(), i, sink, hook, f);
+    }
+
+    /// [`Shared::handle`] at `now` (an instant disk's write is durable at
+    /// the time of the handler that asked for it, as in `sim`).
+    fn handle_at(
+        &self,
+        now: SimTime,
+        i: usize,
+        sink: &mut Sink<M::Node>,
+        hook: &mut Hook<'_, M::Node>,
+        f: impl FnOnce(&mut M::Node, &mut Ctx<'_, M::Node>),
+    ) {
         let id = NodeId(i as u32);
         let inc = self.incarnation[i].load(Ordering::Relaxed);
         {
@@ -389,7 +401,17 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 .iter()
                 .filter(|(to, _)| i != to.index() && i < servers && to.index() < servers)
                 .count() as u64;
-            let protocol_msgs = self.protocol_msgs.load(Ordering::Relaxed) + mine;
+            // One add per handler, not per message: two workers adding to
+            // the same counters per message made them a hot cache line.
+            let sent = slot.outbox.sends.len() as u64;
+            if sent > 0 {
+                self.messages.fetch_add(sent, Ordering::Relaxed);
+            }
+            let protocol_msgs = if mine > 0 {
+                self.protocol_msgs.fetch_add(mine, Ordering::Relaxed) + mine
+            } else {
+                self.protocol_msgs.load(Ordering::Relaxed)
+            };
             for obs in slot.outbox.records.drain(..) {
                 match obs {
                     Obs::Elected {
@@ -476,7 +498,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         };
         // An instant disk: each write is durable as the handler returns.
         for write in persists {
-            self.handle(i, sink, hook, |n, ctx| n.on_persisted(ctx, write));
+            self.handle_at(now, i, sink, hook, |n, ctx| n.on_persisted(ctx, write));
         }
     }
 
@@ -491,10 +513,6 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         let t = to.index();
         let from = NodeId(f as u32);
         assert!(t < self.n, "{from} sent to unknown node {to}");
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        if f != t && f < self.servers && t < self.servers {
-            self.protocol_msgs.fetch_add(1, Ordering::Relaxed);
-        }
         let to_incarnation = self.incarnation[t].load(Ordering::Relaxed);
         if f == t {
             self.post(f, t, now, now, to_incarnation, msg);
@@ -737,6 +755,8 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             events += self.actors.run(i, self.live.batch, |env| {
                 self.process(i, env, &mut sink, &mut hook)
             }) as u64;
+            drop(world);
+            self.load.flush();
         }
         self.events.fetch_add(events, Ordering::Relaxed);
         sink
@@ -1071,6 +1091,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             }
         };
         self.handle(i, &mut st.sink, &mut hook, |n, ctx| n.on_start(ctx));
+        self.load.flush();
     }
 
     fn resume(&self, i: usize) {
