@@ -297,7 +297,11 @@ fn a_workers_messages_to_one_receiver_take_one_mailbox_slot() {
         assert_eq!(out.messages, ONE_BURST.count, "{mailbox:?}");
         assert_eq!(stats.mailbox_full, 0, "{mailbox:?}: the burst was split");
         // Node 1 handled every message of the burst as an event.
-        assert!(stats.events >= ONE_BURST.count, "{mailbox:?}: {}", stats.events);
+        assert!(
+            stats.events >= ONE_BURST.count,
+            "{mailbox:?}: {}",
+            stats.events
+        );
     }
 }
 

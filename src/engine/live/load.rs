@@ -204,8 +204,7 @@ impl Load {
     /// (latency counts from the completion, so the wait stays measured).
     pub(super) fn flush(&self) {
         for lane in &self.lanes {
-            if lane.unwoken.load(Ordering::Relaxed) && lane.unwoken.swap(false, Ordering::AcqRel)
-            {
+            if lane.unwoken.load(Ordering::Relaxed) && lane.unwoken.swap(false, Ordering::AcqRel) {
                 if let Some(t) = lane.thread.get() {
                     t.unpark();
                 }

@@ -137,17 +137,23 @@ mod tests {
                 for _ in 0..2 {
                     s.spawn(|| loop {
                         if let Some(id) = actors.next(Duration::from_millis(1)) {
-                            actors.run(id, 3, &mut (), |_, e| {
-                                assert_eq!(
-                                    running.fetch_add(1, Ordering::SeqCst),
-                                    0,
-                                    "two workers ran the node"
-                                );
-                                seen[e as usize].fetch_add(1, Ordering::Relaxed);
-                                handled.fetch_add(1, Ordering::SeqCst);
-                                running.fetch_sub(1, Ordering::SeqCst);
-                                1
-                            }, |_| {});
+                            actors.run(
+                                id,
+                                3,
+                                &mut (),
+                                |_, e| {
+                                    assert_eq!(
+                                        running.fetch_add(1, Ordering::SeqCst),
+                                        0,
+                                        "two workers ran the node"
+                                    );
+                                    seen[e as usize].fetch_add(1, Ordering::Relaxed);
+                                    handled.fetch_add(1, Ordering::SeqCst);
+                                    running.fetch_sub(1, Ordering::SeqCst);
+                                    1
+                                },
+                                |_| {},
+                            );
                         } else if done.load(Ordering::SeqCst) {
                             return;
                         }
