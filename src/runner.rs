@@ -413,8 +413,25 @@ impl MemoryEstimate {
     }
 }
 
-/// Estimate the memory `plan` needs on `threads` threads.
+/// Estimate the memory `plan` needs on `threads` threads, from the workload
+/// alone: a trial's writes are its clients' rate times their active time,
+/// so a pure closed loop (`rate_per_s = 0`) counts none here. The pilot
+/// measures them ([`estimate_memory_after`]).
 pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
+    estimate_with(plan, opts, |_| 0.0)
+}
+
+/// [`estimate_memory`], with each point's writes per trial at least what
+/// `pilot` measured (a point it did not sample: the most it measured on
+/// any): what makes a closed loop's replicated log count.
+pub fn estimate_memory_after(plan: &Plan, opts: &RunOptions, pilot: &Pilot) -> MemoryEstimate {
+    let most = pilot.writes.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
+    estimate_with(plan, opts, |p| {
+        pilot.writes.get(p).copied().flatten().unwrap_or(most)
+    })
+}
+
+fn estimate_with(plan: &Plan, opts: &RunOptions, measured: impl Fn(usize) -> f64) -> MemoryEstimate {
     let mut per_trial = 0u64;
     let mut row_max = 0u64;
     let mut points = 0u64;
@@ -424,7 +441,8 @@ pub fn estimate_memory(plan: &Plan, opts: &RunOptions) -> MemoryEstimate {
         let servers = w.nodes as u64;
         let clients = w.load.clients as u64;
         let active_s = w.duration.0.saturating_sub(w.load.start.0) as f64 / 1e9;
-        let writes = clients as f64 * w.load.rate_per_s * active_s * (1.0 - w.load.read_ratio);
+        let writes = (clients as f64 * w.load.rate_per_s * active_s * (1.0 - w.load.read_ratio))
+            .max(measured(p));
         let trial = (1 << 20)
             + (servers + clients) * NODE_BYTES
             + servers * servers * SERVER_PAIR_BYTES
@@ -497,6 +515,9 @@ pub struct Pilot {
     /// Sweep points the pilot ran a trial of (the others are assumed to
     /// cost their average).
     pub sampled: usize,
+    /// Per sweep point, the writes (ok or failed) of one whole trial,
+    /// extrapolated from the share the pilot ran; `None` when not sampled.
+    pub writes: Vec<Option<f64>>,
 }
 
 /// Most sweep points a pilot samples.
@@ -528,6 +549,7 @@ pub fn pilot(plan: &Plan, opts: &RunOptions, budget: Duration) -> Pilot {
         ..opts.clone()
     };
     let mut sampled: Vec<(usize, f64, f64)> = Vec::new();
+    let mut writes: Vec<Option<f64>> = vec![None; plan.points.len()];
     for &(point, trial) in &firsts {
         let w = &plan.points[point].workload;
         let model = (w.path.prepare)(w);
@@ -553,6 +575,8 @@ pub fn pilot(plan: &Plan, opts: &RunOptions, budget: Duration) -> Pilot {
             1.0
         };
         sampled.push((point, out.events as f64 / covered, wall / covered));
+        let w = out.clients.writes_ok + out.clients.writes_failed;
+        writes[point] = Some(w as f64 / covered);
     }
     let n = sampled.len().max(1) as f64;
     let avg_events = sampled.iter().map(|s| s.1).sum::<f64>() / n;
@@ -571,6 +595,7 @@ pub fn pilot(plan: &Plan, opts: &RunOptions, budget: Duration) -> Pilot {
         events,
         wall: Duration::from_secs_f64(wall / threads),
         sampled: sampled.len(),
+        writes,
     }
 }
 
@@ -614,6 +639,28 @@ duration_ms = 5000
         });
         assert_eq!(out.done, 1);
         assert_eq!((p.events, p.sampled), (run_events as f64, 1));
+    }
+
+    #[test]
+    fn a_closed_loops_writes_count_in_the_memory_estimate_once_the_pilot_has_run() {
+        let text = format!("{ONE}\n[clients]\ncount = 2\nconcurrency = 4\nrate_per_s = 0\n");
+        let plan = crate::workload::parse("closed.toml", &text).unwrap();
+        // No rate: the workload alone says nothing of the writes.
+        let before = estimate_memory(&plan, &opts());
+        let p = pilot(&plan, &opts(), Duration::from_secs(30));
+        let mut writes = 0;
+        run(&plan, &opts(), 0, &AtomicBool::new(false), &mut |row, _| {
+            writes += row.metrics.writes_ok + row.metrics.writes_failed;
+            Ok(())
+        });
+        assert!(writes > 1_000, "{writes}");
+        assert_eq!(p.writes, vec![Some(writes as f64)]);
+        let after = estimate_memory_after(&plan, &opts(), &p);
+        let servers = plan.points[0].workload.nodes as u64;
+        assert_eq!(
+            after.per_trial - before.per_trial,
+            (writes as f64 * (WRITE_BYTES + servers * LOG_BYTES) as f64) as u64
+        );
     }
 
     #[test]

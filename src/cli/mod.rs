@@ -421,22 +421,26 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
         trace: args.trace,
         timeline: args.timeline,
     };
-    // Refuse what cannot fit before anything is created.
-    let est = runner::estimate_memory(&plan, &opts);
-    if let Err(why) = runner::check_memory(&est, runner::available_memory()) {
+    // Refuse what cannot fit before anything is created (`--force` runs it
+    // anyway, with a warning).
+    let fits = |est: &runner::MemoryEstimate, when: &str| -> Result<(), String> {
+        let Err(why) = runner::check_memory(est, runner::available_memory()) else {
+            return Ok(());
+        };
+        let file = args.file().display();
         if !args.force {
-            return Err(format!(
-                "{}: {why} (or give --force to run anyway)",
-                args.file().display()
-            ));
+            return Err(format!("{file}: {when}{why} (or give --force to run anyway)"));
         }
-        eprintln!(
-            "warning: {}: {why}; running anyway (--force)",
-            args.file().display()
-        );
-    }
+        eprintln!("warning: {file}: {when}{why}; running anyway (--force)");
+        Ok(())
+    };
+    fits(&runner::estimate_memory(&plan, &opts), "")?;
     // A short pilot says what the run will cost before anything is created.
     let pilot = runner::pilot(&plan, &opts, PILOT_BUDGET);
+    // What the pilot wrote counts too: a closed loop's writes (and its
+    // replicated log) are not in the workload's numbers.
+    let est = runner::estimate_memory_after(&plan, &opts, &pilot);
+    fits(&est, "after a pilot trial: ")?;
     let start = provenance::unix_now();
     let (stamp, started_utc) = provenance::utc_stamps(start);
     let prov = Provenance::detect();
