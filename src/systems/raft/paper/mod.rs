@@ -82,6 +82,7 @@ pub fn setup(n: usize, min_ms: u64, max_ms: u64) -> Setup {
             pre_vote: false,
             check_quorum: false,
             reset_on_step_down: false,
+            whole_ms_timeouts: true,
             replicate: false,
             max_batch: 64,
             client_timeout: SimDuration::from_ms(5000),
