@@ -42,9 +42,10 @@
 //! Simplifications: the experiment measures elections only, so the leader
 //! replicates nothing (heartbeats carry no entries and the preset logs stay
 //! as they are; client writes are refused) and counts as serving from its
-//! election (LogCabin's new leader first writes an empty entry, and the
-//! benchmark stopped its clock when the followers heard the new leader's
-//! first heartbeat: two writes and one hop more than `leaderless_ms`). The
+//! election (the benchmark stopped its clock when the followers heard the
+//! new leader's first heartbeat, one hop later than `leaderless_ms`, and
+//! LogCabin's new leader appends an empty entry, which until February 2014
+//! it wrote to disk, two files, before that heartbeat left). The
 //! paper's own per-message costs on LogCabin are not known; the network's
 //! latency and, if the workload gives one, the disk's are modelled, not the
 //! CPU. LogCabin held its one lock through each write, so a server did
