@@ -44,6 +44,14 @@ pub struct Config {
     /// timeout (etcd's `becomeFollower` calls `reset`); the paper's Figure 2
     /// restarts it only on a heartbeat or a granted vote.
     pub reset_on_step_down: bool,
+    /// Continuous mode: draw the election timeout as a whole number of
+    /// milliseconds, `round(MIN + U * (MAX - MIN))` with `U` uniform in
+    /// `[0, 1)` and halves rounded away from zero, as LogCabin did from 2012
+    /// to July 2015 (`RaftConsensus::setElectionTimer` calls
+    /// `Core::Random::randomRange` on milliseconds, which is `lround` of a
+    /// uniform double), so `MIN` and `MAX` come up half as often as each
+    /// value between them. `false`: uniform in nanoseconds over `[MIN, MAX]`.
+    pub whole_ms_timeouts: bool,
     /// Replicate log entries. `false`: heartbeats only, no new entries, no
     /// client writes (the Figure 16 setup, which measures elections only).
     pub replicate: bool,
@@ -378,6 +386,9 @@ impl Server {
             self.cfg.election_min.0,
             self.cfg.election_max.0.max(self.cfg.election_min.0),
         );
+        if self.cfg.whole_ms_timeouts {
+            return whole_ms_timeout(rng::unit(ctx.rng()), lo, hi);
+        }
         SimDuration(rng::range_inclusive(ctx.rng(), lo, hi))
     }
 
@@ -1139,6 +1150,14 @@ impl Server {
             self.send_append(ctx, to);
         }
     }
+}
+
+/// LogCabin's election timeout draw (`Core::Random::randomRange`:
+/// `lround(start + U * (end - start))`) in whole milliseconds, for `u`
+/// uniform in `[0, 1)` and bounds `lo..=hi` in nanoseconds.
+pub fn whole_ms_timeout(u: f64, lo: u64, hi: u64) -> SimDuration {
+    let (lo_ms, hi_ms) = (lo as f64 / 1e6, hi as f64 / 1e6);
+    SimDuration::from_ms((lo_ms + u * (hi_ms - lo_ms)).round() as u64)
 }
 
 /// The highest log index stored on a majority: the voters' end offsets

@@ -175,6 +175,57 @@ fn identical_timeouts_split_votes_and_randomness_resolves_them() {
 }
 
 #[test]
+fn logcabin_rounds_the_election_timeout_draw_to_whole_milliseconds() {
+    use crate::systems::raft::core::whole_ms_timeout;
+    // Core::Random::randomRange(150, 155) = lround(150 + U * 5): 150 only for
+    // U < 0.1, 151 from U = 0.1 (150.5 rounds away from zero), 155 from 0.9.
+    let ms = |u: f64| whole_ms_timeout(u, 150_000_000, 155_000_000).0;
+    assert_eq!(ms(0.0), 150_000_000);
+    assert_eq!(ms(0.0999), 150_000_000);
+    assert_eq!(ms(0.1), 151_000_000);
+    assert_eq!(ms(0.5), 153_000_000); // 152.5: halves round away from zero
+    assert_eq!(ms(0.8999), 154_000_000);
+    assert_eq!(ms(0.9), 155_000_000);
+    assert_eq!(ms(0.999_999), 155_000_000);
+    // No randomness: always the minimum.
+    assert_eq!(
+        whole_ms_timeout(0.7, 150_000_000, 150_000_000).0,
+        150_000_000
+    );
+}
+
+#[test]
+fn figure16_servers_arm_whole_millisecond_election_timers() {
+    use crate::systems::raft::Timer;
+    // Every raft/paper server arms its election timer with a whole number of
+    // milliseconds in [150, 155]; a nanosecond draw would almost never be one.
+    let cfg = paper::setup(5, 150, 155).cfg;
+    let mut seen = std::collections::BTreeSet::new();
+    for id in 0..60u32 {
+        let mut s = Server::new(NodeId(id), 5, cfg.clone(), RaftDurable::default(), false);
+        let (_, out) = harness::with_ctx(NodeId(id), |ctx| s.on_start(ctx));
+        let (after, _, _) = out
+            .timers
+            .iter()
+            .find(|(_, _, t)| *t == Timer::Election)
+            .expect("an election timer");
+        assert_eq!(after.0 % 1_000_000, 0, "server {id}: {after:?}");
+        assert!((150..=155).contains(&(after.0 / 1_000_000)), "{after:?}");
+        seen.insert(after.0 / 1_000_000);
+    }
+    assert!(seen.len() >= 5, "draws spread over the range: {seen:?}");
+    // The same range without the rule draws nanoseconds.
+    let mut ns = cfg;
+    ns.whole_ms_timeouts = false;
+    let mut s = Server::new(NodeId(0), 5, ns, RaftDurable::default(), false);
+    let (_, out) = harness::with_ctx(NodeId(0), |ctx| s.on_start(ctx));
+    assert!(out
+        .timers
+        .iter()
+        .any(|(d, _, t)| *t == Timer::Election && d.0 % 1_000_000 != 0));
+}
+
+#[test]
 fn only_servers_with_the_longest_logs_win_in_the_figure16_setup() {
     for seed in 1..=20 {
         let model: Paper = RaftModel::new(5, paper::setup(5, 150, 300));

@@ -129,6 +129,7 @@ pub fn config(p: &Params) -> Config {
         pre_vote: false,
         check_quorum: true,
         reset_on_step_down: true,
+        whole_ms_timeouts: false,
         replicate: true,
         max_batch: 64,
         client_timeout: ms("request.timeout.ms"),

@@ -81,6 +81,7 @@ pub fn config(p: &crate::systems::Params) -> Config {
         pre_vote: p.get_bool("pre-vote"),
         check_quorum: p.get_bool("model.check-quorum"),
         reset_on_step_down: true,
+        whole_ms_timeouts: false,
         replicate: true,
         max_batch: 64,
         client_timeout: SimDuration::from_ms(p.get_u64("command-timeout")),

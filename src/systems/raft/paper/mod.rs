@@ -4,10 +4,18 @@
 //! `results/raft.md`).
 //!
 //! The setup, as `PROTOCOLS.md` §6.3 gives it from the paper:
-//! * continuous timers: each follower's election timeout is drawn uniformly
-//!   from the chosen range (in nanoseconds, both ends included) whenever it
-//!   hears from the leader, grants a vote or becomes a candidate (Figure 2:
-//!   a server that steps down to a higher term keeps its running timeout);
+//! * continuous timers: each follower's election timeout is drawn from the
+//!   chosen range whenever it hears from the leader, grants a vote or becomes
+//!   a candidate (Figure 2: a server that steps down to a higher term keeps
+//!   its running timeout). LogCabin, the paper's implementation, follows the
+//!   same rules (`Server/RaftConsensus.cc`: `setElectionTimer` is called from
+//!   `handleAppendEntries`, from `handleRequestVote` when it grants, and from
+//!   `startNewElection`; `stepDown` re-arms it only when it was off, on a
+//!   leader) and draws the timeout in **whole milliseconds**:
+//!   `Core::Random::randomRange(min, max)` is `lround(min + U * (max - min))`,
+//!   so the two ends come up half as often as the values between them
+//!   (`Config::whole_ms_timeouts`; LogCabin moved to nanoseconds only in July
+//!   2015, after the paper and the dissertation);
 //! * the leader's heartbeat interval is half the minimum election timeout,
 //!   and every heartbeat goes to all followers at once (a synchronised
 //!   broadcast);
@@ -18,8 +26,15 @@
 //!   from one known leader (the paper measured only the replacement);
 //! * no pre-vote and no check-quorum (neither is in the paper's §5).
 //!
-//! The broadcast time (about 15 ms in the paper) is the workload's network
-//! latency and disk, not a parameter here. The crash is the workload's fault
+//! The broadcast time (about 15 ms in the paper, "network round trip plus
+//! disk write" in Ongaro's dissertation §9.4) is the workload's network
+//! latency and disk, not a parameter here. The durable writes are LogCabin's:
+//! a candidate saves term and vote before its vote requests leave
+//! (`startNewElection` calls `updateLogMetadata` before `interruptAll` wakes
+//! the peer threads), and a voter saves the new term and then its vote before
+//! it answers (`handleRequestVote`: `stepDown` then `updateLogMetadata`), two
+//! writes in a row; with a `[disk]` table each costs one fsync
+//! (`workloads/raft-figure16-logcabin.toml`). The crash is the workload's fault
 //! (`target = "leader"`) at a uniformly random time over a window that is a
 //! whole number of heartbeat intervals long, so its phase within the
 //! heartbeat interval is uniform.
@@ -27,8 +42,16 @@
 //! Simplifications: the experiment measures elections only, so the leader
 //! replicates nothing (heartbeats carry no entries and the preset logs stay
 //! as they are; client writes are refused) and counts as serving from its
-//! election. The paper's own per-message costs on LogCabin are not known;
-//! only the network's latency is modelled.
+//! election (the benchmark stopped its clock when the followers heard the
+//! new leader's first heartbeat, one hop later than `leaderless_ms`, and
+//! LogCabin's new leader appends an empty entry, which until February 2014
+//! it wrote to disk, two files, before that heartbeat left). The
+//! paper's own per-message costs on LogCabin are not known; the network's
+//! latency and, if the workload gives one, the disk's are modelled, not the
+//! CPU. LogCabin held its one lock through each write, so a server did
+//! nothing else meanwhile; here a voter restarts its timer when the request
+//! arrives rather than after its first write, and its own timer may fire
+//! during a write.
 
 mod params;
 
@@ -82,6 +105,7 @@ pub fn setup(n: usize, min_ms: u64, max_ms: u64) -> Setup {
             pre_vote: false,
             check_quorum: false,
             reset_on_step_down: false,
+            whole_ms_timeouts: true,
             replicate: false,
             max_batch: 64,
             client_timeout: SimDuration::from_ms(5000),

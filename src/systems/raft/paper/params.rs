@@ -11,7 +11,8 @@ pub(super) const SPECS: &[ParamSpec] = &[ParamSpec {
     default: ParamDefault::Enum("150-300"),
     unit: "ms",
     doc: "The election timeout range of one Figure 16 line, MIN-MAX in ms, as the paper labels \
-          it: each timeout is drawn uniformly from [MIN, MAX]; the heartbeat interval is MIN/2. \
+          it: each timeout is drawn from [MIN, MAX] in whole ms as LogCabin's setElectionTimer \
+          did (round(MIN + U * (MAX - MIN))); the heartbeat interval is MIN/2. \
           The paper has no configuration name for it. Default 150-300, the paper's \
           recommendation (§9.3).",
 }];

@@ -120,6 +120,7 @@ pub fn config(p: &Params) -> Config {
         pre_vote: false,
         check_quorum: false,
         reset_on_step_down: false,
+        whole_ms_timeouts: false,
         replicate: true,
         max_batch: 64,
         client_timeout: SimDuration::from_ms(p.get_u64("sendMsgTimeout")),
