@@ -55,9 +55,11 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam::queue::SegQueue;
+
+use super::clock::LiveClock;
 use hdrhistogram::Histogram;
 
 use crate::engine::rng::{self, Rng};
@@ -139,7 +141,7 @@ struct Client {
 pub(super) struct Trial<'e> {
     pub load: &'e LoadConfig,
     pub seed: u64,
-    pub start: Instant,
+    pub clock: &'e LiveClock,
     pub end: SimTime,
     pub measure_from: SimTime,
     pub finished: &'e AtomicBool,
@@ -288,7 +290,7 @@ impl Load {
             }
         }
         let mut overflowing: Vec<usize> = Vec::new();
-        let now_ns = || env.start.elapsed().as_nanos() as u64;
+        let now_ns = || env.clock.now().0;
 
         // Issue client `j`'s operation `kind` intended at `at`.
         let issue = |cl: &mut Client,

@@ -155,6 +155,7 @@
 //! * The clock's resolution is the OS's: a sleep overshoots by tens of
 //!   microseconds, a deadline in the past fires at once.
 
+pub mod clock;
 pub mod load;
 pub mod mailbox;
 pub mod runtime;

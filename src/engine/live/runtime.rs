@@ -6,10 +6,11 @@ use std::cell::UnsafeCell;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 
+use super::clock::LiveClock;
 use super::load::{self, ClientThread, Load, LoadStats};
 use super::mailbox::MailboxKind;
 use super::sched::Actors;
@@ -251,7 +252,7 @@ struct Shared<'a, M: Model> {
     model: &'a M,
     cfg: &'a SimConfig,
     live: &'a LiveConfig,
-    start: Instant,
+    clock: LiveClock,
     end: SimTime,
     n: usize,
     servers: usize,
@@ -305,7 +306,7 @@ struct ClockState<N: Node> {
 impl<'a, M: LiveModel> Shared<'a, M> {
     /// Time since the trial started.
     fn now(&self) -> SimTime {
-        SimTime(self.start.elapsed().as_nanos() as u64)
+        self.clock.now()
     }
 
     /// Node `i` for its owner.
@@ -936,8 +937,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                         next = next.min(now.0 + 50_000);
                     }
                     q.sleeping_until = next.max(1);
-                    let deadline = self.start + Duration::from_nanos(next);
-                    self.wake.wait_until(&mut q, deadline);
+                    self.wake.wait_for(&mut q, self.clock.until(SimTime(next)));
                     q.sleeping_until = 0;
                     continue;
                 }
@@ -1300,7 +1300,7 @@ where
         model,
         cfg,
         live,
-        start: Instant::now(),
+        clock: LiveClock::start(),
         end: SimTime::ZERO + cfg.duration,
         n,
         servers,
@@ -1363,7 +1363,7 @@ where
     let trial = load::Trial {
         load: &cfg.load,
         seed: cfg.seed,
-        start: shared.start,
+        clock: &shared.clock,
         end: shared.end,
         measure_from,
         finished: &shared.finished,
