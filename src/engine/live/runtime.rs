@@ -1273,15 +1273,16 @@ where
         let (shared, trial) = (&shared, &trial);
         let load_handles: Vec<_> = (0..shared.load.threads())
             .map(|t| {
-                named(format!("live-load-{t}")).spawn_scoped(s, move || {
-                    shared.load.run(t, trial, |c, op| {
-                        shared.actors.push(c, Env::Client(op)).map_err(|e| match e {
-                            Env::Client(op) => op,
-                            _ => unreachable!("pushed a client operation"),
+                named(format!("live-load-{t}"))
+                    .spawn_scoped(s, move || {
+                        shared.load.run(t, trial, |c, op| {
+                            shared.actors.push(c, Env::Client(op)).map_err(|e| match e {
+                                Env::Client(op) => op,
+                                _ => unreachable!("pushed a client operation"),
+                            })
                         })
                     })
-                })
-                .expect("cannot start a live client thread")
+                    .expect("cannot start a live client thread")
             })
             .collect();
         let aborted = shared.clock(&mut st, stop);
