@@ -753,6 +753,12 @@ impl Server {
         let done: Vec<u64> = self.waiting.range(..=n).map(|(i, _)| *i).collect();
         for i in done {
             let (client, op) = self.waiting.remove(&i).expect("listed");
+            if self.cfg.dledger.is_some() {
+                // The append's future leaves `pendingAppendResponsesByTerm`
+                // (QuorumAckChecker): its maxWaitAckTimeMs deadline goes
+                // with it.
+                ctx.cancel_timer(&Timer::Dl(super::dledger::DlTimer::AckTimeout(op.id)));
+            }
             let term = self.d.term_at(i);
             ctx.send(
                 client,
