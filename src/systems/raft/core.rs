@@ -746,6 +746,9 @@ impl Server {
             self.kraft_on_commit(ctx);
         } else if self.cfg.dledger.is_some() {
             // The broker turns master by polling (DLedgerRoleChangeHandler).
+            // The committed appends' futures leave the pending map, their
+            // deadlines with them.
+            self.dledger_committed(n);
         } else if !self.serving {
             self.serving = true;
             ctx.record(Obs::serving(self.id, self.d.term));
@@ -753,12 +756,6 @@ impl Server {
         let done: Vec<u64> = self.waiting.range(..=n).map(|(i, _)| *i).collect();
         for i in done {
             let (client, op) = self.waiting.remove(&i).expect("listed");
-            if self.cfg.dledger.is_some() {
-                // The append's future leaves `pendingAppendResponsesByTerm`
-                // (QuorumAckChecker): its maxWaitAckTimeMs deadline goes
-                // with it.
-                ctx.cancel_timer(&Timer::Dl(super::dledger::DlTimer::AckTimeout(op.id)));
-            }
             let term = self.d.term_at(i);
             ctx.send(
                 client,
@@ -1115,12 +1112,8 @@ impl Server {
             },
         );
         self.waiting.insert(i, (from, op));
-        if let Some(dl) = self.cfg.dledger {
-            // DLedgerEntryPusher `waitAck`: fail after maxWaitAckTimeMs.
-            ctx.set_timer(
-                SimDuration::from_ms(dl.max_wait_ack_time_ms),
-                Timer::Dl(super::dledger::DlTimer::AckTimeout(op.id)),
-            );
+        if self.cfg.dledger.is_some() {
+            self.dledger_wait_ack(ctx, i);
         }
     }
 

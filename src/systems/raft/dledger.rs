@@ -112,7 +112,7 @@
 //! heartbeat answers rather than from DLedger's per-peer dispatcher thread;
 //! no snapshots, batch appends or membership changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::engine::{rng, Ctx, NodeId, Obs, Role, SimDuration, SimTime, View};
 
@@ -212,8 +212,10 @@ pub enum DlTimer {
     TakeLeadershipPoll,
     /// The broker polls its ledger before turning master.
     MasterCheck,
-    /// The leader fails client write `op` (`maxWaitAckTimeMs`).
-    AckTimeout(u64),
+    /// The leader fails the appends whose `maxWaitAckTimeMs` ran out
+    /// without a quorum (`checkResponseFuturesTimeout`); one timer per
+    /// leader, due at the oldest pending append's deadline.
+    AckTimeout,
 }
 
 /// A round the maintenance loop is blocked in.
@@ -368,6 +370,9 @@ pub struct DledgerState {
     /// Members whose process died on a live host: a request to them fails
     /// at once (connection refused) until they are heard from again.
     refused: BTreeSet<NodeId>,
+    /// Leader: the deadline of each append still waiting for its quorum
+    /// (`pendingAppendResponsesByTerm`), in log order, so in deadline order.
+    ack_deadlines: VecDeque<(u64, SimTime)>,
 }
 
 impl Server {
@@ -504,8 +509,9 @@ impl Server {
     fn leave_leader(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         if self.state == State::Leader {
             ctx.record(Obs::phase("step-down"));
+            self.dl.ack_deadlines.clear();
+            ctx.cancel_timer(&Timer::Dl(DlTimer::AckTimeout));
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
-                ctx.cancel_timer(&Timer::Dl(DlTimer::AckTimeout(op.id)));
                 ctx.send(
                     client,
                     super::Msg::ClientResp {
@@ -584,23 +590,57 @@ impl Server {
             }
             DlTimer::TakeLeadershipPoll => self.poll_catch_up(ctx),
             DlTimer::MasterCheck => self.master_check(ctx),
-            DlTimer::AckTimeout(op) => {
-                let found = self
-                    .waiting
-                    .iter()
-                    .find(|(_, (_, o))| o.id == op)
-                    .map(|(i, _)| *i);
-                if let Some(i) = found {
-                    let (client, o) = self.waiting.remove(&i).expect("found");
-                    ctx.send(
-                        client,
-                        Msg::ClientResp {
-                            op: o.id,
-                            ok: false,
-                            leader: None,
-                        },
-                    );
-                }
+            DlTimer::AckTimeout => self.check_ack_timeouts(ctx),
+        }
+    }
+
+    // ----- append futures -----
+
+    /// `waitAck`: the leader's future for the client append at log `index`,
+    /// failed (WAIT_QUORUM_ACK_TIMEOUT) if it is not committed within
+    /// `maxWaitAckTimeMs`. Deadlines are kept in log order; one timer, at
+    /// the oldest, stands for QuorumAckChecker's scan of pending futures.
+    pub(super) fn dledger_wait_ack(&mut self, ctx: &mut Ctx<'_, RaftNode>, index: u64) {
+        let wait = SimDuration::from_ms(self.dcfg().max_wait_ack_time_ms);
+        if self.dl.ack_deadlines.is_empty() {
+            ctx.set_timer(wait, Timer::Dl(DlTimer::AckTimeout));
+        }
+        self.dl.ack_deadlines.push_back((index, ctx.now() + wait));
+    }
+
+    /// The appends up to `commit` are acknowledged: their futures leave the
+    /// pending map with their deadlines (QuorumAckChecker completes and
+    /// removes them).
+    pub(super) fn dledger_committed(&mut self, commit: u64) {
+        while self
+            .dl
+            .ack_deadlines
+            .front()
+            .is_some_and(|(i, _)| *i <= commit)
+        {
+            self.dl.ack_deadlines.pop_front();
+        }
+    }
+
+    /// `checkResponseFuturesTimeout`: fail every append past its deadline,
+    /// oldest first, then wait for the next deadline.
+    fn check_ack_timeouts(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        let now = ctx.now();
+        while let Some(&(i, deadline)) = self.dl.ack_deadlines.front() {
+            if deadline > now {
+                ctx.set_timer(deadline.since(now), Timer::Dl(DlTimer::AckTimeout));
+                return;
+            }
+            self.dl.ack_deadlines.pop_front();
+            if let Some((client, op)) = self.waiting.remove(&i) {
+                ctx.send(
+                    client,
+                    Msg::ClientResp {
+                        op: op.id,
+                        ok: false,
+                        leader: None,
+                    },
+                );
             }
         }
     }

@@ -557,15 +557,21 @@ fn an_accept_from_an_earlier_vote_round_is_not_counted() {
     assert_eq!(s.state(), State::Leader);
 }
 
+/// Fire `timer` as the engines do: it leaves the pending timers first.
+fn fire(s: &mut Server, t: &mut Timers, now: SimTime, timer: Timer) -> Outbox<RaftNode> {
+    t.pending.retain(|(k, _)| *k != timer);
+    at_keeping(s, t, now, |s, ctx| s.on_timer(ctx, timer))
+}
+
 #[test]
-fn a_committed_append_leaves_no_ack_timeout_pending() {
-    // DLedger completes an append's future and drops it from
-    // pendingAppendResponsesByTerm when the quorum water mark passes it
-    // (QuorumAckChecker); only futures still pending time out. A
-    // maxWaitAckTimeMs timer left behind for every acknowledged write was a
-    // wait of the model alone: each leader kept rate x maxWaitAckTimeMs dead
-    // timers, fired each one, and the engines' timer lookups grew with
-    // them (the live replication bench's leader, 6,000 at 60k writes/s).
+fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
+    // DLedger keeps one future per append (pendingAppendResponsesByTerm),
+    // completes and drops it when the quorum water mark passes it, and
+    // QuorumAckChecker fails those older than maxWaitAckTimeMs; there is no
+    // timer per append. The model once set one maxWaitAckTimeMs timer per
+    // write and never cancelled it on commit: every leader carried
+    // rate x maxWaitAckTimeMs dead timers (6,000 at 60k writes/s and
+    // 100 ms), which bounded the live replication bench.
     let mut t = Timers::default();
     let mut s = server(
         3,
@@ -609,39 +615,62 @@ fn a_committed_append_leaves_no_ack_timeout_pending() {
     });
     assert!(s.dledger_master());
     let producer = NodeId(3);
-    let op = ClientOp {
-        id: 77,
-        kind: OpKind::Write,
-        issued: ms(6030),
+    let write = |id: u64, at: u64| {
+        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
+            let op = ClientOp {
+                id,
+                kind: OpKind::Write,
+                issued: ms(at),
+            };
+            s.on_message(ctx, producer, Msg::ClientReq { op })
+        }
     };
-    let ack_timer = Timer::Dl(DlTimer::AckTimeout(77));
-    at_keeping(&mut s, &mut t, ms(6030), |s, ctx| {
-        s.on_message(ctx, producer, Msg::ClientReq { op })
-    });
-    let pending = |t: &Timers| t.pending.iter().any(|(k, _)| *k == ack_timer);
-    assert!(pending(&t), "the append waits at most maxWaitAckTimeMs");
-    // Member 2 holds entry 1: with the leader's own, a quorum.
-    let out = at_keeping(&mut s, &mut t, ms(6031), |s, ctx| {
+    let acked = |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>, index: u64| {
         s.on_message(
             ctx,
             NodeId(2),
             Msg::AppResp {
                 term: 5,
-                index: 1,
+                index,
                 reject: false,
                 hint: 0,
             },
         )
-    });
+    };
+    let answers = |out: &Outbox<RaftNode>| -> Vec<(u64, bool)> {
+        out.sends
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Msg::ClientResp { op, ok, .. } if *to == producer => Some((*op, *ok)),
+                _ => None,
+            })
+            .collect()
+    };
+    let ack_timer = Timer::Dl(DlTimer::AckTimeout);
+    let ack_timers = |t: &Timers| t.pending.iter().filter(|(k, _)| *k == ack_timer).count();
+    // Writes 77 (entry 1) and 78 (entry 2): one deadline timer for both.
+    at_keeping(&mut s, &mut t, ms(6030), write(77, 6030));
+    at_keeping(&mut s, &mut t, ms(6040), write(78, 6040));
+    assert_eq!(ack_timers(&t), 1, "{:?}", t.pending);
+    // Member 2 holds entry 1: with the leader's own, a quorum.
+    let out = at_keeping(&mut s, &mut t, ms(6041), |s, ctx| acked(s, ctx, 1));
     assert_eq!(s.commit(), 1);
-    assert!(out.sends.iter().any(|(to, m)| *to == producer
-        && matches!(
-            m,
-            Msg::ClientResp {
-                op: 77,
-                ok: true,
-                ..
-            }
-        )));
-    assert!(!pending(&t), "the committed append's timeout is cancelled");
+    assert_eq!(answers(&out), vec![(77, true)]);
+    // maxWaitAckTimeMs = 2500: 77's deadline passes silently (committed),
+    // 78's fails it.
+    let out = fire(&mut s, &mut t, ms(8530), ack_timer.clone());
+    assert_eq!(answers(&out), vec![]);
+    assert_eq!(ack_timers(&t), 1, "re-armed for 78");
+    let out = fire(&mut s, &mut t, ms(8540), ack_timer.clone());
+    assert_eq!(answers(&out), vec![(78, false)]);
+    assert_eq!(ack_timers(&t), 0);
+    // Write 79 (entry 3) commits with 2 and 3: its deadline goes with it,
+    // and the timer finds nothing to fail and nothing to wait for.
+    at_keeping(&mut s, &mut t, ms(8600), write(79, 8600));
+    let out = at_keeping(&mut s, &mut t, ms(8601), |s, ctx| acked(s, ctx, 3));
+    assert_eq!(s.commit(), 3);
+    assert_eq!(answers(&out), vec![(79, true)]);
+    let out = fire(&mut s, &mut t, ms(11_100), ack_timer);
+    assert_eq!(answers(&out), vec![]);
+    assert_eq!(ack_timers(&t), 0, "no timer left behind");
 }
