@@ -79,6 +79,30 @@
 //!   commits only current-term entries; the source read does not. Water marks
 //!   are per term: a new leader knows none until a member answers a push.
 //!   An append fails after `maxWaitAckTimeMs` without quorum.
+//! * **Append futures** (`DLedgerEntryPusher`): `waitAck` keeps one future
+//!   per append in `pendingAppendResponsesByTerm`; `QuorumAckChecker`
+//!   commits the quorum index, completes the futures up to it and removes
+//!   them, and fails those older than `maxWaitAckTimeMs` from a pass that
+//!   acknowledged nothing (`checkResponseFuturesTimeout`). The model drops
+//!   a committed append's deadline at the commit (`Server::dledger_committed`)
+//!   and keeps the others in log order with one timer at the oldest
+//!   ([`DlTimer::AckTimeout`]), not a timer per append.
+//! * **Not modelled: the pusher threads' 1 ms polls.** Each
+//!   `EntryDispatcher` (one thread per peer) pushes every entry its peer
+//!   lacks, one per request by default (`isEnableBatchPush = false`,
+//!   `maxPendingSize` 1000 in flight), then `waitForRunning(1)`: a 1 ms
+//!   sleep that only `wakeup()` cuts short, and nothing calls it on an
+//!   append (`wakeUpDispatchers()` exists but its one call, in `waitAck`,
+//!   went with the batch-push commit 71d2153, January 2020: 0.3.1.2 and
+//!   master alike). So a new entry leaves the leader at its dispatcher's
+//!   next pass, up to 1 ms later. `QuorumAckChecker` is woken by each
+//!   successful non-batch push answer in 0.3.1.2 (`quorumAckChecker.wakeup()`
+//!   in `doAppendInner`); in master (0.4.0 on) nothing wakes it and it
+//!   re-checks 1 ms after a pass that did not advance the commit index. The
+//!   model pushes each append at once and commits on each push answer, so
+//!   its commit latency lacks DLedger's 0-1 ms per-dispatcher wait, and its
+//!   closed-loop throughput at zero latency is not bounded, as DLedger's is,
+//!   near (writes in flight) per dispatcher period.
 //! * **Preferred leader** (`DLedgerServer.checkPreferredLeader`, every
 //!   1000 ms from start): a leader that is not preferred, with no transfer
 //!   under way, transfers to the preferred member that answered its last
@@ -110,7 +134,9 @@
 //! (LEADER_TRANSFERRING) until it loses leadership; the leader learns a
 //! follower's water mark only from push answers, which it re-sends on
 //! heartbeat answers rather than from DLedger's per-peer dispatcher thread;
-//! no snapshots, batch appends or membership changes.
+//! no snapshots, batch appends or membership changes; no
+//! `maxPendingRequestsNum` (10000 pending appends; the leader then refuses
+//! with LEADER_PENDING_FULL).
 
 use std::collections::{BTreeSet, VecDeque};
 
