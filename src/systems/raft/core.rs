@@ -672,6 +672,11 @@ impl Server {
             // answered once the leader's own disk holds it).
             return after + 1;
         }
+        if self.cfg.dledger.is_some() {
+            // DLedger's dispatchers push it at their next pass.
+            self.dledger_schedule_dispatch(ctx);
+            return after + 1;
+        }
         for p in self.peers().collect::<Vec<_>>() {
             self.send_append(ctx, p);
         }

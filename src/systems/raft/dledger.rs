@@ -156,6 +156,9 @@ pub const PREFERRED_CHECK_MS: u64 = 1000;
 /// The broker's poll for its ledger to be committed before it turns master
 /// (`DLedgerRoleChangeHandler`: `Thread.sleep(100)`).
 pub const MASTER_CHECK_MS: u64 = 100;
+/// An `EntryDispatcher`'s sleep between passes (`doWork`:
+/// `waitForRunning(1)`, which no append cuts short).
+pub const DISPATCH_MS: u64 = 1;
 
 /// DLedger's timers (DLedgerConfig.java names in the docs).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -238,6 +241,8 @@ pub enum DlTimer {
     TakeLeadershipPoll,
     /// The broker polls its ledger before turning master.
     MasterCheck,
+    /// The entry dispatchers' next pass: push what followers lack.
+    Dispatch,
     /// The leader fails the appends whose `maxWaitAckTimeMs` ran out
     /// without a quorum (`checkResponseFuturesTimeout`); one timer per
     /// leader, due at the oldest pending append's deadline.
@@ -399,6 +404,10 @@ pub struct DledgerState {
     /// Leader: the deadline of each append still waiting for its quorum
     /// (`pendingAppendResponsesByTerm`), in log order, so in deadline order.
     ack_deadlines: VecDeque<(u64, SimTime)>,
+    /// Leader: when its dispatchers started (their passes are every
+    /// `DISPATCH_MS` from then), and whether a pass is scheduled.
+    dispatch_from: SimTime,
+    dispatch_pending: bool,
 }
 
 impl Server {
@@ -512,6 +521,8 @@ impl Server {
         }
         self.state = State::Leader;
         self.leader = Some(self.id);
+        self.dl.dispatch_from = ctx.now();
+        self.dl.dispatch_pending = false;
         self.dl.live.clear();
         self.dl.last_send_heartbeat = None;
         self.transferee = None;
@@ -537,6 +548,8 @@ impl Server {
             ctx.record(Obs::phase("step-down"));
             self.dl.ack_deadlines.clear();
             ctx.cancel_timer(&Timer::Dl(DlTimer::AckTimeout));
+            self.dl.dispatch_pending = false;
+            ctx.cancel_timer(&Timer::Dl(DlTimer::Dispatch));
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
                 ctx.send(
                     client,
@@ -617,6 +630,38 @@ impl Server {
             DlTimer::TakeLeadershipPoll => self.poll_catch_up(ctx),
             DlTimer::MasterCheck => self.master_check(ctx),
             DlTimer::AckTimeout => self.check_ack_timeouts(ctx),
+            DlTimer::Dispatch => self.dispatch(ctx),
+        }
+    }
+
+    // ----- entry dispatchers -----
+
+    /// New entries wait for the dispatchers' next pass: they pass every
+    /// `DISPATCH_MS` from the leader's election (one phase for all of
+    /// them), and only a pass finds what was appended since the last.
+    pub(super) fn dledger_schedule_dispatch(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        if self.state != State::Leader || self.dl.dispatch_pending {
+            return;
+        }
+        let period = SimDuration::from_ms(DISPATCH_MS).0;
+        let elapsed = ctx.now().since(self.dl.dispatch_from).0;
+        let next = (elapsed / period + 1) * period;
+        self.dl.dispatch_pending = true;
+        ctx.set_timer(SimDuration(next - elapsed), Timer::Dl(DlTimer::Dispatch));
+    }
+
+    /// A pass of every `EntryDispatcher` (`doAppend`): push each follower
+    /// every entry it lacks, without waiting for answers.
+    fn dispatch(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        self.dl.dispatch_pending = false;
+        if self.state != State::Leader {
+            return;
+        }
+        let last = self.d.last_index();
+        for p in self.peers().collect::<Vec<_>>() {
+            while self.progress[p.index()].next <= last {
+                self.send_append(ctx, p);
+            }
         }
     }
 
@@ -1227,7 +1272,7 @@ impl Server {
         let more = pr.matched < last && pr.next <= last;
         self.maybe_commit(ctx);
         if more {
-            self.send_append(ctx, from);
+            self.dledger_schedule_dispatch(ctx);
         }
     }
 

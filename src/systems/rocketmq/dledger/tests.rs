@@ -563,15 +563,9 @@ fn fire(s: &mut Server, t: &mut Timers, now: SimTime, timer: Timer) -> Outbox<Ra
     at_keeping(s, t, now, |s, ctx| s.on_timer(ctx, timer))
 }
 
-#[test]
-fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
-    // DLedger keeps one future per append (pendingAppendResponsesByTerm),
-    // completes and drops it when the quorum water mark passes it, and
-    // QuorumAckChecker fails those older than maxWaitAckTimeMs; there is no
-    // timer per append. The model once set one maxWaitAckTimeMs timer per
-    // write and never cancelled it on commit: every leader carried
-    // rate x maxWaitAckTimeMs dead timers (6,000 at 60k writes/s and
-    // 100 ms), which bounded the live replication bench.
+/// Member 0 of 3, master of term 5 from 6022 ms (member 1 gone, member 2
+/// voted for it), with its pending timers.
+fn master_of_term_5() -> (Server, Timers) {
     let mut t = Timers::default();
     let mut s = server(
         3,
@@ -614,6 +608,19 @@ fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
         s.on_timer(ctx, Timer::Dl(DlTimer::MasterCheck))
     });
     assert!(s.dledger_master());
+    (s, t)
+}
+
+#[test]
+fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
+    // DLedger keeps one future per append (pendingAppendResponsesByTerm),
+    // completes and drops it when the quorum water mark passes it, and
+    // QuorumAckChecker fails those older than maxWaitAckTimeMs; there is no
+    // timer per append. The model once set one maxWaitAckTimeMs timer per
+    // write and never cancelled it on commit: every leader carried
+    // rate x maxWaitAckTimeMs dead timers (6,000 at 60k writes/s and
+    // 100 ms), which bounded the live replication bench.
+    let (mut s, mut t) = master_of_term_5();
     let producer = NodeId(3);
     let write = |id: u64, at: u64| {
         move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
@@ -673,4 +680,62 @@ fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
     let out = fire(&mut s, &mut t, ms(11_100), ack_timer);
     assert_eq!(answers(&out), vec![]);
     assert_eq!(ack_timers(&t), 0, "no timer left behind");
+}
+
+#[test]
+fn an_append_leaves_at_the_dispatchers_next_1_ms_pass() {
+    // EntryDispatcher.doWork pushes what is new, then waitForRunning(1),
+    // which no append cuts short: a new entry waits for the next pass. The
+    // passes run every 1 ms from the election (6022 ms here).
+    let (mut s, mut t) = master_of_term_5();
+    let write = |id: u64| {
+        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
+            let op = ClientOp {
+                id,
+                kind: OpKind::Write,
+                issued: ms(6030),
+            };
+            s.on_message(ctx, NodeId(3), Msg::ClientReq { op })
+        }
+    };
+    let pushes = |out: &Outbox<RaftNode>| -> Vec<(NodeId, u64, usize)> {
+        out.sends
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Msg::App {
+                    prev_index,
+                    entries,
+                    ..
+                } => Some((*to, *prev_index, entries.len())),
+                _ => None,
+            })
+            .collect()
+    };
+    let dispatch = Timer::Dl(DlTimer::Dispatch);
+    let at_330 = ms(6030) + SimDuration(300_000);
+    let out = at_keeping(&mut s, &mut t, at_330, write(1));
+    assert_eq!(pushes(&out), vec![], "no push from the append itself");
+    let due: Vec<_> = out
+        .timers
+        .iter()
+        .filter(|(_, _, k)| *k == dispatch)
+        .map(|(after, _, _)| *after)
+        .collect();
+    assert_eq!(due, vec![SimDuration(700_000)], "the pass at 6031 ms");
+    let out = at_keeping(&mut s, &mut t, at_330 + SimDuration(100_000), write(2));
+    assert_eq!(pushes(&out), vec![]);
+    assert_eq!(
+        t.pending.iter().filter(|(k, _)| *k == dispatch).count(),
+        1,
+        "one pass pending"
+    );
+    // The pass at 6031 ms pushes both entries to both followers.
+    let out = fire(&mut s, &mut t, ms(6031), dispatch);
+    assert_eq!(
+        pushes(&out),
+        vec![(NodeId(1), 0, 2), (NodeId(2), 0, 2)],
+        "{:?}",
+        out.sends
+    );
+    assert!(t.pending.iter().all(|(k, _)| *k != dispatch));
 }
