@@ -87,22 +87,22 @@
 //!   a committed append's deadline at the commit (`Server::dledger_committed`)
 //!   and keeps the others in log order with one timer at the oldest
 //!   ([`DlTimer::AckTimeout`]), not a timer per append.
-//! * **Not modelled: the pusher threads' 1 ms polls.** Each
-//!   `EntryDispatcher` (one thread per peer) pushes every entry its peer
-//!   lacks, one per request by default (`isEnableBatchPush = false`,
-//!   `maxPendingSize` 1000 in flight), then `waitForRunning(1)`: a 1 ms
-//!   sleep that only `wakeup()` cuts short, and nothing calls it on an
-//!   append (`wakeUpDispatchers()` exists but its one call, in `waitAck`,
-//!   went with the batch-push commit 71d2153, January 2020: 0.3.1.2 and
-//!   master alike). So a new entry leaves the leader at its dispatcher's
-//!   next pass, up to 1 ms later. `QuorumAckChecker` is woken by each
-//!   successful non-batch push answer in 0.3.1.2 (`quorumAckChecker.wakeup()`
-//!   in `doAppendInner`); in master (0.4.0 on) nothing wakes it and it
-//!   re-checks 1 ms after a pass that did not advance the commit index. The
-//!   model pushes each append at once and commits on each push answer, so
-//!   its commit latency lacks DLedger's 0-1 ms per-dispatcher wait, and its
-//!   closed-loop throughput at zero latency is not bounded, as DLedger's is,
-//!   near (writes in flight) per dispatcher period.
+//! * **Entry dispatchers** (`EntryDispatcher.doWork`, one thread per
+//!   peer): a pass pushes every entry the peer lacks without waiting for
+//!   answers (`doAppend`; one entry per request by default,
+//!   `isEnableBatchPush = false`, at most `maxPendingSize` 1000 in flight),
+//!   then `waitForRunning(1)`: a 1 ms sleep that only `wakeup()` cuts short,
+//!   and no append calls it (`wakeUpDispatchers()` exists, but its one call,
+//!   in `waitAck`, went with the batch-push commit 71d2153, January 2020:
+//!   0.3.1.2 and master alike). So a new entry leaves the leader at the
+//!   next pass, up to 1 ms later ([`DISPATCH_MS`], `Server::dispatch`), and
+//!   a closed loop at zero latency commits at most about its writes in
+//!   flight per millisecond. Commit is event-driven: 0.3.1.2's
+//!   `doAppendInner` wakes `QuorumAckChecker` on each successful push
+//!   answer (`quorumAckChecker.wakeup()`), as the model commits on each
+//!   answer. Master (0.4.0 on) no longer wakes it: it re-checks 1 ms after
+//!   a pass that did not advance the commit index, a further 0-1 ms the
+//!   model, following 0.3.1.2, does not add.
 //! * **Preferred leader** (`DLedgerServer.checkPreferredLeader`, every
 //!   1000 ms from start): a leader that is not preferred, with no transfer
 //!   under way, transfers to the preferred member that answered its last
@@ -134,6 +134,11 @@
 //! (LEADER_TRANSFERRING) until it loses leadership; the leader learns a
 //! follower's water mark only from push answers, which it re-sends on
 //! heartbeat answers rather than from DLedger's per-peer dispatcher thread;
+//! the dispatchers of one leader pass together, every 1 ms from its
+//! election (each real thread has its own phase), and a pass's entries to
+//! one peer go in messages of up to 64 (`Config::max_batch`; DLedger sends
+//! one request per entry); compare/truncate pushes and the answers to a
+//! rejected push go at once, not at the next pass;
 //! no snapshots, batch appends or membership changes; no
 //! `maxPendingRequestsNum` (10000 pending appends; the leader then refuses
 //! with LEADER_PENDING_FULL).
