@@ -665,10 +665,10 @@ fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
     assert_eq!(answers(&out), vec![(77, true)]);
     // maxWaitAckTimeMs = 2500: 77's deadline passes silently (committed),
     // 78's fails it.
-    let out = fire(&mut s, &mut t, ms(8530), ack_timer.clone());
+    let out = fire(&mut s, &mut t, ms(8530), ack_timer);
     assert_eq!(answers(&out), vec![]);
     assert_eq!(ack_timers(&t), 1, "re-armed for 78");
-    let out = fire(&mut s, &mut t, ms(8540), ack_timer.clone());
+    let out = fire(&mut s, &mut t, ms(8540), ack_timer);
     assert_eq!(answers(&out), vec![(78, false)]);
     assert_eq!(ack_timers(&t), 0);
     // Write 79 (entry 3) commits with 2 and 3: its deadline goes with it,
