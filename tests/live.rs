@@ -1,5 +1,6 @@
 //! The live runtime: every shipped live workload (so every registered path)
-//! fails over on real threads and keeps its invariants; a full mailbox is
+//! fails over on real threads (a path that had elected a leader elects one
+//! again after the fault) and keeps its invariants; a full mailbox is
 //! counted and its envelopes still arrive, in order; a healed link delivers
 //! what it held in order with what follows; every partition of a path with
 //! thousands has its leader word; a stop request ends a live run and keeps its finished
@@ -62,6 +63,22 @@ fn every_shipped_live_workload_fails_over_and_keeps_its_invariants() {
         );
         assert!(out.violations.is_empty(), "{name}: {:?}", out.violations);
         assert_eq!(out.findings.lost_acked_writes, 0, "{name}");
+        // A path that elected a leader in the fault's scope before the fault
+        // elects one again after it, within the trial (every shipped live
+        // fault hits a leader, or a path without one).
+        if let Some(f) = out.faults.iter().find(|f| f.applied) {
+            let elected = |after: bool| {
+                out.records.iter().any(|r| {
+                    matches!(r.obs, Obs::Elected { scope, .. } if scope == f.scope)
+                        && (r.at >= f.at) == after
+                })
+            };
+            assert!(
+                !elected(false) || elected(true),
+                "{name}: no leader elected after the fault at {:?}",
+                f.at
+            );
+        }
         // The live columns come after the path's own.
         let own = w.path.columns.len();
         assert_eq!(

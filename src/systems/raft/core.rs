@@ -683,6 +683,11 @@ impl Server {
             // answered once the leader's own disk holds it).
             return after + 1;
         }
+        if self.cfg.dledger.is_some() {
+            // DLedger's dispatchers push it at their next pass.
+            self.dledger_schedule_dispatch(ctx);
+            return after + 1;
+        }
         for p in self.peers().collect::<Vec<_>>() {
             self.send_append(ctx, p);
         }
@@ -757,6 +762,9 @@ impl Server {
             self.kraft_on_commit(ctx);
         } else if self.cfg.dledger.is_some() {
             // The broker turns master by polling (DLedgerRoleChangeHandler).
+            // The committed appends' futures leave the pending map, their
+            // deadlines with them.
+            self.dledger_committed(n);
         } else if !self.serving {
             self.serving = true;
             ctx.record(Obs::serving(self.id, self.d.term));
@@ -1120,12 +1128,8 @@ impl Server {
             },
         );
         self.waiting.insert(i, (from, op));
-        if let Some(dl) = self.cfg.dledger {
-            // DLedgerEntryPusher `waitAck`: fail after maxWaitAckTimeMs.
-            ctx.set_timer(
-                SimDuration::from_ms(dl.max_wait_ack_time_ms),
-                Timer::Dl(super::dledger::DlTimer::AckTimeout(op.id)),
-            );
+        if self.cfg.dledger.is_some() {
+            self.dledger_wait_ack(ctx, i);
         }
     }
 

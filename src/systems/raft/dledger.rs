@@ -79,6 +79,30 @@
 //!   commits only current-term entries; the source read does not. Water marks
 //!   are per term: a new leader knows none until a member answers a push.
 //!   An append fails after `maxWaitAckTimeMs` without quorum.
+//! * **Append futures** (`DLedgerEntryPusher`): `waitAck` keeps one future
+//!   per append in `pendingAppendResponsesByTerm`; `QuorumAckChecker`
+//!   commits the quorum index, completes the futures up to it and removes
+//!   them, and fails those older than `maxWaitAckTimeMs` from a pass that
+//!   acknowledged nothing (`checkResponseFuturesTimeout`). The model drops
+//!   a committed append's deadline at the commit (`Server::dledger_committed`)
+//!   and keeps the others in log order with one timer at the oldest
+//!   ([`DlTimer::AckTimeout`]), not a timer per append.
+//! * **Entry dispatchers** (`EntryDispatcher.doWork`, one thread per
+//!   peer): a pass pushes every entry the peer lacks without waiting for
+//!   answers (`doAppend`; one entry per request by default,
+//!   `isEnableBatchPush = false`, at most `maxPendingSize` 1000 in flight),
+//!   then `waitForRunning(1)`: a 1 ms sleep that only `wakeup()` cuts short,
+//!   and no append calls it (`wakeUpDispatchers()` exists, but its one call,
+//!   in `waitAck`, went with the batch-push commit 71d2153, January 2020:
+//!   0.3.1.2 and master alike). So a new entry leaves the leader at the
+//!   next pass, up to 1 ms later ([`DISPATCH_MS`], `Server::dispatch`), and
+//!   a closed loop at zero latency commits at most about its writes in
+//!   flight per millisecond. Commit is event-driven: 0.3.1.2's
+//!   `doAppendInner` wakes `QuorumAckChecker` on each successful push
+//!   answer (`quorumAckChecker.wakeup()`), as the model commits on each
+//!   answer. Master (0.4.0 on) no longer wakes it: it re-checks 1 ms after
+//!   a pass that did not advance the commit index, a further 0-1 ms the
+//!   model, following 0.3.1.2, does not add.
 //! * **Preferred leader** (`DLedgerServer.checkPreferredLeader`, every
 //!   1000 ms from start): a leader that is not preferred, with no transfer
 //!   under way, transfers to the preferred member that answered its last
@@ -110,9 +134,16 @@
 //! (LEADER_TRANSFERRING) until it loses leadership; the leader learns a
 //! follower's water mark only from push answers, which it re-sends on
 //! heartbeat answers rather than from DLedger's per-peer dispatcher thread;
-//! no snapshots, batch appends or membership changes.
+//! the dispatchers of one leader pass together, every 1 ms from its
+//! election (each real thread has its own phase), and a pass's entries to
+//! one peer go in messages of up to 64 (`Config::max_batch`; DLedger sends
+//! one request per entry); compare/truncate pushes and the answers to a
+//! rejected push go at once, not at the next pass;
+//! no snapshots, batch appends or membership changes; no
+//! `maxPendingRequestsNum` (10000 pending appends; the leader then refuses
+//! with LEADER_PENDING_FULL).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::engine::{rng, Ctx, NodeId, Obs, Role, SimDuration, SimTime, View};
 
@@ -130,6 +161,9 @@ pub const PREFERRED_CHECK_MS: u64 = 1000;
 /// The broker's poll for its ledger to be committed before it turns master
 /// (`DLedgerRoleChangeHandler`: `Thread.sleep(100)`).
 pub const MASTER_CHECK_MS: u64 = 100;
+/// An `EntryDispatcher`'s sleep between passes (`doWork`:
+/// `waitForRunning(1)`, which no append cuts short).
+pub const DISPATCH_MS: u64 = 1;
 
 /// DLedger's timers (DLedgerConfig.java names in the docs).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -212,8 +246,12 @@ pub enum DlTimer {
     TakeLeadershipPoll,
     /// The broker polls its ledger before turning master.
     MasterCheck,
-    /// The leader fails client write `op` (`maxWaitAckTimeMs`).
-    AckTimeout(u64),
+    /// The entry dispatchers' next pass: push what followers lack.
+    Dispatch,
+    /// The leader fails the appends whose `maxWaitAckTimeMs` ran out
+    /// without a quorum (`checkResponseFuturesTimeout`); one timer per
+    /// leader, due at the oldest pending append's deadline.
+    AckTimeout,
 }
 
 /// A round the maintenance loop is blocked in.
@@ -368,6 +406,13 @@ pub struct DledgerState {
     /// Members whose process died on a live host: a request to them fails
     /// at once (connection refused) until they are heard from again.
     refused: BTreeSet<NodeId>,
+    /// Leader: the deadline of each append still waiting for its quorum
+    /// (`pendingAppendResponsesByTerm`), in log order, so in deadline order.
+    ack_deadlines: VecDeque<(u64, SimTime)>,
+    /// Leader: when its dispatchers started (their passes are every
+    /// `DISPATCH_MS` from then), and whether a pass is scheduled.
+    dispatch_from: SimTime,
+    dispatch_pending: bool,
 }
 
 impl Server {
@@ -481,6 +526,8 @@ impl Server {
         }
         self.state = State::Leader;
         self.leader = Some(self.id);
+        self.dl.dispatch_from = ctx.now();
+        self.dl.dispatch_pending = false;
         self.dl.live.clear();
         self.dl.last_send_heartbeat = None;
         self.transferee = None;
@@ -504,8 +551,11 @@ impl Server {
     fn leave_leader(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
         if self.state == State::Leader {
             ctx.record(Obs::phase("step-down"));
+            self.dl.ack_deadlines.clear();
+            ctx.cancel_timer(&Timer::Dl(DlTimer::AckTimeout));
+            self.dl.dispatch_pending = false;
+            ctx.cancel_timer(&Timer::Dl(DlTimer::Dispatch));
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
-                ctx.cancel_timer(&Timer::Dl(DlTimer::AckTimeout(op.id)));
                 ctx.send(
                     client,
                     super::Msg::ClientResp {
@@ -584,23 +634,89 @@ impl Server {
             }
             DlTimer::TakeLeadershipPoll => self.poll_catch_up(ctx),
             DlTimer::MasterCheck => self.master_check(ctx),
-            DlTimer::AckTimeout(op) => {
-                let found = self
-                    .waiting
-                    .iter()
-                    .find(|(_, (_, o))| o.id == op)
-                    .map(|(i, _)| *i);
-                if let Some(i) = found {
-                    let (client, o) = self.waiting.remove(&i).expect("found");
-                    ctx.send(
-                        client,
-                        Msg::ClientResp {
-                            op: o.id,
-                            ok: false,
-                            leader: None,
-                        },
-                    );
-                }
+            DlTimer::AckTimeout => self.check_ack_timeouts(ctx),
+            DlTimer::Dispatch => self.dispatch(ctx),
+        }
+    }
+
+    // ----- entry dispatchers -----
+
+    /// New entries wait for the dispatchers' next pass: they pass every
+    /// `DISPATCH_MS` from the leader's election (one phase for all of
+    /// them), and only a pass finds what was appended since the last.
+    pub(super) fn dledger_schedule_dispatch(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        if self.state != State::Leader || self.dl.dispatch_pending {
+            return;
+        }
+        let period = SimDuration::from_ms(DISPATCH_MS).0;
+        let elapsed = ctx.now().since(self.dl.dispatch_from).0;
+        let next = (elapsed / period + 1) * period;
+        self.dl.dispatch_pending = true;
+        ctx.set_timer(SimDuration(next - elapsed), Timer::Dl(DlTimer::Dispatch));
+    }
+
+    /// A pass of every `EntryDispatcher` (`doAppend`): push each follower
+    /// every entry it lacks, without waiting for answers.
+    fn dispatch(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        self.dl.dispatch_pending = false;
+        if self.state != State::Leader {
+            return;
+        }
+        let last = self.d.last_index();
+        for p in self.peers().collect::<Vec<_>>() {
+            while self.progress[p.index()].next <= last {
+                self.send_append(ctx, p);
+            }
+        }
+    }
+
+    // ----- append futures -----
+
+    /// `waitAck`: the leader's future for the client append at log `index`,
+    /// failed (WAIT_QUORUM_ACK_TIMEOUT) if it is not committed within
+    /// `maxWaitAckTimeMs`. Deadlines are kept in log order; one timer, at
+    /// the oldest, stands for QuorumAckChecker's scan of pending futures.
+    pub(super) fn dledger_wait_ack(&mut self, ctx: &mut Ctx<'_, RaftNode>, index: u64) {
+        let wait = SimDuration::from_ms(self.dcfg().max_wait_ack_time_ms);
+        if self.dl.ack_deadlines.is_empty() {
+            ctx.set_timer(wait, Timer::Dl(DlTimer::AckTimeout));
+        }
+        self.dl.ack_deadlines.push_back((index, ctx.now() + wait));
+    }
+
+    /// The appends up to `commit` are acknowledged: their futures leave the
+    /// pending map with their deadlines (QuorumAckChecker completes and
+    /// removes them).
+    pub(super) fn dledger_committed(&mut self, commit: u64) {
+        while self
+            .dl
+            .ack_deadlines
+            .front()
+            .is_some_and(|(i, _)| *i <= commit)
+        {
+            self.dl.ack_deadlines.pop_front();
+        }
+    }
+
+    /// `checkResponseFuturesTimeout`: fail every append past its deadline,
+    /// oldest first, then wait for the next deadline.
+    fn check_ack_timeouts(&mut self, ctx: &mut Ctx<'_, RaftNode>) {
+        let now = ctx.now();
+        while let Some(&(i, deadline)) = self.dl.ack_deadlines.front() {
+            if deadline > now {
+                ctx.set_timer(deadline.since(now), Timer::Dl(DlTimer::AckTimeout));
+                return;
+            }
+            self.dl.ack_deadlines.pop_front();
+            if let Some((client, op)) = self.waiting.remove(&i) {
+                ctx.send(
+                    client,
+                    Msg::ClientResp {
+                        op: op.id,
+                        ok: false,
+                        leader: None,
+                    },
+                );
             }
         }
     }
@@ -1161,7 +1277,7 @@ impl Server {
         let more = pr.matched < last && pr.next <= last;
         self.maybe_commit(ctx);
         if more {
-            self.send_append(ctx, from);
+            self.dledger_schedule_dispatch(ctx);
         }
     }
 

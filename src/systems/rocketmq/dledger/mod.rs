@@ -35,6 +35,17 @@
 //! `takeLeadership` (the transferee is caught up and stands),
 //! `takeLeadership-success`, `takeLeadership-failed`.
 //!
+//! **Replication speed.** A new entry leaves the master at its
+//! `EntryDispatcher`s' next pass: they push what is new, then sleep 1 ms
+//! (`waitForRunning(1)`, which no append cuts short since dledger commit
+//! 71d2153), so commit latency includes a 0-1 ms wait and a closed loop at
+//! zero latency commits about its writes in flight per millisecond
+//! (`replication/rocketmq-dledger/live/*` in benches/runtimes.rs: ~130k
+//! writes/s with 128 in flight, at 3 and at 15 brokers alike). An append's
+//! `maxWaitAckTimeMs` deadline leaves with it when it commits; one timer
+//! per leader stands for QuorumAckChecker's scan of pending futures
+//! (`checkResponseFuturesTimeout`). See [`crate::systems::raft::dledger`].
+//!
 //! Not modelled: the broker's dispatch of the commit log to consume queues
 //! (`dispatchBehindBytes`), consumers, NameServer latency and expiry,
 //! multiple broker groups (a producer's retries to other groups), DLedger

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::{dledger_columns, DledgerModel, PATH};
 use crate::engine::fault::{Action, FaultSpec, Target};
 use crate::engine::sim::run_trial;
-use crate::engine::{rng, Ctx, NodeId, Obs, Outbox, SimDuration, SimTime};
+use crate::engine::{rng, ClientOp, Ctx, NodeId, Obs, OpKind, Outbox, SimDuration, SimTime};
 use crate::systems::raft::core::State;
 use crate::systems::raft::dledger::{
     parse_vote, vote_delay_ms, vote_result, DlTimer, ParseResult, VoteResult, VoteTally,
@@ -31,18 +31,36 @@ fn at(
     now: SimTime,
     f: impl FnOnce(&mut Server, &mut Ctx<'_, RaftNode>),
 ) -> Outbox<RaftNode> {
+    let mut timers = Timers::default();
+    at_keeping(s, &mut timers, now, f)
+}
+
+/// A server's pending timers, kept from call to call as the engines keep
+/// them (a timer set and neither fired, replaced nor cancelled stays).
+#[derive(Default)]
+struct Timers {
+    pending: Vec<(Timer, u64)>,
+    next: u64,
+}
+
+/// [`at`], with `timers` the server's pending timers before and after.
+fn at_keeping(
+    s: &mut Server,
+    timers: &mut Timers,
+    now: SimTime,
+    f: impl FnOnce(&mut Server, &mut Ctx<'_, RaftNode>),
+) -> Outbox<RaftNode> {
     let me = s.id;
     let mut r = rng::stream(7, "test", u64::from(me.0) ^ now.0);
     let mut out = Outbox::default();
-    let mut timers: Vec<(Timer, u64)> = Vec::new();
-    let mut next = 0;
+    let Timers { pending, next } = timers;
     {
-        let mut ctx = Ctx::new(now, me, 0, &mut r, &mut out, &mut timers, &mut next);
+        let mut ctx = Ctx::new(now, me, 0, &mut r, &mut out, pending, next);
         f(s, &mut ctx);
     }
     let persists = std::mem::take(&mut out.persists);
     for w in persists {
-        let mut ctx = Ctx::new(now, me, 0, &mut r, &mut out, &mut timers, &mut next);
+        let mut ctx = Ctx::new(now, me, 0, &mut r, &mut out, pending, next);
         s.on_persisted(&mut ctx, w);
     }
     out
@@ -537,4 +555,187 @@ fn an_accept_from_an_earlier_vote_round_is_not_counted() {
         s.on_message(ctx, NodeId(1), accept(round))
     });
     assert_eq!(s.state(), State::Leader);
+}
+
+/// Fire `timer` as the engines do: it leaves the pending timers first.
+fn fire(s: &mut Server, t: &mut Timers, now: SimTime, timer: Timer) -> Outbox<RaftNode> {
+    t.pending.retain(|(k, _)| *k != timer);
+    at_keeping(s, t, now, |s, ctx| s.on_timer(ctx, timer))
+}
+
+/// Member 0 of 3, master of term 5 from 6022 ms (member 1 gone, member 2
+/// voted for it), with its pending timers.
+fn master_of_term_5() -> (Server, Timers) {
+    let mut t = Timers::default();
+    let mut s = server(
+        3,
+        RaftDurable {
+            term: 5,
+            ..RaftDurable::default()
+        },
+    );
+    at_keeping(&mut s, &mut t, ms(0), |s, ctx| s.on_start(ctx));
+    at_keeping(&mut s, &mut t, ms(0), |s, ctx| {
+        s.on_message(ctx, NodeId(1), Msg::Heartbeat { term: 5, commit: 0 })
+    });
+    // Member 1 is gone: stand at 6011, vote at 6021, member 2 accepts.
+    at_keeping(&mut s, &mut t, ms(6011), |s, ctx| {
+        s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
+    });
+    let out = at_keeping(&mut s, &mut t, ms(6021), |s, ctx| {
+        s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
+    });
+    let round = out
+        .sends
+        .iter()
+        .find_map(|(_, m)| match m {
+            Msg::DlVote { round, .. } => Some(*round),
+            _ => None,
+        })
+        .expect("a vote round");
+    at_keeping(&mut s, &mut t, ms(6022), |s, ctx| {
+        s.on_message(
+            ctx,
+            NodeId(2),
+            Msg::DlVoteResp {
+                term: 5,
+                result: VoteResult::Accept,
+                round,
+            },
+        )
+    });
+    at_keeping(&mut s, &mut t, ms(6022), |s, ctx| {
+        s.on_timer(ctx, Timer::Dl(DlTimer::MasterCheck))
+    });
+    assert!(s.dledger_master());
+    (s, t)
+}
+
+#[test]
+fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
+    // DLedger keeps one future per append (pendingAppendResponsesByTerm),
+    // completes and drops it when the quorum water mark passes it, and
+    // QuorumAckChecker fails those older than maxWaitAckTimeMs; there is no
+    // timer per append. The model once set one maxWaitAckTimeMs timer per
+    // write and never cancelled it on commit: every leader carried
+    // rate x maxWaitAckTimeMs dead timers (6,000 at 60k writes/s and
+    // 100 ms), which bounded the live replication bench.
+    let (mut s, mut t) = master_of_term_5();
+    let producer = NodeId(3);
+    let write = |id: u64, at: u64| {
+        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
+            let op = ClientOp {
+                id,
+                kind: OpKind::Write,
+                issued: ms(at),
+            };
+            s.on_message(ctx, producer, Msg::ClientReq { op })
+        }
+    };
+    let acked = |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>, index: u64| {
+        s.on_message(
+            ctx,
+            NodeId(2),
+            Msg::AppResp {
+                term: 5,
+                index,
+                reject: false,
+                hint: 0,
+            },
+        )
+    };
+    let answers = |out: &Outbox<RaftNode>| -> Vec<(u64, bool)> {
+        out.sends
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Msg::ClientResp { op, ok, .. } if *to == producer => Some((*op, *ok)),
+                _ => None,
+            })
+            .collect()
+    };
+    let ack_timer = Timer::Dl(DlTimer::AckTimeout);
+    let ack_timers = |t: &Timers| t.pending.iter().filter(|(k, _)| *k == ack_timer).count();
+    // Writes 77 (entry 1) and 78 (entry 2): one deadline timer for both.
+    at_keeping(&mut s, &mut t, ms(6030), write(77, 6030));
+    at_keeping(&mut s, &mut t, ms(6040), write(78, 6040));
+    assert_eq!(ack_timers(&t), 1, "{:?}", t.pending);
+    // Member 2 holds entry 1: with the leader's own, a quorum.
+    let out = at_keeping(&mut s, &mut t, ms(6041), |s, ctx| acked(s, ctx, 1));
+    assert_eq!(s.commit(), 1);
+    assert_eq!(answers(&out), vec![(77, true)]);
+    // maxWaitAckTimeMs = 2500: 77's deadline passes silently (committed),
+    // 78's fails it.
+    let out = fire(&mut s, &mut t, ms(8530), ack_timer);
+    assert_eq!(answers(&out), vec![]);
+    assert_eq!(ack_timers(&t), 1, "re-armed for 78");
+    let out = fire(&mut s, &mut t, ms(8540), ack_timer);
+    assert_eq!(answers(&out), vec![(78, false)]);
+    assert_eq!(ack_timers(&t), 0);
+    // Write 79 (entry 3) commits with 2 and 3: its deadline goes with it,
+    // and the timer finds nothing to fail and nothing to wait for.
+    at_keeping(&mut s, &mut t, ms(8600), write(79, 8600));
+    let out = at_keeping(&mut s, &mut t, ms(8601), |s, ctx| acked(s, ctx, 3));
+    assert_eq!(s.commit(), 3);
+    assert_eq!(answers(&out), vec![(79, true)]);
+    let out = fire(&mut s, &mut t, ms(11_100), ack_timer);
+    assert_eq!(answers(&out), vec![]);
+    assert_eq!(ack_timers(&t), 0, "no timer left behind");
+}
+
+#[test]
+fn an_append_leaves_at_the_dispatchers_next_1_ms_pass() {
+    // EntryDispatcher.doWork pushes what is new, then waitForRunning(1),
+    // which no append cuts short: a new entry waits for the next pass. The
+    // passes run every 1 ms from the election (6022 ms here).
+    let (mut s, mut t) = master_of_term_5();
+    let write = |id: u64| {
+        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
+            let op = ClientOp {
+                id,
+                kind: OpKind::Write,
+                issued: ms(6030),
+            };
+            s.on_message(ctx, NodeId(3), Msg::ClientReq { op })
+        }
+    };
+    let pushes = |out: &Outbox<RaftNode>| -> Vec<(NodeId, u64, usize)> {
+        out.sends
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Msg::App {
+                    prev_index,
+                    entries,
+                    ..
+                } => Some((*to, *prev_index, entries.len())),
+                _ => None,
+            })
+            .collect()
+    };
+    let dispatch = Timer::Dl(DlTimer::Dispatch);
+    let at_330 = ms(6030) + SimDuration(300_000);
+    let out = at_keeping(&mut s, &mut t, at_330, write(1));
+    assert_eq!(pushes(&out), vec![], "no push from the append itself");
+    let due: Vec<_> = out
+        .timers
+        .iter()
+        .filter(|(_, _, k)| *k == dispatch)
+        .map(|(after, _, _)| *after)
+        .collect();
+    assert_eq!(due, vec![SimDuration(700_000)], "the pass at 6031 ms");
+    let out = at_keeping(&mut s, &mut t, at_330 + SimDuration(100_000), write(2));
+    assert_eq!(pushes(&out), vec![]);
+    assert_eq!(
+        t.pending.iter().filter(|(k, _)| *k == dispatch).count(),
+        1,
+        "one pass pending"
+    );
+    // The pass at 6031 ms pushes both entries to both followers.
+    let out = fire(&mut s, &mut t, ms(6031), dispatch);
+    assert_eq!(
+        pushes(&out),
+        vec![(NodeId(1), 0, 2), (NodeId(2), 0, 2)],
+        "{:?}",
+        out.sends
+    );
+    assert!(t.pending.iter().all(|(k, _)| *k != dispatch));
 }
