@@ -431,7 +431,11 @@ pub fn estimate_memory_after(plan: &Plan, opts: &RunOptions, pilot: &Pilot) -> M
     })
 }
 
-fn estimate_with(plan: &Plan, opts: &RunOptions, measured: impl Fn(usize) -> f64) -> MemoryEstimate {
+fn estimate_with(
+    plan: &Plan,
+    opts: &RunOptions,
+    measured: impl Fn(usize) -> f64,
+) -> MemoryEstimate {
     let mut per_trial = 0u64;
     let mut row_max = 0u64;
     let mut points = 0u64;

@@ -100,40 +100,27 @@ fn every_shipped_live_workload_fails_over_and_keeps_its_invariants() {
 }
 
 // A toy path: node 0 sends `count` numbered messages to node 1, the first
-// `burst` at start (unless `wait`) and the rest `burst` at a time from a
-// timer every millisecond (so from a worker, where what a handler sends due
-// at once is gathered per receiver and pushed in one mailbox slot when the
-// node's batch ends, unless the clock thread holds an earlier message);
+// `burst` at start and the rest `burst` at a time from a timer every
+// millisecond (so from a worker, where a message due at once goes straight
+// into the receiver's mailbox unless the clock thread holds an earlier one);
 // node 1 records each as a note; the checker wants them all, in order.
 
 #[derive(Clone, Copy)]
 struct Toy {
     count: u64,
     burst: u64,
-    /// Send nothing at start (on the clock thread): the first burst comes
-    /// from the timer, on a worker.
-    wait: bool,
 }
 
 /// Bursts of 100 into a small mailbox.
 const BURSTS: Toy = Toy {
     count: 2_000,
     burst: 100,
-    wait: false,
 };
 
 /// One message a millisecond, for 150 ms.
 const TICKS: Toy = Toy {
     count: 150,
     burst: 1,
-    wait: false,
-};
-
-/// One burst of 100, from a worker.
-const ONE_BURST: Toy = Toy {
-    count: 100,
-    burst: 100,
-    wait: true,
 };
 
 struct ToyNode {
@@ -162,11 +149,7 @@ impl Node for ToyNode {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         if ctx.me() == NodeId(0) {
-            if self.toy.wait {
-                ctx.set_timer(SimDuration::from_ms(1), ());
-            } else {
-                self.burst(ctx);
-            }
+            self.burst(ctx);
         }
     }
 
@@ -284,41 +267,6 @@ fn a_full_mailbox_is_counted_and_its_envelopes_still_arrive_in_order() {
             );
             assert_eq!(out.messages, BURSTS.count);
         }
-    }
-}
-
-/// What one handler on a worker sends one receiver, due at once, takes one
-/// mailbox slot: a burst of 100 into a mailbox of 1 is never refused, and
-/// arrives whole and in order. (Pushed one by one, 100 messages into a
-/// mailbox of 1 are refused as soon as the receiver falls one behind.)
-#[test]
-fn a_workers_messages_to_one_receiver_take_one_mailbox_slot() {
-    for mailbox in [
-        electbench::engine::live::mailbox::MailboxKind::LockFree,
-        electbench::engine::live::mailbox::MailboxKind::Mutex,
-    ] {
-        let mut cfg = SimConfig::without_clients(1, 100, Vec::new());
-        cfg.net.latency = electbench::engine::net::Latency::Constant { ms: 0.0 };
-        let live = LiveConfig {
-            workers: 2,
-            mailbox,
-            capacity: 1,
-            ..LiveConfig::default()
-        };
-        let (out, stats) = run_live(&ONE_BURST, &cfg, &live, None);
-        assert!(
-            out.violations.is_empty(),
-            "{mailbox:?}: {:?}",
-            out.violations
-        );
-        assert_eq!(out.messages, ONE_BURST.count, "{mailbox:?}");
-        assert_eq!(stats.mailbox_full, 0, "{mailbox:?}: the burst was split");
-        // Node 1 handled every message of the burst as an event.
-        assert!(
-            stats.events >= ONE_BURST.count,
-            "{mailbox:?}: {}",
-            stats.events
-        );
     }
 }
 

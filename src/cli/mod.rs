@@ -429,7 +429,9 @@ fn run(mut args: RunArgs) -> Result<i32, String> {
         };
         let file = args.file().display();
         if !args.force {
-            return Err(format!("{file}: {when}{why} (or give --force to run anyway)"));
+            return Err(format!(
+                "{file}: {when}{why} (or give --force to run anyway)"
+            ));
         }
         eprintln!("warning: {file}: {when}{why}; running anyway (--force)");
         Ok(())

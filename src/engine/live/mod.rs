@@ -38,16 +38,6 @@
 //!   message goes to the clock, lowered when the clock thread has pushed it
 //!   into a mailbox), so no link ever reorders. A refused direct push is
 //!   counted and handed to the clock thread like any other.
-//! * **Bursts.** On a worker, what a node's batch (up to `batch` = 64
-//!   events) sends one receiver due at once is gathered, in send order, and
-//!   pushed as one mailbox slot when the batch ends, before the worker
-//!   releases the node: a leader's batch of proposals reaches a follower in
-//!   one push and one wake-up, as a TCP segment carries several packets.
-//!   The receiver handles a burst's messages one by one, each an event.
-//!   A message that must go through the clock thread first pushes what its
-//!   sender gathered (it was sent earlier). So `mailbox_capacity` bounds
-//!   slots, a burst being one, and `mailbox_full` counts refused slots. The
-//!   clock thread's own handler calls (starts, restarts) push at once.
 //! * **Faults** are applied by the clock thread at their real time. It takes
 //!   the world lock exclusively (workers hold it shared while running a
 //!   node), so it waits for the handlers under way to return and then sees

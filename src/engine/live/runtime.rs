@@ -125,13 +125,6 @@ enum Env<N: Node> {
         write: WriteOf<N>,
         applied: bool,
     },
-    /// `Deliver`s from `from`, in send order: what one node's batch sent
-    /// one receiver, in one mailbox slot (a TCP segment carrying several
-    /// packets). See [`Sink::bursts`].
-    Burst {
-        from: NodeId,
-        envs: Vec<Env<N>>,
-    },
 }
 
 enum Undo {
@@ -222,28 +215,7 @@ struct Rec<T> {
     obs: Obs<T>,
 }
 
-/// What a thread that runs handlers carries from one to the next.
-struct Sink<N: Node> {
-    /// The observations they recorded.
-    recs: Vec<Rec<N::Note>>,
-    /// A worker's messages due at once that the node it runs sent, per
-    /// receiver in send order, not pushed yet: one mailbox slot each when
-    /// the node's batch ends ([`Shared::flush`]), so a leader's batch of
-    /// proposals reaches a follower in one push and one wake-up instead of
-    /// one per proposal. Empty on the clock thread, which pushes at once.
-    bursts: Vec<(u32, Vec<Env<N>>)>,
-    gather: bool,
-}
-
-impl<N: Node> Sink<N> {
-    fn new(gather: bool) -> Self {
-        Sink {
-            recs: Vec::new(),
-            bursts: Vec::new(),
-            gather,
-        }
-    }
-}
+type Sink<N> = Vec<Rec<<N as Node>::Note>>;
 
 /// What sees a handler's observations before its effects leave the node.
 type Hook<'h, N> = dyn FnMut(&[Rec<<N as Node>::Note>]) + 'h;
@@ -417,7 +389,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         hook: &mut Hook<'_, M::Node>,
     ) {
         let id = NodeId(i as u32);
-        let before = sink.recs.len();
+        let before = sink.len();
         {
             // SAFETY: the caller owns node `i`; this reference ends with the
             // block.
@@ -463,7 +435,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     }
                     _ => {}
                 }
-                sink.recs.push(Rec {
+                sink.push(Rec {
                     at: now,
                     seq: self.seq.fetch_add(1, Ordering::Relaxed),
                     node: id,
@@ -472,16 +444,16 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 });
             }
         }
-        if sink.recs.len() > before {
+        if sink.len() > before {
             // Before anything this handler sent can change another node.
-            hook(&sink.recs[before..]);
+            hook(&sink[before..]);
         }
         let persists = {
             // SAFETY: as above; the hook has returned.
             let slot = unsafe { self.slot_mut(i) };
             let mut sends = std::mem::take(&mut slot.outbox.sends);
             for (to, msg) in sends.drain(..) {
-                self.send(i, slot, to, msg, now, sink);
+                self.send(i, slot, to, msg, now);
             }
             slot.outbox.sends = sends;
             for (after, token, timer) in slot.outbox.timers.drain(..) {
@@ -538,14 +510,13 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         to: NodeId,
         msg: <M::Node as Node>::Msg,
         now: SimTime,
-        sink: &mut Sink<M::Node>,
     ) {
         let t = to.index();
         let from = NodeId(f as u32);
         assert!(t < self.n, "{from} sent to unknown node {to}");
         let to_incarnation = self.incarnation[t].load(Ordering::Relaxed);
         if f == t {
-            self.post(f, t, now, now, to_incarnation, msg, sink);
+            self.post(f, t, now, now, to_incarnation, msg);
             return;
         }
         if self.blocked(f, t) {
@@ -563,9 +534,9 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             return;
         };
         if net.duplicated(&mut slot.net_rng) {
-            self.deliver_later(f, slot, t, to_incarnation, now, extra, msg.clone(), sink);
+            self.deliver_later(f, slot, t, to_incarnation, now, extra, msg.clone());
         }
-        self.deliver_later(f, slot, t, to_incarnation, now, extra, msg, sink);
+        self.deliver_later(f, slot, t, to_incarnation, now, extra, msg);
     }
 
     /// Hold `msg` until its delivery deadline: a latency draw plus the
@@ -581,7 +552,6 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         now: SimTime,
         extra: SimDuration,
         msg: <M::Node as Node>::Msg,
-        sink: &mut Sink<M::Node>,
     ) {
         let latency = self
             .cfg
@@ -593,14 +563,12 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         let last = slot.last_at.entry(t as u32).or_default();
         let at = (now + latency).max(*last);
         *last = at;
-        self.post(f, t, at, now, to_incarnation, msg, sink);
+        self.post(f, t, at, now, to_incarnation, msg);
     }
 
     /// Deliver `msg` from `f` to `t` at `at`: straight into `t`'s mailbox
-    /// (on a worker: gathered into `f`'s burst to `t`) when it is due now
-    /// and the clock thread holds none of `f`'s messages (so it cannot
-    /// overtake one), else through the clock thread.
-    #[allow(clippy::too_many_arguments)]
+    /// when it is due now and the clock thread holds none of `f`'s messages
+    /// (so it cannot overtake one), else through the clock thread.
     fn post(
         &self,
         f: usize,
@@ -609,7 +577,6 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         now: SimTime,
         to_incarnation: u32,
         msg: <M::Node as Node>::Msg,
-        sink: &mut Sink<M::Node>,
     ) {
         let env = Env::Deliver {
             from: NodeId(f as u32),
@@ -618,51 +585,22 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             msg,
         };
         let env = if at <= now && self.clocked[f].load(Ordering::Acquire) == 0 {
-            if sink.gather {
-                match sink.bursts.iter_mut().find(|(to, _)| *to as usize == t) {
-                    Some((_, envs)) => envs.push(env),
-                    None => sink.bursts.push((t as u32, vec![env])),
-                }
-                return;
-            }
             match self.actors.push(t, env) {
                 Ok(()) => return,
                 Err(env) => env,
             }
         } else {
-            // What `f` gathered was sent before this: it goes first.
-            self.flush(f, sink);
             env
         };
         self.clocked[f].fetch_add(1, Ordering::Relaxed);
         self.schedule(at, Due::Env(t as u32, env));
     }
 
-    /// Push what node `f` gathered ([`Sink::bursts`]): one mailbox slot per
-    /// receiver. A refused push goes to the clock thread, which keeps and
-    /// retries it, and holds back `f`'s later messages until it is in.
-    fn flush(&self, f: usize, sink: &mut Sink<M::Node>) {
-        for (t, mut envs) in sink.bursts.drain(..) {
-            let env = if envs.len() == 1 {
-                envs.pop().expect("one envelope")
-            } else {
-                Env::Burst {
-                    from: NodeId(f as u32),
-                    envs,
-                }
-            };
-            if let Err(env) = self.actors.push(t as usize, env) {
-                self.clocked[f].fetch_add(1, Ordering::Relaxed);
-                self.schedule(self.now(), Due::Env(t, env));
-            }
-        }
-    }
-
     /// The clock thread's push of `env` into `to`'s mailbox; a message it
     /// delivers no longer holds back its sender's direct pushes.
     fn push_clocked(&self, to: usize, env: Env<M::Node>) -> Result<(), Env<M::Node>> {
         let from = match &env {
-            Env::Deliver { from, .. } | Env::Burst { from, .. } => Some(from.index()),
+            Env::Deliver { from, .. } => Some(from.index()),
             _ => None,
         };
         self.actors.push(to, env)?;
@@ -674,31 +612,13 @@ impl<'a, M: LiveModel> Shared<'a, M> {
 
     /// The clock thread takes `env` (a stashed or held envelope) back.
     fn reclock(&self, env: &Env<M::Node>) {
-        if let Env::Deliver { from, .. } | Env::Burst { from, .. } = env {
+        if let Env::Deliver { from, .. } = env {
             self.clocked[from.index()].fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Handle one envelope of node `i` (owned by the calling worker), or
-    /// each of a burst's in order; returns how many.
+    /// Handle one envelope of node `i` (owned by the calling worker).
     fn process(
-        &self,
-        i: usize,
-        env: Env<M::Node>,
-        sink: &mut Sink<M::Node>,
-        hook: &mut Hook<'_, M::Node>,
-    ) -> usize {
-        if let Env::Burst { envs, .. } = env {
-            return envs
-                .into_iter()
-                .map(|e| self.process(i, e, sink, hook))
-                .sum();
-        }
-        self.process_one(i, env, sink, hook);
-        1
-    }
-
-    fn process_one(
         &self,
         i: usize,
         env: Env<M::Node>,
@@ -802,12 +722,11 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 }
                 self.handle(i, sink, hook, |n, ctx| n.on_persisted(ctx, write));
             }
-            Env::Burst { .. } => unreachable!("process opens bursts"),
         }
     }
 
     fn worker(&self) -> Sink<M::Node> {
-        let mut sink = Sink::new(true);
+        let mut sink = Vec::new();
         let mut events = 0u64;
         while !self.finished.load(Ordering::Acquire) {
             let Some(i) = self.actors.next(Duration::from_millis(2)) else {
@@ -834,15 +753,9 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     self.check_with(&mut checker, recs, &[]);
                 }
             };
-            // Bursts leave before the node is released: a later batch of
-            // the same node, on another worker, must not overtake them.
-            events += self.actors.run(
-                i,
-                self.live.batch,
-                &mut sink,
-                |sink, env| self.process(i, env, sink, &mut hook),
-                |sink| self.flush(i, sink),
-            ) as u64;
+            events += self.actors.run(i, self.live.batch, |env| {
+                self.process(i, env, &mut sink, &mut hook)
+            }) as u64;
             drop(world);
             self.load.flush();
         }
@@ -1340,7 +1253,7 @@ where
         overflow: (0..n).map(|_| VecDeque::new()).collect(),
         overflowing: Vec::new(),
         faults: Vec::new(),
-        sink: Sink::new(false),
+        sink: Vec::new(),
     };
     // Boot every node on this thread before any worker exists.
     for i in 0..n {
@@ -1430,9 +1343,9 @@ where
         .collect();
 
     // The observations of every thread, in the order they were recorded.
-    let mut recs: Vec<Rec<<M::Node as Node>::Note>> = std::mem::take(&mut st.sink.recs);
+    let mut recs: Vec<Rec<<M::Node as Node>::Note>> = std::mem::take(&mut st.sink);
     for s in sinks {
-        recs.extend(s.recs);
+        recs.extend(s);
     }
     recs.sort_by_key(|r| (r.at, r.seq));
     let end = if aborted {

@@ -75,26 +75,20 @@ impl<E> Actors<E> {
         self.rx.recv_timeout(timeout).ok().map(|i| i as usize)
     }
 
-    /// Run actor `id` (taken from [`Actors::next`]): hand its envelopes to
-    /// `f`, in mailbox order, until `f` has counted `batch` (it returns how
-    /// many events each envelope was), call `finish` while the worker still
-    /// owns the actor, then release it. Returns the events counted.
-    pub fn run<S>(
-        &self,
-        id: usize,
-        batch: usize,
-        state: &mut S,
-        mut f: impl FnMut(&mut S, E) -> usize,
-        finish: impl FnOnce(&mut S),
-    ) -> usize {
+    /// Run actor `id` (taken from [`Actors::next`]): hand up to `batch` of its
+    /// envelopes to `f`, in mailbox order, then release it. Returns how many
+    /// were handled.
+    pub fn run(&self, id: usize, batch: usize, mut f: impl FnMut(E)) -> usize {
         let mut k = 0;
         while k < batch {
             match self.boxes[id].pop() {
-                Some(e) => k += f(state, e),
+                Some(e) => {
+                    f(e);
+                    k += 1;
+                }
                 None => break,
             }
         }
-        finish(state);
         self.scheduled[id].store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.boxes[id].is_empty() {
@@ -137,23 +131,16 @@ mod tests {
                 for _ in 0..2 {
                     s.spawn(|| loop {
                         if let Some(id) = actors.next(Duration::from_millis(1)) {
-                            actors.run(
-                                id,
-                                3,
-                                &mut (),
-                                |_, e| {
-                                    assert_eq!(
-                                        running.fetch_add(1, Ordering::SeqCst),
-                                        0,
-                                        "two workers ran the node"
-                                    );
-                                    seen[e as usize].fetch_add(1, Ordering::Relaxed);
-                                    handled.fetch_add(1, Ordering::SeqCst);
-                                    running.fetch_sub(1, Ordering::SeqCst);
-                                    1
-                                },
-                                |_| {},
-                            );
+                            actors.run(id, 3, |e| {
+                                assert_eq!(
+                                    running.fetch_add(1, Ordering::SeqCst),
+                                    0,
+                                    "two workers ran the node"
+                                );
+                                seen[e as usize].fetch_add(1, Ordering::Relaxed);
+                                handled.fetch_add(1, Ordering::SeqCst);
+                                running.fetch_sub(1, Ordering::SeqCst);
+                            });
                         } else if done.load(Ordering::SeqCst) {
                             return;
                         }
