@@ -524,14 +524,7 @@ impl Server {
         if was == State::Leader {
             ctx.record(Obs::phase("step-down"));
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
-                ctx.send(
-                    client,
-                    Msg::ClientResp {
-                        op: op.id,
-                        ok: false,
-                        leader,
-                    },
-                );
+                refuse(ctx, client, op.id, leader);
             }
             ctx.cancel_timer(&Timer::Heartbeat);
             ctx.cancel_timer(&Timer::CheckQuorum);
@@ -1110,14 +1103,7 @@ impl Server {
             } else {
                 self.leader
             };
-            ctx.send(
-                from,
-                Msg::ClientResp {
-                    op: op.id,
-                    ok: false,
-                    leader,
-                },
-            );
+            refuse(ctx, from, op.id, leader);
             return;
         }
         let i = self.append(
@@ -1162,6 +1148,18 @@ impl Server {
 pub fn whole_ms_timeout(u: f64, lo: u64, hi: u64) -> SimDuration {
     let (lo_ms, hi_ms) = (lo as f64 / 1e6, hi as f64 / 1e6);
     SimDuration::from_ms((lo_ms + u * (hi_ms - lo_ms)).round() as u64)
+}
+
+/// Tell `client` its write `op` failed, naming `leader` if one is known.
+pub(super) fn refuse(ctx: &mut Ctx<'_, RaftNode>, client: NodeId, op: u64, leader: Option<NodeId>) {
+    ctx.send(
+        client,
+        Msg::ClientResp {
+            op,
+            ok: false,
+            leader,
+        },
+    );
 }
 
 /// The highest log index stored on a majority: the voters' end offsets

@@ -147,7 +147,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use crate::engine::{rng, Ctx, NodeId, Obs, Role, SimDuration, SimTime, View};
 
-use super::core::{Server, State};
+use super::core::{refuse, Server, State};
 use super::{Msg, RaftNode, RaftNote, Timer};
 
 /// The maintenance loop's sleep (`StateMaintainer.doWork`: `sleep(10)`).
@@ -556,14 +556,7 @@ impl Server {
             self.dl.dispatch_pending = false;
             ctx.cancel_timer(&Timer::Dl(DlTimer::Dispatch));
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
-                ctx.send(
-                    client,
-                    super::Msg::ClientResp {
-                        op: op.id,
-                        ok: false,
-                        leader: None,
-                    },
-                );
+                refuse(ctx, client, op.id, None);
             }
             ctx.cancel_timer(&Timer::Dl(DlTimer::MasterCheck));
         }
@@ -709,14 +702,7 @@ impl Server {
             }
             self.dl.ack_deadlines.pop_front();
             if let Some((client, op)) = self.waiting.remove(&i) {
-                ctx.send(
-                    client,
-                    Msg::ClientResp {
-                        op: op.id,
-                        ok: false,
-                        leader: None,
-                    },
-                );
+                refuse(ctx, client, op.id, None);
             }
         }
     }

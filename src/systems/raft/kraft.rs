@@ -69,7 +69,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::{rng, Ctx, NodeId, Obs, Role, SimDuration, SimTime, View};
 
-use super::core::{Entry, Server, State, WriteKind};
+use super::core::{refuse, Entry, Server, State, WriteKind};
 use super::{Msg, RaftNode, RaftNote, Timer};
 
 /// Base of the binary exponential election backoff (KafkaRaftClient.java
@@ -321,14 +321,7 @@ impl Server {
     fn leave(&mut self, ctx: &mut Ctx<'_, RaftNode>, next: State) {
         if self.state == State::Leader && next != State::Leader {
             for (_, (client, op)) in std::mem::take(&mut self.waiting) {
-                ctx.send(
-                    client,
-                    Msg::ClientResp {
-                        op: op.id,
-                        ok: false,
-                        leader: None,
-                    },
-                );
+                refuse(ctx, client, op.id, None);
             }
             self.kr.parked.clear();
         }

@@ -534,14 +534,7 @@ fn an_accept_from_an_earlier_vote_round_is_not_counted() {
     let out = at(&mut s, ms(6021), |s, ctx| {
         s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
     });
-    let round = out
-        .sends
-        .iter()
-        .find_map(|(_, m)| match m {
-            Msg::DlVote { round, .. } => Some(*round),
-            _ => None,
-        })
-        .expect("a vote round");
+    let round = vote_round(&out);
     let accept = |round| Msg::DlVoteResp {
         term: 5,
         result: VoteResult::Accept,
@@ -585,14 +578,7 @@ fn master_of_term_5() -> (Server, Timers) {
     let out = at_keeping(&mut s, &mut t, ms(6021), |s, ctx| {
         s.on_timer(ctx, Timer::Dl(DlTimer::Maintain))
     });
-    let round = out
-        .sends
-        .iter()
-        .find_map(|(_, m)| match m {
-            Msg::DlVote { round, .. } => Some(*round),
-            _ => None,
-        })
-        .expect("a vote round");
+    let round = vote_round(&out);
     at_keeping(&mut s, &mut t, ms(6022), |s, ctx| {
         s.on_message(
             ctx,
@@ -738,4 +724,15 @@ fn an_append_leaves_at_the_dispatchers_next_1_ms_pass() {
         out.sends
     );
     assert!(t.pending.iter().all(|(k, _)| *k != dispatch));
+}
+
+/// The round of the vote requests `out` sent.
+fn vote_round(out: &Outbox<RaftNode>) -> u64 {
+    out.sends
+        .iter()
+        .find_map(|(_, m)| match m {
+            Msg::DlVote { round, .. } => Some(*round),
+            _ => None,
+        })
+        .expect("a vote round")
 }
