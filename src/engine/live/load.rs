@@ -3,7 +3,8 @@
 //! `load_threads` threads (default 1) share the client nodes: client `c`
 //! belongs to thread `c % load_threads`. Each thread keeps its clients'
 //! next intended send times in its own heap, sleeps until the earliest
-//! (`park_timeout`; a completion it must act on unparks it), stamps each
+//! (`park_timeout`; when it has completions to act on, the workers wake it
+//! once per node batch, [`Load::flush`], not per completion), stamps each
 //! operation's `issued` with its **intended** time and pushes it into the
 //! client node's mailbox. A push a full mailbox refuses is kept, in order
 //! per client, and retried every 50 µs (each refusal counts in
@@ -245,7 +246,6 @@ impl Load {
 
     /// Client thread `t` until `env.finished`; `push` hands an operation to
     /// a client node's mailbox, or hands it back when the mailbox is full.
-    #[allow(clippy::disallowed_methods)] // the live runtime runs on the monotonic clock
     pub(super) fn run(
         &self,
         t: usize,
@@ -394,7 +394,7 @@ impl Load {
                 overflowing = still;
             }
             // Sleep until the next due operation (at most 10 ms, 50 µs with
-            // refused pushes); a completion that matters unparks us.
+            // refused pushes); completions that matter wake us (`flush`).
             let now = now_ns();
             let mut next = heap
                 .peek()

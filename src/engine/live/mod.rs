@@ -68,6 +68,9 @@
 //!   records its clients' latencies in its own HdrHistogram, merged at the
 //!   end. `clients.concurrency` makes it a closed loop (at most N in flight
 //!   per client; see [`load`]).
+//! * **The clock.** Every thread of a trial reads one [`clock::LiveClock`]
+//!   (the TSC through `quanta`, calibrated against the monotonic clock): a
+//!   handler's `now` is read as its envelope is handled.
 //! * **Observations** are recorded per thread with their time (nanoseconds
 //!   since the trial's start, as a `SimTime`) and a global sequence number,
 //!   and merged in that order at the end into the same `SimOutput` the

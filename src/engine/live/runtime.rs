@@ -1164,7 +1164,6 @@ pub fn process_cpu_ns() -> u64 {
 /// Run one live trial of `model` under `cfg` (its seed seeds the nodes',
 /// network's, disk's, load's and faults' streams as in the simulator; the
 /// interleaving of threads is not seeded) on `live.workers` threads.
-#[allow(clippy::disallowed_methods)] // the live runtime runs on the monotonic clock
 pub fn run_live<M>(
     model: &M,
     cfg: &SimConfig,
