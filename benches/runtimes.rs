@@ -116,10 +116,10 @@
 //! append cuts short), so a new write leaves the leader at the next pass
 //! and 128 writes in flight commit at about 128 per millisecond, whatever
 //! the group size (`src/systems/raft/dledger.rs`). Measured (2026-11-28,
-//! load average 3-5; criterion's estimate, median of 3 runs of
-//! `cargo bench --bench runtimes -- 'replication/(rocketmq-dledger|zookeeper-fle)/live/3$'`):
-//! 130k writes/s against Zab's 260k in the same runs (0.50x); 117k at 15
-//! brokers (one run). Before, the model pushed at once but set one
+//! quiet; median of 3 runs of
+//! `cargo bench --bench runtimes -- 'replication/(zookeeper-fle|raft-etcd|rocketmq-dledger)/live/3$|queue_ceiling'`):
+//! 129k writes/s against Zab's 462k in the same runs (0.28x); 117k at 15
+//! brokers (one run, load average 3-5). Before, the model pushed at once but set one
 //! `maxWaitAckTimeMs` timer per write and never cancelled it on commit
 //! (~6,000 dead timers per leader at 100 ms, each timer operation scanning
 //! them): 61k (0.16x Zab), a cost of the model, not of DLedger.
