@@ -579,8 +579,8 @@ pub fn pilot(plan: &Plan, opts: &RunOptions, budget: Duration) -> Pilot {
             1.0
         };
         sampled.push((point, out.events as f64 / covered, wall / covered));
-        let w = out.clients.writes_ok + out.clients.writes_failed;
-        writes[point] = Some(w as f64 / covered);
+        let made = out.clients.writes_ok + out.clients.writes_failed;
+        writes[point] = Some(made as f64 / covered);
     }
     let n = sampled.len().max(1) as f64;
     let avg_events = sampled.iter().map(|s| s.1).sum::<f64>() / n;

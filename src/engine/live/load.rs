@@ -59,10 +59,9 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use crossbeam::queue::SegQueue;
-
-use super::clock::LiveClock;
 use hdrhistogram::Histogram;
 
+use super::clock::LiveClock;
 use crate::engine::rng::{self, Rng};
 use crate::engine::sim::{LoadConfig, CLOSED_LOOP_FAIL_PAUSE};
 use crate::engine::{ClientOp, OpKind, SimTime};

@@ -608,16 +608,7 @@ fn append_deadlines_fail_only_uncommitted_writes_and_leave_no_timer_behind() {
     // 100 ms), which bounded the live replication bench.
     let (mut s, mut t) = master_of_term_5();
     let producer = NodeId(3);
-    let write = |id: u64, at: u64| {
-        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
-            let op = ClientOp {
-                id,
-                kind: OpKind::Write,
-                issued: ms(at),
-            };
-            s.on_message(ctx, producer, Msg::ClientReq { op })
-        }
-    };
+    let write = |id: u64, at: u64| client_write(producer, id, ms(at));
     let acked = |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>, index: u64| {
         s.on_message(
             ctx,
@@ -674,16 +665,7 @@ fn an_append_leaves_at_the_dispatchers_next_1_ms_pass() {
     // which no append cuts short: a new entry waits for the next pass. The
     // passes run every 1 ms from the election (6022 ms here).
     let (mut s, mut t) = master_of_term_5();
-    let write = |id: u64| {
-        move |s: &mut Server, ctx: &mut Ctx<'_, RaftNode>| {
-            let op = ClientOp {
-                id,
-                kind: OpKind::Write,
-                issued: ms(6030),
-            };
-            s.on_message(ctx, NodeId(3), Msg::ClientReq { op })
-        }
-    };
+    let write = |id: u64| client_write(NodeId(3), id, ms(6030));
     let pushes = |out: &Outbox<RaftNode>| -> Vec<(NodeId, u64, usize)> {
         out.sends
             .iter()
@@ -735,4 +717,20 @@ fn vote_round(out: &Outbox<RaftNode>) -> u64 {
             _ => None,
         })
         .expect("a vote round")
+}
+
+/// Client `from`'s write `id`, intended at `issued`, arriving.
+fn client_write(
+    from: NodeId,
+    id: u64,
+    issued: SimTime,
+) -> impl FnOnce(&mut Server, &mut Ctx<'_, RaftNode>) {
+    move |s, ctx| {
+        let op = ClientOp {
+            id,
+            kind: OpKind::Write,
+            issued,
+        };
+        s.on_message(ctx, from, Msg::ClientReq { op })
+    }
 }

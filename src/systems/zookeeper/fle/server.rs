@@ -39,7 +39,8 @@ pub struct Server {
     /// Highest committed zxid this server has applied.
     last_processed: Zxid,
     /// Where the last commit stopped in the log: a hint for the next one,
-    /// used only when the log around it still says so ([`Server::log_end`]).
+    /// used only when the log around it still says so
+    /// ([`Server::processed_index`]).
     processed_end: usize,
     next_conn: u64,
     /// Notifications waiting for the election threads (WorkerReceiver,
@@ -439,11 +440,12 @@ impl Server {
         self.tree = DataTree::replay(&self.d.log, self.last_processed);
     }
 
-    /// The index of the first log entry above `zxid`. `hint` is tried first
-    /// (a commit usually starts where the previous one stopped), so the
-    /// common case reads two entries instead of searching a log of a million.
-    fn log_end(&self, hint: usize, zxid: Zxid) -> usize {
-        let log = &self.d.log;
+    /// The index of the first log entry above `last_processed`. Where the
+    /// last commit stopped is tried first (the next one usually starts
+    /// there), so the common case reads two entries instead of searching a
+    /// log of a million.
+    fn processed_index(&self) -> usize {
+        let (log, hint, zxid) = (&self.d.log, self.processed_end, self.last_processed);
         let fits = hint <= log.len()
             && (hint == 0 || log[hint - 1].zxid <= zxid)
             && (hint == log.len() || log[hint].zxid > zxid);
@@ -1202,7 +1204,7 @@ impl Server {
         if zxid <= self.last_processed {
             return;
         }
-        let start = self.log_end(self.processed_end, self.last_processed);
+        let start = self.processed_index();
         let log = &self.d.log;
         let end = start + log[start..].partition_point(|t| t.zxid <= zxid);
         self.processed_end = end;
