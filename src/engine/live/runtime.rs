@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crossbeam::utils::CachePadded;
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 
 use super::clock::LiveClock;
@@ -197,6 +198,9 @@ struct Slot<N: Node> {
     disk_normals: rng::Normals,
     outbox: Outbox<N>,
     paused: bool,
+    /// How many records the node has made: their order among the node's
+    /// own records (see [`Rec`]).
+    seq: u64,
 }
 
 /// Cells that the ownership protocol guards (see [`Shared::node_mut`]).
@@ -206,7 +210,11 @@ struct Cells<T>(Vec<UnsafeCell<T>>);
 // protocol of `Shared::node_mut`; values cross threads, hence `T: Send`.
 unsafe impl<T: Send> Sync for Cells<T> {}
 
-/// One recorded observation, with the order it was recorded in.
+/// One recorded observation, with the order it was recorded in: records
+/// sort by time, then node, then the node's own count (`seq`), so a node's
+/// records keep their order and records of one instant (the same
+/// nanosecond) on different nodes, which no message can have ordered, go by
+/// node id.
 struct Rec<T> {
     at: SimTime,
     seq: u64,
@@ -215,7 +223,42 @@ struct Rec<T> {
     obs: Obs<T>,
 }
 
-type Sink<N> = Vec<Rec<<N as Node>::Note>>;
+/// One thread's records, and the lane of [`Shared::counts`] it counts the
+/// messages it sends in.
+struct Sink<N: Node> {
+    recs: Vec<Rec<N::Note>>,
+    lane: usize,
+    /// Completions handed to the client threads since this thread last
+    /// woke them ([`Shared::worker`]).
+    handed: usize,
+}
+
+impl<N: Node> Sink<N> {
+    fn new(lane: usize) -> Self {
+        Sink {
+            recs: Vec::new(),
+            lane,
+            handed: 0,
+        }
+    }
+}
+
+/// One thread's message counts. Only that thread writes them, so an add is
+/// a plain load and store (no locked instruction, no cache line shared by
+/// two writers); others only read them.
+#[derive(Default)]
+struct Counts {
+    /// Every message sent.
+    messages: AtomicU64,
+    /// Messages between two servers (what `sim` counts as protocol
+    /// messages).
+    protocol: AtomicU64,
+}
+
+/// Add `k` to a counter only the calling thread writes.
+fn add_own(c: &AtomicU64, k: u64) {
+    c.store(c.load(Ordering::Relaxed) + k, Ordering::Relaxed);
+}
 
 /// What sees a handler's observations before its effects leave the node.
 type Hook<'h, N> = dyn FnMut(&[Rec<<N as Node>::Note>]) + 'h;
@@ -245,14 +288,14 @@ struct Shared<'a, M: Model> {
     cut: AtomicBool,
     held: Mutex<Vec<Held<<M::Node as Node>::Msg>>>,
     links: Links,
-    messages: AtomicU64,
-    protocol_msgs: AtomicU64,
+    /// Message counts per thread: lane 0 is the clock thread (which also
+    /// boots the nodes), lane `w + 1` worker `w`.
+    counts: Vec<CachePadded<Counts>>,
     /// Per sender: its messages the clock thread holds (in the heap or kept
     /// for a full mailbox). While any is held, the sender's later messages
     /// go through the clock too, so a link stays FIFO.
     clocked: Vec<AtomicU32>,
     events: AtomicU64,
-    seq: AtomicU64,
     /// The whole system's word and one per part: `Model::parts`, or the
     /// node count if larger (paths that number parts by node id).
     words: LeaderWords,
@@ -279,6 +322,14 @@ impl<'a, M: LiveModel> Shared<'a, M> {
     /// Time since the trial started.
     fn now(&self) -> SimTime {
         self.clock.now()
+    }
+
+    /// Protocol messages sent so far, over every thread.
+    fn protocol_msgs(&self) -> u64 {
+        self.counts
+            .iter()
+            .map(|c| c.protocol.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Node `i` for its owner.
@@ -374,6 +425,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             for obs in &slot.outbox.records {
                 if let Obs::OpDone { op, ok } = obs {
                     self.load.done(op, now, *ok);
+                    sink.handed += 1;
                 }
             }
         }
@@ -389,7 +441,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         hook: &mut Hook<'_, M::Node>,
     ) {
         let id = NodeId(i as u32);
-        let before = sink.len();
+        let before = sink.recs.len();
         {
             // SAFETY: the caller owns node `i`; this reference ends with the
             // block.
@@ -402,16 +454,21 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 .iter()
                 .filter(|(to, _)| i != to.index() && i < servers && to.index() < servers)
                 .count() as u64;
-            // One add per handler, not per message: two workers adding to
-            // the same counters per message made them a hot cache line.
+            // Counted in this thread's own lane: two workers adding to the
+            // same counters made them a hot cache line (`perf`: a locked add
+            // was a quarter of this function's time).
+            let counts = &self.counts[sink.lane];
             let sent = slot.outbox.sends.len() as u64;
             if sent > 0 {
-                self.messages.fetch_add(sent, Ordering::Relaxed);
+                add_own(&counts.messages, sent);
             }
-            let protocol_msgs = if mine > 0 {
-                self.protocol_msgs.fetch_add(mine, Ordering::Relaxed) + mine
+            if mine > 0 {
+                add_own(&counts.protocol, mine);
+            }
+            let protocol_msgs = if slot.outbox.records.is_empty() {
+                0
             } else {
-                self.protocol_msgs.load(Ordering::Relaxed)
+                self.protocol_msgs()
             };
             for obs in slot.outbox.records.drain(..) {
                 match obs {
@@ -435,18 +492,19 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                     }
                     _ => {}
                 }
-                sink.push(Rec {
+                slot.seq += 1;
+                sink.recs.push(Rec {
                     at: now,
-                    seq: self.seq.fetch_add(1, Ordering::Relaxed),
+                    seq: slot.seq,
                     node: id,
                     protocol_msgs,
                     obs,
                 });
             }
         }
-        if sink.len() > before {
+        if sink.recs.len() > before {
             // Before anything this handler sent can change another node.
-            hook(&sink[before..]);
+            hook(&sink.recs[before..]);
         }
         let persists = {
             // SAFETY: as above; the hook has returned.
@@ -687,6 +745,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             Env::Client(op) => {
                 if !up || slot.paused {
                     self.load.refused(op, self.now());
+                    sink.handed += 1;
                     return;
                 }
                 self.handle(i, sink, hook, |n, ctx| n.on_client(ctx, op));
@@ -725,12 +784,24 @@ impl<'a, M: LiveModel> Shared<'a, M> {
         }
     }
 
-    fn worker(&self) -> Sink<M::Node> {
-        let mut sink = Vec::new();
+    fn worker(&self, w: usize) -> Sink<M::Node> {
+        let mut sink = Sink::new(w + 1);
         let mut events = 0u64;
+        let wake_every = self.load.wake_every(self.live.workers);
         while !self.finished.load(Ordering::Acquire) {
-            let Some(i) = self.actors.next(Duration::from_millis(2)) else {
-                continue;
+            let i = match self.actors.try_next() {
+                Some(i) => i,
+                None => {
+                    // Out of work: wake the client threads before waiting.
+                    if sink.handed > 0 {
+                        self.load.flush();
+                        sink.handed = 0;
+                    }
+                    let Some(i) = self.actors.next(Duration::from_millis(2)) else {
+                        continue;
+                    };
+                    i
+                }
             };
             let mut world = self.world.read();
             // Stop the world to show the checker every node at rest; this
@@ -757,7 +828,10 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 self.process(i, env, &mut sink, &mut hook)
             }) as u64;
             drop(world);
-            self.load.flush();
+            if sink.handed >= wake_every {
+                self.load.flush();
+                sink.handed = 0;
+            }
         }
         self.events.fetch_add(events, Ordering::Relaxed);
         sink
@@ -925,7 +999,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
             node: node.map(|i| NodeId(i as u32)),
             scope,
             applied,
-            protocol_msgs: self.protocol_msgs.load(Ordering::Relaxed),
+            protocol_msgs: self.protocol_msgs(),
         });
     }
 
@@ -1203,6 +1277,7 @@ where
                 disk_normals: rng::Normals::default(),
                 outbox: Outbox::default(),
                 paused: false,
+                seq: 0,
             })
         })
         .collect();
@@ -1233,11 +1308,9 @@ where
         cut: AtomicBool::new(false),
         held: Mutex::new(Vec::new()),
         links,
-        messages: AtomicU64::new(0),
-        protocol_msgs: AtomicU64::new(0),
+        counts: (0..=workers).map(|_| CachePadded::default()).collect(),
         clocked: (0..n).map(|_| AtomicU32::new(0)).collect(),
         events: AtomicU64::new(0),
-        seq: AtomicU64::new(0),
         words: LeaderWords::new(model.parts().max(n)),
         finished: AtomicBool::new(false),
         checker: Mutex::new(checker),
@@ -1252,7 +1325,7 @@ where
         overflow: (0..n).map(|_| VecDeque::new()).collect(),
         overflowing: Vec::new(),
         faults: Vec::new(),
-        sink: Vec::new(),
+        sink: Sink::new(0),
     };
     // Boot every node on this thread before any worker exists.
     for i in 0..n {
@@ -1285,8 +1358,9 @@ where
         let named = |name: String| std::thread::Builder::new().name(name);
         let handles: Vec<_> = (0..workers)
             .map(|w| {
+                let shared = &shared;
                 named(format!("live-worker-{w}"))
-                    .spawn_scoped(s, || shared.worker())
+                    .spawn_scoped(s, move || shared.worker(w))
                     .expect("cannot start a live worker thread")
             })
             .collect();
@@ -1330,8 +1404,12 @@ where
         load_wall_ns: end_at.0.saturating_sub((SimTime::ZERO + cfg.load.start).0),
     };
     let up: Vec<bool> = shared.up_now();
-    let messages = shared.messages.load(Ordering::Relaxed);
-    let protocol_msgs = shared.protocol_msgs.load(Ordering::Relaxed);
+    let messages = shared
+        .counts
+        .iter()
+        .map(|c| c.messages.load(Ordering::Relaxed))
+        .sum();
+    let protocol_msgs = shared.protocol_msgs();
     let mut checker = shared.checker.into_inner();
     let online_violations = shared.violations.into_inner();
     let nodes: Vec<M::Node> = shared
@@ -1342,11 +1420,11 @@ where
         .collect();
 
     // The observations of every thread, in the order they were recorded.
-    let mut recs: Vec<Rec<<M::Node as Node>::Note>> = std::mem::take(&mut st.sink);
+    let mut recs: Vec<Rec<<M::Node as Node>::Note>> = std::mem::take(&mut st.sink.recs);
     for s in sinks {
-        recs.extend(s);
+        recs.extend(s.recs);
     }
-    recs.sort_by_key(|r| (r.at, r.seq));
+    recs.sort_by_key(|r| (r.at, r.node, r.seq));
     let end = if aborted {
         end_at
     } else {
