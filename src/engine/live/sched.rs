@@ -16,18 +16,26 @@
 //! Both sides put a `SeqCst` fence between their write (push / clear) and
 //! their read (swap / emptiness check), Dekker style: either the producer's
 //! swap sees the cleared flag, or the worker's check sees the envelope.
+//!
+//! The producer reads the flag before it swaps: a node that is already
+//! scheduled (the common case under load) costs a read, not a locked swap.
+//! Reading `true` after the fence is as good as a swap that returns `true`:
+//! the fences order it against the worker's clear exactly as they order the
+//! swap. Each flag has its own cache line, so setting one node's flag does
+//! not take the line from a worker clearing another's.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::utils::CachePadded;
 
 use super::mailbox::{Mailbox, MailboxKind};
 
 /// Mailboxes, flags and the run queue of `n` actors.
 pub struct Actors<E> {
     boxes: Vec<Mailbox<E>>,
-    scheduled: Vec<AtomicBool>,
+    scheduled: Vec<CachePadded<AtomicBool>>,
     tx: Sender<u32>,
     rx: Receiver<u32>,
 }
@@ -38,7 +46,9 @@ impl<E> Actors<E> {
         let (tx, rx) = channel::unbounded();
         Actors {
             boxes: (0..n).map(|_| Mailbox::new(kind, capacity)).collect(),
-            scheduled: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            scheduled: (0..n)
+                .map(|_| CachePadded::new(AtomicBool::new(false)))
+                .collect(),
             tx,
             rx,
         }
@@ -64,10 +74,16 @@ impl<E> Actors<E> {
 
     fn wake(&self, to: usize) {
         fence(Ordering::SeqCst);
-        if !self.scheduled[to].swap(true, Ordering::SeqCst) {
+        let flag = &self.scheduled[to];
+        if !flag.load(Ordering::SeqCst) && !flag.swap(true, Ordering::SeqCst) {
             // The receiver lives as long as `self`: a send cannot fail.
             let _ = self.tx.send(to as u32);
         }
+    }
+
+    /// The next runnable actor, if one is waiting now.
+    pub fn try_next(&self) -> Option<usize> {
+        self.rx.try_recv().ok().map(|i| i as usize)
     }
 
     /// The next runnable actor, waiting at most `timeout` for one.
