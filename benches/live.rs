@@ -40,11 +40,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use crossbeam::queue::ArrayQueue;
 use crossbeam::utils::Backoff;
 use electbench::engine::live::mailbox::{Mailbox, MailboxKind};
 use hdrhistogram::Histogram;
-use queue::{pop_wait, push_retry, CAPACITY};
+use queue::CAPACITY;
 
 /// `queue_ceiling/one_way` and the queue helpers, shared with `benches/runtimes.rs`.
 #[path = "common/queue.rs"]
@@ -55,34 +54,7 @@ fn queue_ceiling(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue_ceiling");
     group.throughput(Throughput::Elements(1));
     group.bench_function("one_way", |b| b.iter_custom(queue::one_way));
-    group.bench_function("ping_pong", |b| {
-        b.iter_custom(|iters| {
-            let (there, back) = (
-                ArrayQueue::<u64>::new(CAPACITY),
-                ArrayQueue::<u64>::new(CAPACITY),
-            );
-            let start = Barrier::new(2);
-            thread::scope(|s| {
-                s.spawn(|| {
-                    start.wait();
-                    for _ in 0..iters {
-                        let x = pop_wait(&there);
-                        push_retry(&back, x + 1);
-                    }
-                });
-                start.wait();
-                let t0 = Instant::now();
-                let mut x = 0;
-                for _ in 0..iters {
-                    push_retry(&there, x);
-                    x = pop_wait(&back);
-                }
-                let elapsed = t0.elapsed();
-                assert_eq!(x, iters);
-                elapsed
-            })
-        })
-    });
+    group.bench_function("ping_pong", |b| b.iter_custom(queue::ping_pong));
     group.finish();
 }
 

@@ -15,9 +15,13 @@
 //! validation as a file, and is run through the path's registry `prepare`,
 //! as `electbench run` runs it.
 //!
-//! * `queue_ceiling/one_way`: the raw queue ceiling, a bare crossbeam
-//!   `ArrayQueue` between two threads (the same code as `benches/live.rs`,
-//!   `benches/common/queue.rs`); items/s.
+//! * `queue_ceiling/ping_pong`: the raw queue ceiling as issue 13 defines
+//!   it, a bare crossbeam queue round trip: one item bounced between two
+//!   threads through an `ArrayQueue` each way (the same code as
+//!   `benches/live.rs`, `benches/common/queue.rs`); round trips/s.
+//! * `queue_ceiling/one_way`: the same queue streaming items from one thread
+//!   to the other; items/s. The stricter ceiling: what two cores can move
+//!   through a queue at all.
 //! * `election/<system>-<path>/sim/<n>`: wall time of simulating one trial
 //!   of the election workload (boot, first election, fault, re-election, to
 //!   `duration_ms`), seed 1, criterion's `iter`.
@@ -39,7 +43,9 @@
 //!   acknowledged writes finishing in it (`writes_ok_measured`), and
 //!   `Throughput::Elements(1)`, so criterion reports writes/s. At the end
 //!   the run prints each live median as a percentage of the
-//!   `queue_ceiling/one_way` median measured in the same run.
+//!   `queue_ceiling/ping_pong` median (the issue's ceiling: writes/s over
+//!   round trips/s) and of the `queue_ceiling/one_way` median (writes/s
+//!   over items/s), both measured in the same run.
 //!
 //! **Sampling.** A live trial takes 0.1–2 s of wall time but reports a few
 //! µs to ms of `leader_selection_ns`; left to itself criterion would size
@@ -144,7 +150,7 @@ use electbench::systems::{self, ParamKind, PathInfo};
 use electbench::workload;
 use toml_edit::{value, DocumentMut};
 
-/// `queue_ceiling/one_way`, shared with `benches/live.rs`.
+/// `queue_ceiling/{ping_pong,one_way}`, shared with `benches/live.rs`.
 #[path = "common/queue.rs"]
 mod queue;
 
@@ -482,14 +488,18 @@ fn one_trial_per_sample<M: criterion::measurement::Measurement>(g: &mut Benchmar
 /// writes) of each trial.
 type LiveRates = (String, usize, Vec<(f64, u64)>);
 
-/// Per-call rates (items/s) measured inside the benches, for the ratio table.
+/// Per-call rates measured inside the benches, for the ratio table.
 struct Rates {
-    ceiling: Vec<f64>,
+    /// `queue_ceiling/ping_pong`, round trips/s.
+    round_trip: Vec<f64>,
+    /// `queue_ceiling/one_way`, items/s.
+    one_way: Vec<f64>,
     live: Vec<LiveRates>,
 }
 
 static RATES: Mutex<Rates> = Mutex::new(Rates {
-    ceiling: Vec::new(),
+    round_trip: Vec::new(),
+    one_way: Vec::new(),
     live: Vec::new(),
 });
 
@@ -513,17 +523,25 @@ fn queue_ceiling(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1))
         .throughput(Throughput::Elements(1));
-    group.bench_function("one_way", |b| {
-        b.iter_custom(|iters| {
-            let d = queue::one_way(iters);
-            RATES
-                .lock()
-                .expect("no bench panics holding the rates")
-                .ceiling
-                .push(iters as f64 / d.as_secs_f64());
-            d
-        })
-    });
+    type Ceiling = (
+        &'static str,
+        fn(u64) -> Duration,
+        fn(&mut Rates) -> &mut Vec<f64>,
+    );
+    let ceilings: [Ceiling; 2] = [
+        ("ping_pong", queue::ping_pong, |r| &mut r.round_trip),
+        ("one_way", queue::one_way, |r| &mut r.one_way),
+    ];
+    for (name, bench, rates) in ceilings {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let d = bench(iters);
+                rates(&mut RATES.lock().expect("no bench panics holding the rates"))
+                    .push(iters as f64 / d.as_secs_f64());
+                d
+            })
+        });
+    }
     group.finish();
 }
 
@@ -662,26 +680,32 @@ fn replication(c: &mut Criterion) {
     group.finish();
 }
 
-/// Each live replication median as a share of the queue ceiling's.
+/// Each live replication median as a share of the queue ceilings'.
 fn print_ratios() {
     let rates = RATES.lock().expect("no bench panics holding the rates");
-    let Some(ceiling) = median(&rates.ceiling) else {
-        eprintln!("queue_ceiling/one_way did not run: no ratios to print");
+    let (Some(round_trip), Some(one_way)) = (median(&rates.round_trip), median(&rates.one_way))
+    else {
+        eprintln!("queue_ceiling/ping_pong or one_way did not run: no ratios to print");
         return;
     };
     eprintln!(
-        "\nraw queue ceiling (queue_ceiling/one_way, median of {} samples): {:.3e} items/s",
-        rates.ceiling.len(),
-        ceiling
+        "\nraw queue ceiling, medians of {} and {} samples: queue_ceiling/ping_pong {:.3e} round \
+         trips/s, queue_ceiling/one_way {:.3e} items/s",
+        rates.round_trip.len(),
+        rates.one_way.len(),
+        round_trip,
+        one_way
     );
     for (label, n, xs) in &rates.live {
         let ok: Vec<f64> = xs.iter().map(|x| x.0).collect();
         let failed: Vec<f64> = xs.iter().map(|x| x.1 as f64).collect();
         if let (Some(m), Some(f)) = (median(&ok), median(&failed)) {
             eprintln!(
-                "replication/{label}/{n}: {m:.0} writes/s = {:.3} % of the queue ceiling \
-                 (median of {} trials; median {f:.0} writes failed per trial)",
-                100.0 * m / ceiling,
+                "replication/{label}/{n}: {m:.0} writes/s = {:.2} % of the round trip ceiling, \
+                 {:.3} % of the one-way ceiling (median of {} trials; median {f:.0} writes failed \
+                 per trial)",
+                100.0 * m / round_trip,
+                100.0 * m / one_way,
                 xs.len()
             );
         }

@@ -1,8 +1,11 @@
 //! The raw queue ceiling, shared by `benches/live.rs` and
 //! `benches/runtimes.rs` (each includes this file with `#[path]`), so both
-//! quote their live throughput against the same code: a bare crossbeam
-//! `ArrayQueue` of [`CAPACITY`] between one producer thread and one consumer
-//! thread, nothing else on the path.
+//! quote their live throughput against the same code: bare crossbeam
+//! `ArrayQueue`s of [`CAPACITY`] between two threads, nothing else on the
+//! path. [`one_way`] streams items from one thread to the other (items/s);
+//! [`ping_pong`] bounces one item between them through two queues (round
+//! trips/s), the ceiling issue 13 names ("a bare crossbeam queue round
+//! trip").
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -57,6 +60,37 @@ pub fn one_way(iters: u64) -> Duration {
         }
         let elapsed = t0.elapsed();
         black_box(sum);
+        elapsed
+    })
+}
+
+/// `queue_ceiling/ping_pong`: one item bounced `iters` times between the
+/// calling thread and a second thread, through a queue each way; the
+/// caller's wall time from the moment both are ready to the last return.
+#[allow(clippy::disallowed_methods)] // a wall-clock bench: Instant::now is the point
+pub fn ping_pong(iters: u64) -> Duration {
+    let (there, back) = (
+        ArrayQueue::<u64>::new(CAPACITY),
+        ArrayQueue::<u64>::new(CAPACITY),
+    );
+    let start = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            start.wait();
+            for _ in 0..iters {
+                let x = pop_wait(&there);
+                push_retry(&back, x + 1);
+            }
+        });
+        start.wait();
+        let t0 = Instant::now();
+        let mut x = 0;
+        for _ in 0..iters {
+            push_retry(&there, x);
+            x = pop_wait(&back);
+        }
+        let elapsed = t0.elapsed();
+        assert_eq!(x, iters, "every round trip came back once");
         elapsed
     })
 }
