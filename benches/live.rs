@@ -17,6 +17,14 @@
 //!   message would. On a 2-core machine 4 and 8 producers oversubscribe the
 //!   cores, so those rows measure contention plus preemption, not only
 //!   contention.
+//! * `mailbox_pairs/<producers>` (printed after criterion's benches, not a
+//!   criterion bench): the same two mailboxes in 21 alternating rounds of
+//!   2,000,000 items each (lock-free first in even rounds, mutex first in
+//!   odd), so both kinds see the same machine state; it prints each kind's
+//!   median items/s and the median of the per-round ratios, the figure to
+//!   quote for "lock-free against mutex" on a machine whose speed drifts
+//!   between criterion's back-to-back groups. It runs unless the command
+//!   line's filter names something that does not contain `mailbox`.
 //! * `timers/throughput/{heap_park,tokio}`: 10,000 timers, all due at once,
 //!   set and fired: a `BinaryHeap` timer queue driven by one OS thread (the
 //!   live runtime's per-worker design), against one tokio task per timer
@@ -39,7 +47,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use crossbeam::utils::Backoff;
 use electbench::engine::live::mailbox::{Mailbox, MailboxKind};
 use hdrhistogram::Histogram;
@@ -58,7 +66,54 @@ fn queue_ceiling(c: &mut Criterion) {
     group.finish();
 }
 
+/// Push `iters` items through a [`Mailbox`] of `kind` from `producers`
+/// threads to the calling thread (producer `p` sends `p`, `p + producers`,
+/// ...); the consumer's wall time from the moment all are ready to its last
+/// pop. A refused push is retried with backoff.
 #[allow(clippy::disallowed_methods)] // a wall-clock bench: Instant::now is the point
+fn mailbox_run(kind: MailboxKind, producers: u64, iters: u64) -> Duration {
+    let m = Mailbox::<u64>::new(kind, CAPACITY);
+    let start = Barrier::new(producers as usize + 1);
+    thread::scope(|s| {
+        for p in 0..producers {
+            let (m, start) = (&m, &start);
+            s.spawn(move || {
+                start.wait();
+                let backoff = Backoff::new();
+                let mut i = p;
+                while i < iters {
+                    match m.push(i) {
+                        Ok(()) => {
+                            i += producers;
+                            backoff.reset();
+                        }
+                        Err(_) => backoff.snooze(),
+                    }
+                }
+            });
+        }
+        start.wait();
+        let t0 = Instant::now();
+        let backoff = Backoff::new();
+        let (mut got, mut sum) = (0u64, 0u64);
+        while got < iters {
+            match m.pop() {
+                Some(x) => {
+                    got += 1;
+                    sum = sum.wrapping_add(x);
+                    backoff.reset();
+                }
+                None => backoff.snooze(),
+            }
+        }
+        let elapsed = t0.elapsed();
+        black_box(sum);
+        elapsed
+    })
+}
+
+const PRODUCERS: [u64; 4] = [1, 2, 4, 8];
+
 fn mailbox(c: &mut Criterion) {
     let mut group = c.benchmark_group("mailbox");
     group.throughput(Throughput::Elements(1));
@@ -66,57 +121,61 @@ fn mailbox(c: &mut Criterion) {
         ("lock_free", MailboxKind::LockFree),
         ("mutex", MailboxKind::Mutex),
     ] {
-        for producers in [1u64, 2, 4, 8] {
+        for producers in PRODUCERS {
             group.bench_with_input(
                 BenchmarkId::new(name, producers),
                 &producers,
-                |b, &producers| {
-                    b.iter_custom(|iters| {
-                        let m = Mailbox::<u64>::new(kind, CAPACITY);
-                        let start = Barrier::new(producers as usize + 1);
-                        // Producer p sends items p, p + producers, ... below iters.
-                        thread::scope(|s| {
-                            for p in 0..producers {
-                                let (m, start) = (&m, &start);
-                                s.spawn(move || {
-                                    start.wait();
-                                    let backoff = Backoff::new();
-                                    let mut i = p;
-                                    while i < iters {
-                                        match m.push(i) {
-                                            Ok(()) => {
-                                                i += producers;
-                                                backoff.reset();
-                                            }
-                                            Err(_) => backoff.snooze(),
-                                        }
-                                    }
-                                });
-                            }
-                            start.wait();
-                            let t0 = Instant::now();
-                            let backoff = Backoff::new();
-                            let (mut got, mut sum) = (0u64, 0u64);
-                            while got < iters {
-                                match m.pop() {
-                                    Some(x) => {
-                                        got += 1;
-                                        sum = sum.wrapping_add(x);
-                                        backoff.reset();
-                                    }
-                                    None => backoff.snooze(),
-                                }
-                            }
-                            let elapsed = t0.elapsed();
-                            black_box(sum);
-                            elapsed
-                        })
-                    })
-                },
+                |b, &producers| b.iter_custom(|iters| mailbox_run(kind, producers, iters)),
             );
         }
     }
     group.finish();
+}
+
+/// Rounds of [`mailbox_pairs`] per producer count.
+const PAIR_ROUNDS: usize = 21;
+/// Items each kind moves per round.
+const PAIR_ITEMS: u64 = 2_000_000;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `mailbox_pairs/<producers>`: the lock-free mailbox against the mutex one
+/// in alternating pairs (each round runs both kinds, the order swapped every
+/// round), so both see the same machine; prints each kind's median and the
+/// median of the per-round ratios.
+fn mailbox_pairs() {
+    for producers in PRODUCERS {
+        let (mut lock_free, mut mutex, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..PAIR_ROUNDS {
+            let mut order = [MailboxKind::LockFree, MailboxKind::Mutex];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut rate = [0.0; 2];
+            for kind in order {
+                let r = PAIR_ITEMS as f64 / mailbox_run(kind, producers, PAIR_ITEMS).as_secs_f64();
+                rate[usize::from(kind == MailboxKind::Mutex)] = r;
+            }
+            lock_free.push(rate[0]);
+            mutex.push(rate[1]);
+            ratio.push(rate[0] / rate[1]);
+        }
+        let (lo, hi) = (
+            ratio.iter().copied().fold(f64::INFINITY, f64::min),
+            ratio.iter().copied().fold(0.0, f64::max),
+        );
+        eprintln!(
+            "mailbox_pairs/{producers}: lock_free {:.3e} items/s, mutex {:.3e} items/s, \
+             lock_free/mutex {:.2}x (medians of {PAIR_ROUNDS} alternating rounds of {PAIR_ITEMS} \
+             items; ratios {lo:.2}-{hi:.2})",
+            median(&mut lock_free),
+            median(&mut mutex),
+            median(&mut ratio),
+        );
+    }
 }
 
 /// Timers all due at once (throughput).
@@ -237,4 +296,13 @@ criterion_group! {
         .measurement_time(Duration::from_secs(2));
     targets = queue_ceiling, mailbox, timers
 }
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    // The paired comparison runs unless a filter names something else.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if filter.as_deref().is_none_or(|f| f.contains("mailbox")) {
+        mailbox_pairs();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
