@@ -1,15 +1,18 @@
 //! Benchmarks of the live runtime's primitives (issue 13, part 5), on real
 //! threads and the monotonic clock.
 //!
-//! * `queue_ceiling/one_way`: **the raw queue ceiling**. A bare crossbeam
-//!   `ArrayQueue` (capacity [`CAPACITY`]) between one producer thread and one
-//!   consumer thread, nothing else on the path; items/s. Every live
-//!   throughput figure is quoted as a ratio to this one, measured in the same
-//!   run (`benches/runtimes.rs` runs the same code, `benches/common/queue.rs`,
-//!   next to its live throughputs and prints the ratios).
-//! * `queue_ceiling/ping_pong`: the same queue, one item bounced between two
-//!   threads through two queues; round trips/s (the floor of one message's
-//!   hop from one worker to another and back, with no scheduler in between).
+//! * `queue_ceiling/one_way`: a bare crossbeam `ArrayQueue` (capacity
+//!   [`CAPACITY`]) between one producer thread and one consumer thread,
+//!   nothing else on the path; items/s: what two cores move through a queue
+//!   at all.
+//! * `queue_ceiling/ping_pong`: **the raw queue ceiling** as issue 13 names it
+//!   ("a bare crossbeam queue round trip"): the same queue, one item bounced
+//!   between two threads through two queues; round trips/s (the floor of one
+//!   message's hop from one worker to another and back, with no scheduler in
+//!   between). Live throughput figures are quoted as ratios to both, measured
+//!   in the same run (`benches/runtimes.rs` runs the same code,
+//!   `benches/common/queue.rs`, next to its live throughputs and prints the
+//!   ratios).
 //! * `mailbox/{lock_free,mutex}/<producers>`: the live runtime's [`Mailbox`]
 //!   of each kind (capacity [`CAPACITY`]) with 1, 2, 4 and 8 producer
 //!   threads and one consumer (the bench's own thread); items/s. A refused
