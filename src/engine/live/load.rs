@@ -5,7 +5,8 @@
 //! next intended send times in its own heap, sleeps until the earliest
 //! (`park_timeout`; when it has completions to act on, the workers wake it
 //! once per [`Load::wake_every`] completions or when they run out of work,
-//! [`Load::flush`], not per completion), stamps each
+//! [`Load::flush`], not per completion; in a closed loop it first looks for
+//! completions for up to [`LOAD_SPIN_NS`], yielding its core), stamps each
 //! operation's `issued` with its **intended** time and pushes it into the
 //! client node's mailbox. A push a full mailbox refuses is kept, in order
 //! per client, and retried every 50 µs (each refusal counts in
@@ -71,6 +72,14 @@ use crate::engine::{ClientOp, OpKind, SimTime};
 pub const HISTOGRAM_SIGFIG: u8 = 3;
 /// Largest latency the histograms hold exactly (µs): one hour.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
+
+/// How long a closed loop's client thread looks for completions (yielding
+/// its core between looks) before it sleeps: its completions come back within
+/// microseconds, and a sleep costs a futex wait here and a wake-up in the
+/// worker. Measured with `run workloads/live-zookeeper-zab-throughput.toml`
+/// on the 2-core VM, 14 alternating runs each: median 585k writes/s with
+/// 20 µs against 528k without (1.11×), CPU per write 3.3 µs against 3.7.
+const LOAD_SPIN_NS: u64 = 20_000;
 
 /// What a worker hands a client thread about one of its operations.
 struct Done {
@@ -422,6 +431,15 @@ impl Load {
             if !overflowing.is_empty() {
                 next = next.min(now + 50_000);
             }
+            // A closed loop's completions come back within microseconds:
+            // look for them a little, yielding the core, before sleeping.
+            if self.wake_on_done {
+                let until = (now + LOAD_SPIN_NS).min(next);
+                while lane.done.is_empty() && now_ns() < until {
+                    std::thread::yield_now();
+                }
+            }
+            let now = now_ns();
             if next > now && lane.done.is_empty() {
                 std::thread::park_timeout(Duration::from_nanos(next - now));
             }
