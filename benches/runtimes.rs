@@ -124,7 +124,7 @@
 //! the group size (`src/systems/raft/dledger.rs`). Measured (2026-11-28,
 //! quiet; median of 3 runs of
 //! `cargo bench --bench runtimes -- 'replication/(zookeeper-fle|raft-etcd|rocketmq-dledger)/live/3$|queue_ceiling'`):
-//! 129k writes/s against Zab's 489k in the same runs (0.26x); 117k at 15
+//! 129.6k writes/s against Zab's 612k in the same runs (0.21x); 117k at 15
 //! brokers (one run, load average 3-5). Before, the model pushed at once but set one
 //! `maxWaitAckTimeMs` timer per write and never cancelled it on commit
 //! (~6,000 dead timers per leader at 100 ms, each timer operation scanning
