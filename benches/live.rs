@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use crossbeam::utils::Backoff;
 use electbench::engine::live::mailbox::{Mailbox, MailboxKind};
+use electbench::results::stats::median;
 use hdrhistogram::Histogram;
 use queue::CAPACITY;
 
@@ -140,11 +141,6 @@ const PAIR_ROUNDS: usize = 21;
 /// Items each kind moves per round.
 const PAIR_ITEMS: u64 = 2_000_000;
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// `mailbox_pairs/<producers>`: the lock-free mailbox against the mutex one
 /// in alternating pairs (each round runs both kinds, the order swapped every
 /// round), so both see the same machine; prints each kind's median and the
@@ -170,13 +166,14 @@ fn mailbox_pairs() {
             ratio.iter().copied().fold(f64::INFINITY, f64::min),
             ratio.iter().copied().fold(0.0, f64::max),
         );
+        let m = |v: &[f64]| median(v).expect("PAIR_ROUNDS > 0");
         eprintln!(
             "mailbox_pairs/{producers}: lock_free {:.3e} items/s, mutex {:.3e} items/s, \
              lock_free/mutex {:.2}x (medians of {PAIR_ROUNDS} alternating rounds of {PAIR_ITEMS} \
              items; ratios {lo:.2}-{hi:.2})",
-            median(&mut lock_free),
-            median(&mut mutex),
-            median(&mut ratio),
+            m(&lock_free),
+            m(&mutex),
+            m(&ratio),
         );
     }
 }

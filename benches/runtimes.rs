@@ -145,6 +145,7 @@ use std::time::Duration;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use electbench::engine::live::leader_selection_ns;
 use electbench::engine::rng;
+use electbench::results::stats::median;
 use electbench::runner::{RunOptions, Trials};
 use electbench::systems::{self, ParamKind, PathInfo};
 use electbench::workload;
@@ -502,19 +503,6 @@ static RATES: Mutex<Rates> = Mutex::new(Rates {
     one_way: Vec::new(),
     live: Vec::new(),
 });
-
-fn median(xs: &[f64]) -> Option<f64> {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    (!v.is_empty()).then(|| {
-        let m = v.len() / 2;
-        if v.len() % 2 == 1 {
-            v[m]
-        } else {
-            (v[m - 1] + v[m]) / 2.0
-        }
-    })
-}
 
 fn queue_ceiling(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue_ceiling");

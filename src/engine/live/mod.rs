@@ -72,8 +72,9 @@
 //!   (the TSC through `quanta`, calibrated against the monotonic clock): a
 //!   handler's `now` is read as its envelope is handled.
 //! * **Observations** are recorded per thread with their time (nanoseconds
-//!   since the trial's start, as a `SimTime`) and a global sequence number,
-//!   and merged in that order at the end into the same `SimOutput` the
+//!   since the trial's start, as a `SimTime`), their node and the node's own
+//!   record count, and merged in that order at the end into the same
+//!   `SimOutput` the
 //!   simulator produces, so the same metrics code computes the same columns.
 //!
 //! # The checker

@@ -793,10 +793,7 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 Some(i) => i,
                 None => {
                     // Out of work: wake the client threads before waiting.
-                    if sink.handed > 0 {
-                        self.load.flush();
-                        sink.handed = 0;
-                    }
+                    self.wake_clients(&mut sink, 1);
                     let Some(i) = self.actors.next(Duration::from_millis(2)) else {
                         continue;
                     };
@@ -828,13 +825,19 @@ impl<'a, M: LiveModel> Shared<'a, M> {
                 self.process(i, env, &mut sink, &mut hook)
             }) as u64;
             drop(world);
-            if sink.handed >= wake_every {
-                self.load.flush();
-                sink.handed = 0;
-            }
+            self.wake_clients(&mut sink, wake_every);
         }
         self.events.fetch_add(events, Ordering::Relaxed);
         sink
+    }
+
+    /// Wake the client threads if this thread has handed them at least
+    /// `at_least` completions since it last did.
+    fn wake_clients(&self, sink: &mut Sink<M::Node>, at_least: usize) {
+        if sink.handed >= at_least {
+            self.load.flush();
+            sink.handed = 0;
+        }
     }
 
     /// Show `recs` to the checker (the caller has stopped the world).
